@@ -1,0 +1,5 @@
+//! The `awl` host binary's library part: what the binary and the end-to-end
+//! tests share.
+
+pub mod capture;
+pub mod decode;
