@@ -30,4 +30,6 @@ and the Cortex-M firmware.
     )
 )]
 
+pub mod tftp;
+pub mod time;
 pub mod wire;

@@ -66,8 +66,8 @@ pub struct Reply<'a> {
     pub file: &'a [u8],
     /// Options that must be present.
     pub required: &'a [DhcpOption<'a>],
-    /// Options that may be left out when the reply would not fit (at most
-    /// 64).
+    /// Options that may be left out when the reply would not fit.
+    /// Required and optional together are at most [`MAX_REPLY_OPTIONS`].
     pub optional: &'a [DhcpOption<'a>],
     /// The client's parameter request list (option 55), possibly empty.
     pub parameter_request_list: &'a [u8],
@@ -99,14 +99,18 @@ impl Default for Reply<'_> {
     }
 }
 
-/// Sort key: where the option goes on the wire (smaller first).
-fn rank(opt: &DhcpOption<'_>, index: usize, prl: &[u8]) -> usize {
-    match opt.code() {
+/// The most options one reply may carry (required and optional together).
+pub const MAX_REPLY_OPTIONS: usize = 96;
+
+/// Sort key: where the option goes on the wire (smaller first): 53 first,
+/// then the client's request order, then the order given, 82 last.
+fn rank(code: u8, index: usize, prl: &[u8]) -> u16 {
+    match code {
         code::MESSAGE_TYPE => 0,
-        code::RELAY_AGENT_INFO => usize::MAX,
+        code::RELAY_AGENT_INFO => u16::MAX,
         c => match prl.iter().position(|&p| p == c) {
-            Some(at) => at.saturating_add(1),
-            None => 1000usize.saturating_add(index),
+            Some(at) => u16::try_from(at).map_or(u16::MAX - 1, |at| at.saturating_add(1)),
+            None => u16::try_from(index).map_or(u16::MAX - 1, |i| i.saturating_add(1000)),
         },
     }
 }
@@ -120,11 +124,31 @@ impl Reply<'_> {
         if self.chaddr.len() > 16 || self.sname.len() > 63 || self.file.len() > 127 {
             return Err(Error::Unrepresentable);
         }
-        let optional_count = self.optional.len();
-        if optional_count > 64 {
+        let base = self.required.len();
+        let total = base.saturating_add(self.optional.len());
+        if total > MAX_REPLY_OPTIONS {
             return Err(Error::Unrepresentable);
         }
-        let all = || self.required.iter().chain(self.optional.iter());
+        let option = |index: usize| {
+            if index < base {
+                self.required.get(index)
+            } else {
+                self.optional.get(index.saturating_sub(base))
+            }
+        };
+
+        // Rank every option once; (rank, index) pairs are unique.
+        let mut order = [(0u16, 0u8); MAX_REPLY_OPTIONS];
+        let order = order.get_mut(..total).ok_or(Error::Unrepresentable)?;
+        for (index, slot) in order.iter_mut().enumerate() {
+            let code = option(index).map_or(0, DhcpOption::code);
+            let index_u8 = u8::try_from(index).map_err(|_| Error::Unrepresentable)?;
+            *slot = (rank(code, index, self.parameter_request_list), index_u8);
+        }
+        order.sort_unstable();
+
+        // Required options must fit; optional ones are taken, most wanted
+        // first, while they fit.
         let required_len = self
             .required
             .iter()
@@ -132,59 +156,32 @@ impl Reply<'_> {
         let mut budget = limit
             .checked_sub(required_len.saturating_add(field::OPTIONS + 1))
             .ok_or(Error::BufferTooSmall)?;
-
-        // Choose the optional options, most wanted first.
-        let prl = self.parameter_request_list;
-        let base = self.required.len();
-        let mut chosen: u64 = 0;
-        let mut considered: u64 = 0;
-        for _ in 0..optional_count {
-            let mut best: Option<(usize, usize)> = None;
-            for (i, opt) in self.optional.iter().enumerate() {
-                if considered & (1 << i) != 0 {
-                    continue;
-                }
-                let key = rank(opt, base.saturating_add(i), prl);
-                if best.is_none_or(|(_, k)| key < k) {
-                    best = Some((i, key));
-                }
-            }
-            let Some((i, _)) = best else { break };
-            considered |= 1 << i;
-            let len = self
-                .optional
-                .get(i)
-                .map_or(usize::MAX, DhcpOption::wire_len);
-            if len <= budget {
-                budget = budget.saturating_sub(len);
-                chosen |= 1 << i;
+        let mut chosen = [false; MAX_REPLY_OPTIONS];
+        for &(_, index) in order.iter() {
+            let index = usize::from(index);
+            let Some(opt) = option(index) else { continue };
+            let take = if index < base {
+                true
+            } else if opt.wire_len() <= budget {
+                budget = budget.saturating_sub(opt.wire_len());
+                true
+            } else {
+                false
+            };
+            if let Some(slot) = chosen.get_mut(index) {
+                *slot = take;
             }
         }
 
         let buf = buf.get_mut(..limit).ok_or(Error::BufferTooSmall)?;
         let mut pos = self.write_header(buf)?;
-
-        // Write the chosen options by rank (stable for equal ranks).
-        let included =
-            |index: usize| index < base || chosen & (1 << index.saturating_sub(base)) != 0;
-        let mut last: Option<(usize, usize)> = None;
-        loop {
-            let mut next: Option<(usize, usize)> = None;
-            for (index, opt) in all().enumerate() {
-                if !included(index) {
-                    continue;
-                }
-                let key = (rank(opt, index, prl), index);
-                let after_last = last.is_none_or(|l| key > l);
-                if after_last && next.is_none_or(|n| key < n) {
-                    next = Some(key);
+        for &(_, index) in order.iter() {
+            let index = usize::from(index);
+            if chosen.get(index) == Some(&true) {
+                if let Some(opt) = option(index) {
+                    pos = opt.write(buf, pos)?;
                 }
             }
-            let Some(key) = next else { break };
-            if let Some(opt) = all().nth(key.1) {
-                pos = opt.write(buf, pos)?;
-            }
-            last = Some(key);
         }
         let mut w = Writer::at(buf, pos);
         w.u8(code::END)?;

@@ -33,7 +33,7 @@ mod option;
 mod options;
 pub mod pxe;
 
-pub use emit::{max_payload_len, Reply, BOOTP_MIN_LEN};
+pub use emit::{max_payload_len, Reply, BOOTP_MIN_LEN, MAX_REPLY_OPTIONS};
 pub use option::{code, Addrs, DhcpOption};
 pub use options::{OptionData, Options, RawOption};
 
@@ -116,6 +116,8 @@ pub struct Packet<T: AsRef<[u8]>> {
     buffer: T,
     /// Value of option 52, validated by `new_checked` (0 when absent).
     overload: u8,
+    /// Codes present, and codes in several pieces, across all areas.
+    codes: options::CodeSet,
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
@@ -139,16 +141,21 @@ impl<T: AsRef<[u8]>> Packet<T> {
             return Err(Error::BadHardwareLength);
         }
         let main = data.get(field::OPTIONS..).unwrap_or(&[]);
-        let overload = options::check_area(main, options::AreaKind::Main)?;
+        let mut codes = options::CodeSet::default();
+        let overload = options::check_area(main, options::AreaKind::Main, &mut codes)?;
         if overload & 1 != 0 {
             let file = data.get(field::FILE).unwrap_or(&[]);
-            options::check_area(file, options::AreaKind::Overloaded)?;
+            options::check_area(file, options::AreaKind::Overloaded, &mut codes)?;
         }
         if overload & 2 != 0 {
             let sname = data.get(field::SNAME).unwrap_or(&[]);
-            options::check_area(sname, options::AreaKind::Overloaded)?;
+            options::check_area(sname, options::AreaKind::Overloaded, &mut codes)?;
         }
-        Ok(Self { buffer, overload })
+        Ok(Self {
+            buffer,
+            overload,
+            codes,
+        })
     }
 
     fn data(&self) -> &[u8] {
@@ -292,7 +299,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// The value of option `code`: all its instances, in order, form one
     /// value (RFC 3396). `None` when the option is absent.
     pub fn option(&self, code: u8) -> Option<OptionData<'_>> {
-        OptionData::find(self.options(), code)
+        OptionData::find(self.options(), code, &self.codes)
     }
 
     /// The typed value of option `code`.

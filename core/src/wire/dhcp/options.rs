@@ -22,9 +22,46 @@ pub(super) enum AreaKind {
     Overloaded,
 }
 
-/// Checks that every option in `area` ends inside it; returns the overload
-/// value found (0 when none).
-pub(super) fn check_area(area: &[u8], kind: AreaKind) -> Result<u8> {
+/// Which option codes a packet holds, and which of them more than once
+/// (RFC 3396 pieces), recorded while checking it so accessors can skip a
+/// walk for absent options and stop at the first piece of single ones.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct CodeSet {
+    present: [u32; 8],
+    repeated: [u32; 8],
+}
+
+impl CodeSet {
+    fn bit(code: u8) -> (usize, u32) {
+        (usize::from(code >> 5), 1u32 << (code & 31))
+    }
+
+    fn insert(&mut self, code: u8) {
+        let (word, bit) = Self::bit(code);
+        if let (Some(present), Some(repeated)) =
+            (self.present.get_mut(word), self.repeated.get_mut(word))
+        {
+            if *present & bit != 0 {
+                *repeated |= bit;
+            }
+            *present |= bit;
+        }
+    }
+
+    pub(super) fn contains(&self, code: u8) -> bool {
+        let (word, bit) = Self::bit(code);
+        self.present.get(word).is_some_and(|w| w & bit != 0)
+    }
+
+    pub(super) fn is_repeated(&self, code: u8) -> bool {
+        let (word, bit) = Self::bit(code);
+        self.repeated.get(word).is_some_and(|w| w & bit != 0)
+    }
+}
+
+/// Checks that every option in `area` ends inside it, recording the codes
+/// in `codes`; returns the overload value found (0 when none).
+pub(super) fn check_area(area: &[u8], kind: AreaKind, codes: &mut CodeSet) -> Result<u8> {
     let mut pos = 0usize;
     let mut overload: Option<u8> = None;
     loop {
@@ -46,6 +83,7 @@ pub(super) fn check_area(area: &[u8], kind: AreaKind) -> Result<u8> {
                 let start = pos.saturating_add(2);
                 let end = start.saturating_add(len);
                 let value = area.get(start..end).ok_or(Error::OptionOverrun)?;
+                codes.insert(op);
                 if op == code::OVERLOAD {
                     if kind == AreaKind::Overloaded || overload.is_some() {
                         return Err(Error::BadOverload);
@@ -133,7 +171,20 @@ pub struct OptionData<'a> {
 }
 
 impl<'a> OptionData<'a> {
-    pub(super) fn find(options: Options<'a>, code: u8) -> Option<Self> {
+    pub(super) fn find(options: Options<'a>, code: u8, codes: &CodeSet) -> Option<Self> {
+        if !codes.contains(code) {
+            return None;
+        }
+        if !codes.is_repeated(code) {
+            let first = { options }.find(|o| o.code == code)?.data;
+            return Some(Self {
+                options,
+                code,
+                first,
+                len: first.len(),
+                pieces: 1,
+            });
+        }
         let mut first = None;
         let mut len = 0usize;
         let mut pieces = 0usize;
@@ -174,12 +225,22 @@ impl<'a> OptionData<'a> {
     /// The pieces of the value, in order.
     pub fn fragments(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
         let code = self.code;
-        self.options.filter(move |o| o.code == code).map(|o| o.data)
+        let pieces = self.pieces;
+        self.options
+            .filter(move |o| o.code == code)
+            .map(|o| o.data)
+            .take(pieces)
     }
 
     /// The value byte by byte, across its pieces.
     pub fn bytes(&self) -> impl Iterator<Item = u8> + 'a {
-        self.fragments().flat_map(|f| f.iter().copied())
+        let (one, many) = match self.contiguous() {
+            Some(one) => (one, None),
+            None => (&[][..], Some(self.fragments())),
+        };
+        one.iter()
+            .copied()
+            .chain(many.into_iter().flatten().flat_map(|f| f.iter().copied()))
     }
 
     /// The value as one slice, when it is in one piece.
@@ -220,6 +281,9 @@ impl<'a> OptionData<'a> {
     pub fn fixed<const N: usize>(&self) -> Option<[u8; N]> {
         if self.len != N {
             return None;
+        }
+        if let Some(one) = self.contiguous() {
+            return one.try_into().ok();
         }
         let mut out = [0u8; N];
         for (slot, byte) in out.iter_mut().zip(self.bytes()) {

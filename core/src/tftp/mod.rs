@@ -1,0 +1,682 @@
+/*! The TFTP server as a sans-IO state machine.
+
+The driver owns the sockets: one listener (port 69) and one socket per
+transfer, as RFC 1350 asks (a new transfer ID, i.e. port, per transfer). It
+feeds every datagram in with the socket it came from, and sends what the
+server hands out from the socket it names:
+
+```text
+handle(now, local, from, datagram, files)  one received datagram
+poll_transmit(now, files, buf)             -> Option<Transmit>: next datagram, written into buf
+poll_timeout()                             -> Option<Instant>: when to call handle_timeout
+handle_timeout(now)                        retransmissions and give-ups
+poll_event()                               -> Option<Event>: starts, ends, refusals, for logs
+is_active(id)                              whether a transfer's socket is still needed
+```
+
+Drain `poll_transmit` until it returns `None` after every `handle` and
+`handle_timeout`. File bytes are pulled through [`FileSource`] straight into
+the transmit buffer; the server never buffers file data.
+
+```
+use awl_core::tftp::{Config, FileError, FileSource, Local, TftpServer, Transfer};
+use awl_core::time::Instant;
+
+struct OneFile(&'static [u8]);
+impl FileSource for OneFile {
+    type Handle = ();
+    fn open(&mut self, path: &str) -> Result<((), u64), FileError> {
+        if path == "hello.txt" { Ok(((), self.0.len() as u64)) } else { Err(FileError::NotFound) }
+    }
+    fn read_at(&mut self, _: (), offset: u64, dst: &mut [u8]) -> Result<usize, FileError> {
+        let rest = self.0.get(offset as usize..).unwrap_or(&[]);
+        let n = rest.len().min(dst.len());
+        dst[..n].copy_from_slice(&rest[..n]);
+        Ok(n)
+    }
+}
+
+let mut slots: [Option<Transfer<()>>; 4] = Default::default();
+let mut server = TftpServer::new(Config::default(), &mut slots[..]);
+let mut files = OneFile(b"hi\n");
+let client = "192.0.2.7:3000".parse().unwrap();
+let now = Instant::from_millis(0);
+server.handle(now, Local::Listener, client, b"\x00\x01hello.txt\x00octet\x00", &mut files);
+let mut buf = [0u8; 516];
+let t = server.poll_transmit(now, &mut files, &mut buf).unwrap();
+assert_eq!(&buf[..t.len], b"\x00\x03\x00\x01hi\n"); // DATA 1, the whole file
+let Local::Transfer(id) = t.local else { panic!() };
+server.handle(now, t.local, client, b"\x00\x04\x00\x01", &mut files); // ACK 1
+assert!(server.poll_transmit(now, &mut files, &mut buf).is_none());
+assert!(!server.is_active(id));
+```
+*/
+
+mod netascii;
+pub mod path;
+mod transfer;
+
+use core::net::SocketAddr;
+
+use managed::ManagedSlice;
+
+use crate::time::{Duration, Instant};
+use crate::wire::tftp::{ErrorCode, Mode, Repr};
+use crate::wire::Error as WireError;
+pub use transfer::{negotiate, Negotiated, Transfer};
+
+/// Server settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// The largest block size granted: the driver sets it from the path MTU
+    /// (MTU - 20 IPv4 - 8 UDP - 4 TFTP; 1468 for Ethernet) so no block is
+    /// fragmented, which many boot ROMs cannot reassemble.
+    pub max_blksize: u16,
+    /// The largest window granted (tftp-hpa clients refuse more than 64).
+    pub max_windowsize: u16,
+    /// The longest wait before retransmitting when the client asks for no
+    /// `timeout`.
+    pub timeout: Duration,
+    /// The shortest wait before retransmitting, however short the RTT.
+    pub min_rto: Duration,
+    /// Retransmissions in a row (without progress) before a transfer is
+    /// given up. 10 keeps a transfer alive through 20% loss each way; a
+    /// silent peer costs 11 datagrams.
+    pub max_retries: u8,
+    /// Concurrent transfers allowed from one IP address (0: no limit).
+    pub max_per_ip: u16,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            max_blksize: 1468,
+            max_windowsize: 64,
+            timeout: Duration::from_secs(1),
+            min_rto: Duration::from_millis(20),
+            max_retries: 10,
+            max_per_ip: 64,
+        }
+    }
+}
+
+impl Config {
+    /// The largest block size for a path MTU (IPv4 or IPv6 headers).
+    pub fn blksize_for_mtu(mtu: usize, ipv6: bool) -> u16 {
+        let headers = if ipv6 { 40 + 8 + 4 } else { 20 + 8 + 4 };
+        let size = mtu.saturating_sub(headers).clamp(
+            usize::from(crate::wire::tftp::MIN_BLKSIZE),
+            usize::from(crate::wire::tftp::MAX_BLKSIZE),
+        );
+        u16::try_from(size).unwrap_or(crate::wire::tftp::MAX_BLKSIZE)
+    }
+}
+
+/// Why a file could not be opened or read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum FileError {
+    /// No such file (ERROR 1).
+    NotFound,
+    /// Refused: outside the root, not a regular file, no permission
+    /// (ERROR 2).
+    AccessDenied,
+    /// Could not be read (ERROR 0).
+    Io,
+}
+
+/// Where the bytes of served files come from: the host reads a directory,
+/// the firmware a table in flash. Called synchronously, once per block.
+pub trait FileSource {
+    /// What identifies an open file (an index, a slot id).
+    type Handle: Copy;
+    /// Opens `path`, a normalised relative path (see [`path::resolve`]);
+    /// returns the handle and the file's size.
+    fn open(&mut self, path: &str) -> Result<(Self::Handle, u64), FileError>;
+    /// Reads at `offset` into `dst`; returns the bytes read (0 at the end).
+    fn read_at(
+        &mut self,
+        handle: Self::Handle,
+        offset: u64,
+        dst: &mut [u8],
+    ) -> Result<usize, FileError>;
+    /// The transfer using `handle` has ended.
+    fn close(&mut self, handle: Self::Handle) {
+        let _ = handle;
+    }
+}
+
+/// A transfer's identity: its slot, and a generation so that a reused slot
+/// is never confused with the transfer that had it before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct TransferId {
+    slot: u16,
+    generation: u16,
+}
+
+impl TransferId {
+    /// The slot index (below the table's capacity).
+    pub fn slot(&self) -> usize {
+        usize::from(self.slot)
+    }
+}
+
+/// Which socket a datagram came in on, or goes out of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Local {
+    /// The well-known port (69).
+    Listener,
+    /// A transfer's own port.
+    Transfer(TransferId),
+}
+
+/// A datagram to send: from `local` to `dst`, the first `len` bytes of the
+/// buffer given to [`TftpServer::poll_transmit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transmit {
+    /// The socket to send from (the driver opens a transfer's socket on the
+    /// first transmit that names it).
+    pub local: Local,
+    /// Where to.
+    pub dst: SocketAddr,
+    /// Bytes written into the buffer.
+    pub len: usize,
+}
+
+/// Something worth a log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A read transfer started.
+    Started {
+        /// Transfer.
+        id: TransferId,
+        /// Client.
+        peer: SocketAddr,
+        /// File size.
+        size: u64,
+        /// Agreed options.
+        negotiated: Negotiated,
+        /// Transfer mode.
+        mode: Mode,
+    },
+    /// The client acknowledged the last block.
+    Finished {
+        /// Transfer.
+        id: TransferId,
+        /// Client.
+        peer: SocketAddr,
+        /// Bytes delivered.
+        bytes: u64,
+        /// Blocks sent again.
+        retransmits: u64,
+        /// Time from request to last ACK.
+        elapsed: Duration,
+    },
+    /// The client ended the transfer with an ERROR (EDK II's `tsize` probe
+    /// ends with ERROR 8; that is normal).
+    Aborted {
+        /// Transfer.
+        id: TransferId,
+        /// Client.
+        peer: SocketAddr,
+        /// The client's error code.
+        code: ErrorCode,
+        /// Bytes acknowledged before.
+        bytes: u64,
+        /// Time from request to abort.
+        elapsed: Duration,
+    },
+    /// The client stopped answering.
+    TimedOut {
+        /// Transfer.
+        id: TransferId,
+        /// Client.
+        peer: SocketAddr,
+        /// Bytes acknowledged before.
+        bytes: u64,
+        /// Time from request to giving up.
+        elapsed: Duration,
+    },
+    /// Reading the file failed; the client got ERROR 0.
+    ReadFailed {
+        /// Transfer.
+        id: TransferId,
+        /// Client.
+        peer: SocketAddr,
+    },
+    /// A request or datagram was answered with an ERROR.
+    Refused {
+        /// Who sent it.
+        peer: SocketAddr,
+        /// The code sent back.
+        code: ErrorCode,
+        /// The message sent back.
+        reason: &'static str,
+    },
+}
+
+/// The longest normalised path a request may name.
+pub const MAX_PATH: usize = 512;
+
+/// ERRORs waiting to be sent (refusals do not take a transfer slot).
+const QUEUE: usize = 16;
+/// Events waiting for the driver (log lines; the oldest are dropped when
+/// the driver does not read them).
+const EVENTS: usize = 32;
+
+#[derive(Debug, Clone, Copy)]
+struct Refusal {
+    local: Local,
+    dst: SocketAddr,
+    code: ErrorCode,
+    message: &'static str,
+}
+
+/// The TFTP server: a table of transfers in storage the caller provides.
+pub struct TftpServer<'a, H> {
+    config: Config,
+    slots: ManagedSlice<'a, Option<Transfer<H>>>,
+    next_generation: u16,
+    refusals: heapless::Deque<Refusal, QUEUE>,
+    events: heapless::Deque<Event, EVENTS>,
+    /// Slot to look at first in `poll_transmit` (round robin).
+    cursor: usize,
+}
+
+/// The message sent for a request the parser refused.
+fn refusal_for(error: WireError) -> (ErrorCode, &'static str) {
+    match error {
+        WireError::MissingNul => (
+            ErrorCode::IllegalOperation,
+            "malformed request: a string has no terminating NUL",
+        ),
+        WireError::EmptyFilename => (
+            ErrorCode::IllegalOperation,
+            "malformed request: empty filename",
+        ),
+        WireError::BadFilename => (
+            ErrorCode::IllegalOperation,
+            "malformed request: filename has control characters or is not UTF-8",
+        ),
+        WireError::BadMode => (
+            ErrorCode::IllegalOperation,
+            "malformed request: unknown transfer mode",
+        ),
+        WireError::BadOption => (
+            ErrorCode::OptionRefused,
+            "malformed option: a name is empty or has no value",
+        ),
+        WireError::Oversize => (ErrorCode::IllegalOperation, "request too long"),
+        _ => (ErrorCode::IllegalOperation, "illegal TFTP operation"),
+    }
+}
+
+impl<'a, H: Copy> TftpServer<'a, H> {
+    /// A server with `slots.len()` transfer slots (all must be `None`).
+    pub fn new(config: Config, slots: impl Into<ManagedSlice<'a, Option<Transfer<H>>>>) -> Self {
+        Self {
+            config,
+            slots: slots.into(),
+            next_generation: 0,
+            refusals: heapless::Deque::new(),
+            events: heapless::Deque::new(),
+            cursor: 0,
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Transfers in progress.
+    pub fn active(&self) -> usize {
+        self.slots.iter().filter(|s| s.is_some()).count()
+    }
+
+    /// How many transfers fit.
+    pub fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether transfer `id` still exists (its socket is still needed).
+    pub fn is_active(&self, id: TransferId) -> bool {
+        self.transfer(id).is_some()
+    }
+
+    fn transfer(&self, id: TransferId) -> Option<&Transfer<H>> {
+        self.slots
+            .get(id.slot())?
+            .as_ref()
+            .filter(|t| t.generation == id.generation)
+    }
+
+    fn transfer_mut(&mut self, id: TransferId) -> Option<&mut Transfer<H>> {
+        self.slots
+            .get_mut(id.slot())?
+            .as_mut()
+            .filter(|t| t.generation == id.generation)
+    }
+
+    fn id_of(slot: usize, transfer: &Transfer<H>) -> TransferId {
+        TransferId {
+            slot: u16::try_from(slot).unwrap_or(u16::MAX),
+            generation: transfer.generation,
+        }
+    }
+
+    /// Feeds one datagram received on `local` from `from`.
+    pub fn handle<F: FileSource<Handle = H>>(
+        &mut self,
+        now: Instant,
+        local: Local,
+        from: SocketAddr,
+        datagram: &[u8],
+        files: &mut F,
+    ) {
+        match local {
+            Local::Listener => self.handle_request(now, from, datagram, files),
+            Local::Transfer(id) => {
+                let config = self.config;
+                let Some(transfer) = self.transfer_mut(id) else {
+                    return; // a transfer that has ended: nothing to disturb
+                };
+                if transfer.peer != from {
+                    // RFC 1350 §4: a datagram from another TID gets ERROR 5
+                    // and the transfer carries on undisturbed.
+                    self.refuse(local, from, ErrorCode::UnknownTid, "unknown transfer ID");
+                    return;
+                }
+                if let Ok(repr) = Repr::parse(datagram) {
+                    transfer.on_datagram(now, &repr, &config);
+                }
+                self.reap(now, id.slot(), files);
+            }
+        }
+    }
+
+    fn handle_request<F: FileSource<Handle = H>>(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        datagram: &[u8],
+        files: &mut F,
+    ) {
+        if datagram.len() < 2 {
+            return; // not even an opcode: drop (T13)
+        }
+        let request = match Repr::parse(datagram) {
+            Ok(Repr::Rrq(request)) => request,
+            Ok(Repr::Wrq(_)) => {
+                return self.refuse(
+                    Local::Listener,
+                    from,
+                    ErrorCode::AccessViolation,
+                    "writes are disabled on this server",
+                );
+            }
+            // DATA, ACK, ERROR, OACK on the well-known port: late or stray,
+            // and answering could feed a loop. Drop.
+            Ok(_) => return,
+            Err(e) => {
+                let (code, message) = refusal_for(e);
+                return self.refuse(Local::Listener, from, code, message);
+            }
+        };
+        // A retransmitted request for a transfer already under way: that
+        // transfer's own timer resends, so no second transfer starts.
+        if self.slots.iter().flatten().any(|t| t.peer == from) {
+            return;
+        }
+        if self.config.max_per_ip != 0 {
+            let from_ip = self
+                .slots
+                .iter()
+                .flatten()
+                .filter(|t| t.peer.ip() == from.ip())
+                .count();
+            if from_ip >= usize::from(self.config.max_per_ip) {
+                return self.refuse(
+                    Local::Listener,
+                    from,
+                    ErrorCode::NotDefined,
+                    "server busy: too many transfers from your address",
+                );
+            }
+        }
+        let Some(slot) = self.slots.iter().position(|s| s.is_none()) else {
+            return self.refuse(
+                Local::Listener,
+                from,
+                ErrorCode::NotDefined,
+                "server busy: all transfer slots in use, try again",
+            );
+        };
+        if request.mode == Mode::Mail {
+            return self.refuse(
+                Local::Listener,
+                from,
+                ErrorCode::IllegalOperation,
+                "mail mode is not supported",
+            );
+        }
+        let mut path_buf = [0u8; MAX_PATH];
+        let path = match path::resolve(request.filename, &mut path_buf) {
+            Ok(path) => path,
+            Err(e) => {
+                let code = match e {
+                    path::PathError::ParentSegment => ErrorCode::AccessViolation,
+                    _ => ErrorCode::FileNotFound,
+                };
+                return self.refuse(Local::Listener, from, code, e.message());
+            }
+        };
+        // Opened before any OACK: a missing file is the first and only reply
+        // (PXELINUX cannot handle an ERROR after an OACK).
+        let (handle, size) = match files.open(path) {
+            Ok(opened) => opened,
+            Err(FileError::NotFound) => {
+                return self.refuse(
+                    Local::Listener,
+                    from,
+                    ErrorCode::FileNotFound,
+                    "file not found",
+                )
+            }
+            Err(FileError::AccessDenied) => {
+                return self.refuse(
+                    Local::Listener,
+                    from,
+                    ErrorCode::AccessViolation,
+                    "access violation",
+                )
+            }
+            Err(FileError::Io) => {
+                return self.refuse(
+                    Local::Listener,
+                    from,
+                    ErrorCode::NotDefined,
+                    "cannot read the file",
+                )
+            }
+        };
+        let negotiated = negotiate(&request, size, &self.config);
+        self.next_generation = self.next_generation.wrapping_add(1);
+        let transfer = Transfer::new(
+            now,
+            from,
+            handle,
+            size,
+            request.mode,
+            negotiated,
+            self.next_generation,
+        );
+        let id = Self::id_of(slot, &transfer);
+        if let Some(s) = self.slots.get_mut(slot) {
+            *s = Some(transfer);
+        }
+        self.push_event(Event::Started {
+            id,
+            peer: from,
+            size,
+            negotiated,
+            mode: request.mode,
+        });
+    }
+
+    /// Frees the slot of a transfer that has ended and has nothing left to
+    /// send, with its event.
+    fn reap<F: FileSource<Handle = H>>(&mut self, now: Instant, slot: usize, files: &mut F) {
+        let Some(entry) = self.slots.get_mut(slot) else {
+            return;
+        };
+        let Some(transfer) = entry.as_ref() else {
+            return;
+        };
+        if !transfer.is_finished() {
+            return;
+        }
+        let id = Self::id_of(slot, transfer);
+        let event = transfer.event(id, now);
+        files.close(transfer.handle());
+        *entry = None;
+        if let Some(event) = event {
+            self.push_event(event);
+        }
+    }
+
+    /// The next datagram to send, written into `buf` (which must hold
+    /// `max_blksize + 4` bytes); `None` when there is nothing to send now.
+    /// Transfers take turns, one datagram each.
+    pub fn poll_transmit<F: FileSource<Handle = H>>(
+        &mut self,
+        now: Instant,
+        files: &mut F,
+        buf: &mut [u8],
+    ) -> Option<Transmit> {
+        if let Some(r) = self.refusals.pop_front() {
+            let len = Repr::Error {
+                code: r.code,
+                message: r.message.as_bytes(),
+            }
+            .emit(buf)
+            .ok()?;
+            return Some(Transmit {
+                local: r.local,
+                dst: r.dst,
+                len,
+            });
+        }
+        let count = self.slots.len();
+        for step in 0..count {
+            let slot = (self.cursor + step) % count;
+            let Some(Some(transfer)) = self.slots.get_mut(slot) else {
+                continue;
+            };
+            if !transfer.wants_to_send() {
+                continue;
+            }
+            let id = Self::id_of(slot, transfer);
+            let peer = transfer.peer;
+            let sent = transfer.poll_transmit(now, files, buf);
+            self.cursor = slot + 1;
+            self.reap(now, slot, files);
+            if let Some(len) = sent {
+                return Some(Transmit {
+                    local: Local::Transfer(id),
+                    dst: peer,
+                    len,
+                });
+            }
+        }
+        None
+    }
+
+    /// The next datagram of transfer `id` only (for drivers that batch one
+    /// transfer's window into one system call).
+    pub fn poll_transmit_for<F: FileSource<Handle = H>>(
+        &mut self,
+        now: Instant,
+        id: TransferId,
+        files: &mut F,
+        buf: &mut [u8],
+    ) -> Option<Transmit> {
+        let transfer = self.transfer_mut(id)?;
+        if !transfer.wants_to_send() {
+            return None;
+        }
+        let peer = transfer.peer;
+        let sent = transfer.poll_transmit(now, files, buf);
+        self.reap(now, id.slot(), files);
+        sent.map(|len| Transmit {
+            local: Local::Transfer(id),
+            dst: peer,
+            len,
+        })
+    }
+
+    /// Transfers with something to send now.
+    pub fn ready(&self) -> impl Iterator<Item = TransferId> + '_ {
+        self.slots.iter().enumerate().filter_map(|(slot, t)| {
+            t.as_ref()
+                .filter(|t| t.wants_to_send())
+                .map(|t| Self::id_of(slot, t))
+        })
+    }
+
+    /// When [`TftpServer::handle_timeout`] must be called next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.slots
+            .iter()
+            .flatten()
+            .filter_map(Transfer::poll_timeout)
+            .min()
+    }
+
+    /// Retransmits and gives up where deadlines have passed; calls before a
+    /// deadline do nothing.
+    pub fn handle_timeout<F: FileSource<Handle = H>>(&mut self, now: Instant, files: &mut F) {
+        let config = self.config;
+        for slot in 0..self.slots.len() {
+            if let Some(Some(transfer)) = self.slots.get_mut(slot) {
+                transfer.on_timeout(now, &config);
+            }
+            self.reap(now, slot, files);
+        }
+    }
+
+    fn push_event(&mut self, event: Event) {
+        if self.events.is_full() {
+            self.events.pop_front();
+        }
+        let _ = self.events.push_back(event);
+    }
+
+    fn refuse(&mut self, local: Local, dst: SocketAddr, code: ErrorCode, message: &'static str) {
+        self.push_event(Event::Refused {
+            peer: dst,
+            code,
+            reason: message,
+        });
+        // When the queue is full the refusal is dropped: the client
+        // retries, and a flood cannot make the server queue without bound.
+        let _ = self.refusals.push_back(Refusal {
+            local,
+            dst,
+            code,
+            message,
+        });
+    }
+
+    /// The next event for the driver's log.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,450 @@
+//! One read transfer: option negotiation, windowed sending with cumulative
+//! ACKs, block-number rollover, loss recovery and retransmission.
+//!
+//! Blocks are numbered absolutely from 1 (`u64`); the wire carries the low
+//! 16 bits, so block 65536 goes out as 0 (the rollover every common client
+//! expects). An ACK is mapped back to the one absolute block in
+//! `acked..next` it can name, so a late ACK from before a wrap never
+//! rewinds the transfer.
+//!
+//! Loss and duplicates:
+//! * a duplicate ACK (the block already acknowledged) never causes a send:
+//!   no Sorcerer's Apprentice;
+//! * a new ACK short of the end of a fully sent window means the client saw
+//!   a gap (RFC 7440): sending resumes at once from the block after it;
+//! * otherwise the retransmission timer resends the window from the block
+//!   after the last acknowledged one. The timer adapts to the measured round
+//!   trip (4 x smoothed RTT, Karn's rule, between `min_rto` and the
+//!   negotiated timeout), doubling on each retry, for at most `max_retries`
+//!   tries.
+
+use super::netascii::Netascii;
+use super::{Config, Event, FileError, FileSource, TransferId};
+use crate::time::{Duration, Instant};
+use crate::wire::tftp::{
+    emit_data_header, ErrorCode, Mode, Repr, Request, TftpOptions, MAX_BLKSIZE, MIN_BLKSIZE,
+};
+use core::net::SocketAddr;
+
+/// What was agreed with the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Negotiated {
+    /// Block size.
+    pub blksize: u16,
+    /// Blocks sent before waiting for an ACK.
+    pub windowsize: u16,
+    /// The most the server waits before retransmitting.
+    pub timeout: Duration,
+    /// The options acknowledged in the OACK (`None`: no OACK, DATA 1 first).
+    pub oack: Option<TftpOptions>,
+}
+
+/// Agrees options per RFC 2347/2348/2349/7440: only options the client
+/// asked for, with values the server accepts, go into the OACK.
+pub fn negotiate(request: &Request<'_>, size: u64, config: &Config) -> Negotiated {
+    let asked = request.options;
+    let mut oack = TftpOptions::default();
+    let cap = config.max_blksize.clamp(MIN_BLKSIZE, MAX_BLKSIZE);
+    let blksize = match asked.blksize {
+        Some(b) if b >= u64::from(MIN_BLKSIZE) => {
+            let granted = u16::try_from(b).unwrap_or(MAX_BLKSIZE).min(cap);
+            oack.blksize = Some(u64::from(granted));
+            granted
+        }
+        _ => crate::wire::tftp::DEFAULT_BLKSIZE,
+    };
+    let netascii = request.mode == Mode::Netascii;
+    let windowsize = match asked.windowsize {
+        // netascii is sent one block at a time (as dnsmasq does): the
+        // conversion state is carried block to block.
+        Some(w) if w >= 1 && !netascii => {
+            let granted = u16::try_from(w)
+                .unwrap_or(u16::MAX)
+                .min(config.max_windowsize.max(1));
+            oack.windowsize = Some(u64::from(granted));
+            granted
+        }
+        _ => 1,
+    };
+    let timeout = match asked.timeout {
+        Some(t @ 1..=255) => {
+            oack.timeout = Some(t);
+            Duration::from_secs(t)
+        }
+        _ => config.timeout,
+    };
+    // tsize on a read request: the file's size; not for netascii, whose
+    // size on the wire is not known before sending (dnsmasq does the same).
+    if asked.tsize.is_some() && !netascii {
+        oack.tsize = Some(size);
+    }
+    Negotiated {
+        blksize,
+        windowsize,
+        timeout,
+        oack: (!oack.is_empty()).then_some(oack),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// OACK sent (or to send), waiting for ACK 0.
+    Oack,
+    /// Sending data.
+    Sending,
+    /// Ended: the slot can be freed once any final ERROR is sent.
+    Done,
+}
+
+/// How a transfer that ended ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ended {
+    Finished,
+    Aborted(ErrorCode),
+    TimedOut,
+    ReadFailed,
+}
+
+/// One transfer's state (its storage is the caller's: see
+/// [`super::TftpServer::new`]).
+pub struct Transfer<H> {
+    pub(crate) generation: u16,
+    pub(crate) peer: SocketAddr,
+    handle: H,
+    size: u64,
+    pub(crate) negotiated: Negotiated,
+    netascii: Option<Netascii>,
+    state: State,
+    /// Highest block acknowledged (0: none yet).
+    acked: u64,
+    /// Next block to send.
+    next: u64,
+    /// Last block of the window being sent.
+    window_end: u64,
+    /// The final block (known from the size for octet, found while
+    /// reading for netascii).
+    last: u64,
+    /// Whether there is something to send now.
+    send_now: bool,
+    /// When to retransmit (or give up).
+    deadline: Instant,
+    retries: u8,
+    rto: Duration,
+    srtt: Option<Duration>,
+    /// When the window (or OACK) went out, for an RTT sample.
+    sent_at: Instant,
+    /// The window being sent holds blocks sent before (no RTT sample).
+    resending: bool,
+    pub(crate) ended: Option<Ended>,
+    started: Instant,
+    pub(crate) retransmits: u64,
+    pub(crate) bytes: u64,
+}
+
+impl<H: Copy> Transfer<H> {
+    pub(crate) fn new(
+        now: Instant,
+        peer: SocketAddr,
+        handle: H,
+        size: u64,
+        mode: Mode,
+        negotiated: Negotiated,
+        generation: u16,
+    ) -> Self {
+        let blksize = u64::from(negotiated.blksize.max(1));
+        let netascii = (mode == Mode::Netascii).then(Netascii::default);
+        let last = if netascii.is_some() {
+            u64::MAX
+        } else {
+            (size / blksize).saturating_add(1)
+        };
+        Self {
+            generation,
+            peer,
+            handle,
+            size,
+            negotiated,
+            netascii,
+            state: if negotiated.oack.is_some() {
+                State::Oack
+            } else {
+                State::Sending
+            },
+            acked: 0,
+            next: 1,
+            window_end: 1,
+            last,
+            send_now: true,
+            deadline: now,
+            retries: 0,
+            rto: negotiated.timeout,
+            srtt: None,
+            sent_at: now,
+            resending: false,
+            ended: None,
+            started: now,
+            retransmits: 0,
+            bytes: 0,
+        }
+    }
+
+    pub(crate) fn handle(&self) -> H {
+        self.handle
+    }
+
+    /// Whether the slot can be freed.
+    pub(crate) fn is_finished(&self) -> bool {
+        self.state == State::Done
+    }
+
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        match self.state {
+            State::Done => None,
+            _ if self.send_now => None,
+            _ => Some(self.deadline),
+        }
+    }
+
+    pub(crate) fn wants_to_send(&self) -> bool {
+        self.send_now && self.state != State::Done
+    }
+
+    fn end(&mut self, how: Ended) {
+        self.state = State::Done;
+        self.send_now = false;
+        self.ended = Some(how);
+    }
+
+    fn arm(&mut self, now: Instant) {
+        let backoff = self.rto.saturating_mul(1u64 << self.retries.min(6));
+        self.deadline = now + backoff.min(self.negotiated.timeout.saturating_mul(4));
+    }
+
+    fn sample_rtt(&mut self, now: Instant, config: &Config) {
+        if self.resending {
+            return; // Karn: no sample from a resent window
+        }
+        let sample = now - self.sent_at;
+        let srtt = match self.srtt {
+            None => sample,
+            Some(s) => Duration::from_micros(
+                (s.total_micros().saturating_mul(7) + sample.total_micros()) / 8,
+            ),
+        };
+        self.srtt = Some(srtt);
+        self.rto = srtt
+            .saturating_mul(4)
+            .max(config.min_rto)
+            .min(self.negotiated.timeout);
+    }
+
+    /// An ACK (or ERROR) from the client.
+    pub(crate) fn on_datagram(&mut self, now: Instant, repr: &Repr<'_>, config: &Config) {
+        match *repr {
+            Repr::Ack { block } => self.on_ack(now, block, config),
+            Repr::Error { code, .. } => self.end(Ended::Aborted(code)),
+            // A client sends nothing else on a read transfer; ignore it.
+            _ => {}
+        }
+    }
+
+    fn on_ack(&mut self, now: Instant, block: u16, config: &Config) {
+        match self.state {
+            State::Oack if block == 0 => {
+                self.sample_rtt(now, config);
+                self.state = State::Sending;
+                self.retries = 0;
+                self.open_window(1);
+            }
+            State::Sending => {
+                // The one block in acked+1..next this ACK can name.
+                let ahead = u64::from(block.wrapping_sub(self.acked as u16));
+                let abs = self.acked.saturating_add(ahead);
+                if ahead == 0 || abs >= self.next {
+                    return; // duplicate, stale or not yet sent: no send
+                }
+                let window_sent = self.next > self.window_end || self.next > self.last;
+                if abs >= self.window_end.min(self.last) {
+                    self.sample_rtt(now, config);
+                }
+                self.acked = abs;
+                self.retries = 0;
+                if let Some(n) = self.netascii.as_mut() {
+                    n.advance();
+                }
+                if self.acked >= self.last {
+                    self.end(Ended::Finished);
+                    return;
+                }
+                if window_sent && abs < self.next.saturating_sub(1) {
+                    // A gap: the client has everything up to `abs` only.
+                    self.retransmits = self.retransmits.saturating_add(self.next - 1 - abs);
+                    self.resending = true;
+                    self.open_window(abs + 1);
+                } else if window_sent {
+                    self.resending = false;
+                    self.open_window(abs + 1);
+                } else {
+                    // An early ACK while the window is still going out:
+                    // slide its end, keep sending.
+                    self.window_end = self
+                        .window_end
+                        .max(abs.saturating_add(u64::from(self.negotiated.windowsize)));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn open_window(&mut self, from: u64) {
+        self.next = from;
+        self.window_end = from
+            .saturating_add(u64::from(self.negotiated.windowsize))
+            .saturating_sub(1);
+        self.send_now = true;
+    }
+
+    pub(crate) fn on_timeout(&mut self, now: Instant, config: &Config) {
+        if self.state == State::Done || self.send_now || now < self.deadline {
+            return;
+        }
+        self.retries = self.retries.saturating_add(1);
+        if self.retries > config.max_retries {
+            self.end(Ended::TimedOut);
+            return;
+        }
+        self.resending = true;
+        match self.state {
+            State::Oack => self.send_now = true,
+            _ => {
+                self.retransmits = self
+                    .retransmits
+                    .saturating_add(self.next.saturating_sub(self.acked + 1));
+                self.open_window(self.acked + 1);
+            }
+        }
+    }
+
+    /// Writes the next datagram for the client into `buf`.
+    pub(crate) fn poll_transmit<F: FileSource<Handle = H>>(
+        &mut self,
+        now: Instant,
+        files: &mut F,
+        buf: &mut [u8],
+    ) -> Option<usize> {
+        if !self.send_now {
+            return None;
+        }
+        match self.state {
+            State::Done => None,
+            State::Oack => {
+                let options = self.negotiated.oack.unwrap_or_default();
+                self.send_now = false;
+                self.sent_at = now;
+                self.arm(now);
+                Repr::Oack { options }.emit(buf).ok()
+            }
+            State::Sending => {
+                let block = self.next;
+                let Ok(len) = self.read_block(files, block, buf) else {
+                    self.end(Ended::ReadFailed);
+                    return Repr::Error {
+                        code: ErrorCode::NotDefined,
+                        message: b"read error on the server",
+                    }
+                    .emit(buf)
+                    .ok();
+                };
+                if len < usize::from(self.negotiated.blksize) {
+                    self.last = block; // a short block ends the file
+                }
+                self.bytes = self.bytes.saturating_add(len as u64);
+                self.next = block.saturating_add(1);
+                if self.next > self.window_end || self.next > self.last {
+                    self.send_now = false;
+                    self.sent_at = now;
+                    self.arm(now);
+                }
+                Some(len.saturating_add(4))
+            }
+        }
+    }
+
+    fn read_block<F: FileSource<Handle = H>>(
+        &mut self,
+        files: &mut F,
+        block: u64,
+        buf: &mut [u8],
+    ) -> Result<usize, FileError> {
+        let blksize = usize::from(self.negotiated.blksize);
+        emit_data_header(block as u16, buf).map_err(|_| FileError::Io)?;
+        let dst = buf
+            .get_mut(4..blksize.saturating_add(4))
+            .ok_or(FileError::Io)?;
+        if let Some(n) = self.netascii.as_mut() {
+            return n.fill(files, self.handle, dst);
+        }
+        let offset = block.saturating_sub(1).saturating_mul(blksize as u64);
+        if offset >= self.size {
+            return Ok(0);
+        }
+        let want = usize::try_from(self.size - offset)
+            .unwrap_or(usize::MAX)
+            .min(blksize);
+        let dst = dst.get_mut(..want).ok_or(FileError::Io)?;
+        let mut done = 0usize;
+        // A read may return less than asked; fill the block unless the file
+        // really ends (shrank under us).
+        while done < want {
+            let Some(rest) = dst.get_mut(done..) else {
+                break;
+            };
+            let got = files.read_at(self.handle, offset.saturating_add(done as u64), rest)?;
+            if got == 0 {
+                break;
+            }
+            done = done.saturating_add(got);
+        }
+        Ok(done)
+    }
+
+    pub(crate) fn event(&self, id: TransferId, now: Instant) -> Option<Event> {
+        let elapsed = now - self.started;
+        Some(match self.ended? {
+            Ended::Finished => Event::Finished {
+                id,
+                peer: self.peer,
+                bytes: self.bytes_acked(),
+                retransmits: self.retransmits,
+                elapsed,
+            },
+            Ended::Aborted(code) => Event::Aborted {
+                id,
+                peer: self.peer,
+                code,
+                bytes: self.bytes_acked(),
+                elapsed,
+            },
+            Ended::TimedOut => Event::TimedOut {
+                id,
+                peer: self.peer,
+                bytes: self.bytes_acked(),
+                elapsed,
+            },
+            Ended::ReadFailed => Event::ReadFailed {
+                id,
+                peer: self.peer,
+            },
+        })
+    }
+
+    fn bytes_acked(&self) -> u64 {
+        if let Some(n) = &self.netascii {
+            return n.acked_bytes();
+        }
+        self.acked
+            .saturating_mul(u64::from(self.negotiated.blksize))
+            .min(self.size)
+    }
+}
