@@ -3,3 +3,5 @@
 
 pub mod capture;
 pub mod decode;
+pub mod files;
+pub mod tftp;

@@ -343,6 +343,11 @@ impl<'a, H: Copy> TftpServer<'a, H> {
         self.slots.len()
     }
 
+    /// The file handle transfer `id` reads from (for the driver's logs).
+    pub fn file_handle(&self, id: TransferId) -> Option<H> {
+        self.transfer(id).map(Transfer::handle)
+    }
+
     /// Whether transfer `id` still exists (its socket is still needed).
     pub fn is_active(&self, id: TransferId) -> bool {
         self.transfer(id).is_some()

@@ -1,0 +1,278 @@
+//! The TFTP driver: moves datagrams between UDP sockets and the core's
+//! `TftpServer`, and reads files. No protocol decisions are made here.
+//!
+//! One engine task owns the server. The listener and each transfer's own
+//! socket (a new port per transfer, as RFC 1350 asks) have a reader task
+//! that forwards what arrives, tagged with the socket it came from.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant as StdInstant;
+
+use anyhow::{Context, Result};
+use awl_core::tftp::{Config, Event, Local, TftpServer, Transfer, TransferId};
+use awl_core::time::Instant;
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+use crate::decode::printable;
+use crate::files::RootDir;
+
+/// What `awl serve` needs to serve TFTP.
+#[derive(Debug, Clone)]
+pub struct TftpOptions {
+    /// Directory served.
+    pub root: PathBuf,
+    /// Where the listener binds (port 69 by default).
+    pub listen: SocketAddr,
+    /// Path MTU used to cap the block size.
+    pub mtu: usize,
+    /// Largest window granted.
+    pub max_windowsize: u16,
+    /// Concurrent transfers.
+    pub capacity: usize,
+    /// Concurrent transfers per client IP (0: unlimited).
+    pub max_per_ip: u16,
+}
+
+struct Datagram {
+    local: Local,
+    from: SocketAddr,
+    data: Vec<u8>,
+}
+
+/// A UDP socket with large buffers: a window of blocks must fit the send
+/// buffer, and requests must not be dropped while the engine is busy.
+fn udp_socket(addr: SocketAddr, buffer: usize) -> Result<UdpSocket> {
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    socket.set_nonblocking(true)?;
+    let _ = socket.set_send_buffer_size(buffer);
+    let _ = socket.set_recv_buffer_size(buffer);
+    socket
+        .bind(&addr.into())
+        .with_context(|| format!("cannot bind UDP {addr}"))?;
+    Ok(UdpSocket::from_std(socket.into())?)
+}
+
+fn spawn_reader(
+    socket: Arc<UdpSocket>,
+    local: Local,
+    tx: mpsc::Sender<Datagram>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 65_536];
+        loop {
+            match socket.recv_from(&mut buf).await {
+                Ok((len, from)) => {
+                    let datagram = Datagram {
+                        local,
+                        from,
+                        data: buf[..len].to_vec(),
+                    };
+                    if tx.send(datagram).await.is_err() {
+                        return;
+                    }
+                }
+                // ICMP errors from a vanished client surface here; the
+                // transfer's own timer deals with the silence.
+                Err(_) => tokio::task::yield_now().await,
+            }
+        }
+    })
+}
+
+struct TransferSocket {
+    socket: Arc<UdpSocket>,
+    reader: JoinHandle<()>,
+    file: String,
+    started: StdInstant,
+}
+
+/// Runs the TFTP server until the task is dropped.
+pub async fn serve(options: TftpOptions) -> Result<()> {
+    let mut files = RootDir::new(&options.root).with_context(|| {
+        format!(
+            "--tftp-root {}: cannot open the directory",
+            options.root.display()
+        )
+    })?;
+    let mut config = Config::default();
+    config.max_blksize = Config::blksize_for_mtu(options.mtu, options.listen.is_ipv6());
+    config.max_windowsize = options.max_windowsize;
+    config.max_per_ip = options.max_per_ip;
+    let slots: Vec<Option<Transfer<usize>>> = (0..options.capacity).map(|_| None).collect();
+    let mut server = TftpServer::new(config, slots);
+
+    let listener = Arc::new(udp_socket(options.listen, 4 << 20)?);
+    info!(
+        "tftp: serving {} on {} (blksize up to {}, windowsize up to {}, {} transfers)",
+        files.root().display(),
+        listener.local_addr()?,
+        config.max_blksize,
+        config.max_windowsize,
+        options.capacity
+    );
+    let (tx, mut rx) = mpsc::channel::<Datagram>(4096);
+    let _listener_reader = spawn_reader(listener.clone(), Local::Listener, tx.clone());
+    let mut sockets: HashMap<TransferId, TransferSocket> = HashMap::new();
+    let epoch = StdInstant::now();
+    let now = move || Instant::from_micros(epoch.elapsed().as_micros() as i64);
+    let mut buf = vec![0u8; usize::from(config.max_blksize) + 4];
+    let bind_ip = SocketAddr::new(options.listen.ip(), 0);
+
+    loop {
+        let deadline = server.poll_timeout();
+        tokio::select! {
+            received = rx.recv() => {
+                let Some(first) = received else { return Ok(()) };
+                let t = now();
+                server.handle(t, first.local, first.from, &first.data, &mut files);
+                // Take whatever else is waiting before sending.
+                while let Ok(more) = rx.try_recv() {
+                    server.handle(t, more.local, more.from, &more.data, &mut files);
+                }
+            }
+            _ = sleep_until(epoch, deadline) => {
+                server.handle_timeout(now(), &mut files);
+            }
+        }
+        while let Some(event) = server.poll_event() {
+            on_event(event, &server, &files, &mut sockets, bind_ip, &tx);
+        }
+        let t = now();
+        while let Some(out) = server.poll_transmit(t, &mut files, &mut buf) {
+            let socket = match out.local {
+                Local::Listener => &listener,
+                Local::Transfer(id) => match sockets.get(&id) {
+                    Some(s) => &s.socket,
+                    None => continue,
+                },
+            };
+            if let Err(e) = socket.send_to(&buf[..out.len], out.dst).await {
+                warn!("tftp: send to {} failed: {e}", out.dst);
+            }
+        }
+        while let Some(event) = server.poll_event() {
+            on_event(event, &server, &files, &mut sockets, bind_ip, &tx);
+        }
+        sockets.retain(|id, s| {
+            let keep = server.is_active(*id);
+            if !keep {
+                s.reader.abort();
+            }
+            keep
+        });
+    }
+}
+
+async fn sleep_until(epoch: StdInstant, deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => {
+            let at = epoch + std::time::Duration::from_micros(d.total_micros().max(0) as u64);
+            tokio::time::sleep_until(at.into()).await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+fn on_event(
+    event: Event,
+    server: &TftpServer<'_, usize>,
+    files: &RootDir,
+    sockets: &mut HashMap<TransferId, TransferSocket>,
+    bind: SocketAddr,
+    tx: &mpsc::Sender<Datagram>,
+) {
+    match event {
+        Event::Started {
+            id,
+            peer,
+            size,
+            negotiated,
+            mode,
+        } => {
+            let file = server
+                .file_handle(id)
+                .map_or("?", |h| files.path(h))
+                .to_string();
+            let window = usize::from(negotiated.blksize + 32) * usize::from(negotiated.windowsize);
+            let socket = match udp_socket(bind, (window * 2).max(256 << 10)) {
+                Ok(s) => Arc::new(s),
+                Err(e) => {
+                    warn!("tftp: {peer}: cannot open a transfer socket: {e:#}");
+                    return;
+                }
+            };
+            info!(
+                "tftp: {peer} start \"{}\" {:?} size {size} blksize {} windowsize {} oack {:?}",
+                printable(file.as_bytes()),
+                mode,
+                negotiated.blksize,
+                negotiated.windowsize,
+                negotiated.oack
+            );
+            let reader = spawn_reader(socket.clone(), Local::Transfer(id), tx.clone());
+            sockets.insert(
+                id,
+                TransferSocket {
+                    socket,
+                    reader,
+                    file,
+                    started: StdInstant::now(),
+                },
+            );
+        }
+        Event::Finished {
+            id,
+            peer,
+            bytes,
+            retransmits,
+            elapsed,
+        } => {
+            let (file, secs) = describe(sockets.get(&id));
+            let secs = secs.max(elapsed.total_micros() as f64 / 1e6);
+            info!(
+                "tftp: {peer} done \"{file}\" {bytes} bytes in {secs:.3} s ({:.1} MB/s), {retransmits} blocks resent",
+                bytes as f64 / secs.max(1e-6) / 1e6
+            );
+        }
+        Event::Aborted {
+            id,
+            peer,
+            code,
+            bytes,
+            ..
+        } => {
+            let (file, _) = describe(sockets.get(&id));
+            info!("tftp: {peer} aborted \"{file}\" with ERROR {code:?} after {bytes} bytes");
+        }
+        Event::TimedOut {
+            id, peer, bytes, ..
+        } => {
+            let (file, _) = describe(sockets.get(&id));
+            warn!("tftp: {peer} timed out on \"{file}\" after {bytes} bytes");
+        }
+        Event::ReadFailed { id, peer } => {
+            let (file, _) = describe(sockets.get(&id));
+            warn!("tftp: {peer} read error on \"{file}\"");
+        }
+        Event::Refused { peer, code, reason } => {
+            info!("tftp: {peer} refused: ERROR {code:?} {reason}")
+        }
+        _ => {}
+    }
+}
+
+fn describe(socket: Option<&TransferSocket>) -> (String, f64) {
+    socket.map_or(("?".into(), 0.0), |s| {
+        (
+            printable(s.file.as_bytes()),
+            s.started.elapsed().as_secs_f64(),
+        )
+    })
+}
