@@ -24,6 +24,14 @@ step() {
 
 # --- what the tests need, installed here so a fresh machine works ---------
 need_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+# Real clients and the tools the end-to-end tests use.
+packages=(atftp curl tftp-hpa busybox nftables iproute2)
+missing=()
+for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ "${#missing[@]}" -ne 0 ]; then
+  need_root apt-get update -qq
+  need_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
 rustup target add thumbv7em-none-eabihf >/dev/null
 rustup component add clippy rustfmt >/dev/null
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal

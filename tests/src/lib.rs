@@ -69,7 +69,10 @@ pub fn require_tool(tool: &str) {
     let found = std::env::var_os("PATH")
         .map(|paths| std::env::split_paths(&paths).any(|p| p.join(tool).is_file()))
         .unwrap_or(false);
-    assert!(found, "{tool} is not installed: ./test.sh installs it (apt-get install)");
+    assert!(
+        found,
+        "{tool} is not installed: ./test.sh installs it (apt-get install)"
+    );
 }
 
 /// A running `awl serve`, ended by its PID when dropped.
@@ -82,7 +85,8 @@ impl AwlServer {
     /// Starts `awl serve ARGS` (inside network namespace `netns` when
     /// given) and waits until TFTP is listening.
     pub fn start(netns: Option<&str>, args: &[&str]) -> Self {
-        let log = std::env::temp_dir().join(format!("awl-test-{}-{}.log", std::process::id(), unique()));
+        let log =
+            std::env::temp_dir().join(format!("awl-test-{}-{}.log", std::process::id(), unique()));
         let file = std::fs::File::create(&log).expect("log file");
         let mut command = match netns {
             Some(ns) => {
@@ -102,7 +106,11 @@ impl AwlServer {
         let server = Self { child, log };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         while !server.log().contains("tftp: serving") {
-            assert!(std::time::Instant::now() < deadline, "awl did not start:\n{}", server.log());
+            assert!(
+                std::time::Instant::now() < deadline,
+                "awl did not start:\n{}",
+                server.log()
+            );
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
         server
@@ -134,7 +142,8 @@ pub struct TempDir(pub PathBuf);
 impl TempDir {
     /// Creates it.
     pub fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("awl-{name}-{}-{}", std::process::id(), unique()));
+        let dir =
+            std::env::temp_dir().join(format!("awl-{name}-{}-{}", std::process::id(), unique()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         Self(dir)
     }
@@ -157,4 +166,99 @@ pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
             x as u8
         })
         .collect()
+}
+
+/// Two network namespaces joined by a veth pair (server side `.1`, client
+/// side `.2` of 10.77.N.0/24), with optional random loss on what each side
+/// receives (nftables `numgen random` in the prerouting hook: this kernel
+/// has no netem). Removed on drop. Only these namespaces carry traffic.
+pub struct NetnsPair {
+    /// The server's namespace.
+    pub server: String,
+    /// The client's namespace.
+    pub client: String,
+    /// The server's address.
+    pub server_ip: String,
+}
+
+fn run(args: &[&str]) {
+    let out = std::process::Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .expect(args[0]);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl NetnsPair {
+    /// Creates the pair; `subnet` (1–254) must differ between tests that
+    /// run at the same time.
+    pub fn new(subnet: u8, loss_percent: u8) -> Self {
+        require_tool("ip");
+        require_tool("nft");
+        let tag = format!("{}-{subnet}", std::process::id());
+        let (server, client) = (format!("awls-{tag}"), format!("awlc-{tag}"));
+        let (sv, cv) = (
+            format!("vs{subnet}x{}", std::process::id() % 10_000),
+            format!("vc{subnet}x{}", std::process::id() % 10_000),
+        );
+        let pair = Self {
+            server: server.clone(),
+            client: client.clone(),
+            server_ip: format!("10.77.{subnet}.1"),
+        };
+        run(&["ip", "netns", "add", &server]);
+        run(&["ip", "netns", "add", &client]);
+        run(&[
+            "ip", "-n", &server, "link", "add", &sv, "type", "veth", "peer", "name", &cv, "netns",
+            &client,
+        ]);
+        for (ns, dev, ip) in [(&server, &sv, 1), (&client, &cv, 2)] {
+            run(&[
+                "ip",
+                "-n",
+                ns,
+                "addr",
+                "add",
+                &format!("10.77.{subnet}.{ip}/24"),
+                "dev",
+                dev,
+            ]);
+            run(&["ip", "-n", ns, "link", "set", dev, "up"]);
+            run(&["ip", "-n", ns, "link", "set", "lo", "up"]);
+            if loss_percent > 0 {
+                let rules = format!(
+                    "table inet awlloss {{\n chain pre {{\n  type filter hook prerouting priority 0;\n  \
+                     meta l4proto udp numgen random mod 100 < {loss_percent} drop\n }}\n}}\n"
+                );
+                let mut child = std::process::Command::new("ip")
+                    .args(["netns", "exec", ns, "nft", "-f", "-"])
+                    .stdin(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("nft");
+                use std::io::Write;
+                child
+                    .stdin
+                    .take()
+                    .unwrap()
+                    .write_all(rules.as_bytes())
+                    .unwrap();
+                assert!(child.wait().unwrap().success(), "nft rules in {ns}");
+            }
+        }
+        pair
+    }
+}
+
+impl Drop for NetnsPair {
+    fn drop(&mut self) {
+        for ns in [&self.server, &self.client] {
+            let _ = std::process::Command::new("ip")
+                .args(["netns", "del", ns])
+                .status();
+        }
+    }
 }

@@ -1,0 +1,89 @@
+//! Transfers under 5% and 20% random loss in both directions, on a veth
+//! pair between two network namespaces this test creates: real clients
+//! (atftp windowed, curl, busybox, tftp-hpa) must get the file intact.
+//! Resend counts and times are printed (`--nocapture`); they are reported,
+//! not asserted.
+
+use std::process::Command;
+
+use awl_tests::{pattern, AwlServer, NetnsPair, TempDir};
+
+fn fetch(net: &NetnsPair, out: &TempDir, client: &str) -> Vec<u8> {
+    let path = out.0.join(client);
+    let path = path.to_str().unwrap();
+    let ip = net.server_ip.as_str();
+    let url = format!("tftp://{ip}/f.bin");
+    let args: Vec<&str> = match client {
+        "atftp" => vec![
+            "atftp",
+            "--option",
+            "blksize 1468",
+            "--option",
+            "windowsize 16",
+            "-g",
+            "-r",
+            "f.bin",
+            "-l",
+            path,
+            ip,
+            "69",
+        ],
+        "curl" => vec!["curl", "-sS", "--tftp-blksize", "1468", &url, "-o", path],
+        "busybox" => vec![
+            "busybox", "tftp", "-g", "-b", "1468", "-r", "f.bin", "-l", path, ip, "69",
+        ],
+        _ => vec!["tftp", "-m", "binary", ip, "69", "-c", "get", "f.bin", path],
+    };
+    let status = Command::new("ip")
+        .args(["netns", "exec", &net.client, "timeout", "120"])
+        .args(&args)
+        .output()
+        .unwrap();
+    std::fs::read(path).unwrap_or_else(|_| {
+        panic!(
+            "{client}: no file: {}",
+            String::from_utf8_lossy(&status.stderr)
+        )
+    })
+}
+
+fn under_loss(subnet: u8, loss: u8, size: usize) {
+    let net = NetnsPair::new(subnet, loss);
+    let root = TempDir::new("loss-root");
+    let file = pattern(size, u64::from(loss));
+    std::fs::write(root.0.join("f.bin"), &file).unwrap();
+    let listen = format!("{}:69", net.server_ip);
+    let server = AwlServer::start(
+        Some(&net.server),
+        &[
+            "--tftp-root",
+            root.0.to_str().unwrap(),
+            "--tftp-listen",
+            &listen,
+        ],
+    );
+    let out = TempDir::new("loss-out");
+    for client in ["atftp", "curl", "busybox", "tftp-hpa"] {
+        let got = fetch(&net, &out, client);
+        assert!(
+            got == file,
+            "{client} at {loss}% loss: {} of {size} bytes\n{}",
+            got.len(),
+            server.log()
+        );
+    }
+    let log = server.log();
+    let resent: Vec<&str> = log.lines().filter(|l| l.contains(" done ")).collect();
+    assert_eq!(resent.len(), 4, "{log}");
+    eprintln!("{loss}% loss:\n{}", resent.join("\n"));
+}
+
+#[test]
+fn five_percent_loss() {
+    under_loss(51, 5, 1_000_000);
+}
+
+#[test]
+fn twenty_percent_loss() {
+    under_loss(52, 20, 500_000);
+}
