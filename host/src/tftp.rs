@@ -88,6 +88,8 @@ fn spawn_reader(
 
 struct TransferSocket {
     socket: Arc<UdpSocket>,
+    /// Sends a window of equal-size blocks in one system call (UDP GSO).
+    gso: quinn_udp::UdpSocketState,
     reader: JoinHandle<()>,
     file: String,
     started: StdInstant,
@@ -123,6 +125,8 @@ pub async fn serve(options: TftpOptions) -> Result<()> {
     let epoch = StdInstant::now();
     let now = move || Instant::from_micros(epoch.elapsed().as_micros() as i64);
     let mut buf = vec![0u8; usize::from(config.max_blksize) + 4];
+    let mut batch = vec![0u8; (usize::from(config.max_blksize) + 4) * MAX_SEGMENTS];
+    let mut ready: Vec<TransferId> = Vec::new();
     let bind_ip = SocketAddr::new(options.listen.ip(), 0);
 
     loop {
@@ -145,6 +149,15 @@ pub async fn serve(options: TftpOptions) -> Result<()> {
             on_event(event, &server, &files, &mut sockets, bind_ip, &tx);
         }
         let t = now();
+        // Each transfer's window in as few system calls as the kernel allows.
+        ready.clear();
+        ready.extend(server.ready());
+        for &id in &ready {
+            if let Some(socket) = sockets.get(&id) {
+                send_window(&mut server, &mut files, socket, id, t, &mut batch).await;
+            }
+        }
+        // What is left: refusals from the listener.
         while let Some(out) = server.poll_transmit(t, &mut files, &mut buf) {
             let socket = match out.local {
                 Local::Listener => &listener,
@@ -167,6 +180,100 @@ pub async fn serve(options: TftpOptions) -> Result<()> {
             }
             keep
         });
+    }
+}
+
+/// The most datagrams in one GSO send (the kernel allows 64, and at most
+/// 64 KiB in all).
+const MAX_SEGMENTS: usize = 64;
+
+/// Sends what transfer `id` has to send now, packing runs of equal-size
+/// datagrams (a window of DATA blocks) into single GSO sends.
+async fn send_window(
+    server: &mut TftpServer<'_, usize>,
+    files: &mut RootDir,
+    socket: &TransferSocket,
+    id: TransferId,
+    now: Instant,
+    batch: &mut [u8],
+) {
+    let datagram_cap = batch.len() / MAX_SEGMENTS;
+    let max_segments = socket
+        .gso
+        .max_gso_segments()
+        .min(MAX_SEGMENTS)
+        .min((65_000 / datagram_cap).max(1));
+    loop {
+        let mut filled = 0;
+        let mut segments = 0;
+        let mut segment_size = 0;
+        let mut dst = None;
+        let mut more = true;
+        while segments < max_segments {
+            let slot = &mut batch[filled..filled + datagram_cap];
+            let Some(out) = server.poll_transmit_for(now, id, files, slot) else {
+                more = false;
+                break;
+            };
+            if segments > 0 && out.len > segment_size {
+                // Cannot join this batch: send the batch, then this alone.
+                send(socket, &batch[..filled], segment_size, segments, dst).await;
+                let alone = batch[filled..filled + out.len].to_vec();
+                send(socket, &alone, out.len, 1, Some(out.dst)).await;
+                segments = 0;
+                break;
+            }
+            if segments == 0 {
+                segment_size = out.len;
+                dst = Some(out.dst);
+            }
+            filled += out.len;
+            segments += 1;
+            if out.len < segment_size {
+                break; // a shorter datagram can only end a batch
+            }
+        }
+        if segments > 0 {
+            send(socket, &batch[..filled], segment_size, segments, dst).await;
+        }
+        if !more {
+            return;
+        }
+    }
+}
+
+async fn send(
+    socket: &TransferSocket,
+    contents: &[u8],
+    segment_size: usize,
+    segments: usize,
+    dst: Option<SocketAddr>,
+) {
+    let Some(destination) = dst else { return };
+    let transmit = quinn_udp::Transmit {
+        destination,
+        ecn: None,
+        contents,
+        segment_size: (segments > 1).then_some(segment_size),
+        src_ip: None,
+    };
+    loop {
+        let sent = socket.socket.try_io(tokio::io::Interest::WRITABLE, || {
+            socket.gso.try_send((&*socket.socket).into(), &transmit)
+        });
+        match sent {
+            Ok(()) => return,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if socket.socket.writable().await.is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                // Lost like a dropped datagram: the transfer's timer resends.
+                warn!("tftp: send to {destination} failed: {e}");
+                return;
+            }
+        }
     }
 }
 
@@ -216,11 +323,19 @@ fn on_event(
                 negotiated.windowsize,
                 negotiated.oack
             );
+            let gso = match quinn_udp::UdpSocketState::new((&*socket).into()) {
+                Ok(gso) => gso,
+                Err(e) => {
+                    warn!("tftp: {peer}: cannot set up the transfer socket: {e}");
+                    return;
+                }
+            };
             let reader = spawn_reader(socket.clone(), Local::Transfer(id), tx.clone());
             sockets.insert(
                 id,
                 TransferSocket {
                     socket,
+                    gso,
                     reader,
                     file,
                     started: StdInstant::now(),
