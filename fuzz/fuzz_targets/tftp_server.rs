@@ -1,5 +1,6 @@
 //! The TFTP server under arbitrary sequences of datagrams (to the listener
 //! and to live transfers, from known and unknown ports) and time steps.
+//! Uploads are enabled, so both directions are driven.
 //! Invariants: no panic; transfers <= capacity; one transfer per peer; every
 //! datagram fits the buffer and the negotiated block size; DATA within a
 //! transfer never skips ahead of the window.
@@ -24,12 +25,18 @@ impl FileSource for Files {
         Ok((i, [3000, 0, 700][i]))
     }
     fn read_at(&mut self, h: usize, offset: u64, dst: &mut [u8]) -> Result<usize, FileError> {
-        let size = [3000u64, 0, 700][h];
+        let size = [3000u64, 0, 700, 0][h];
         let n = size.saturating_sub(offset).min(dst.len() as u64) as usize;
         for (i, b) in dst[..n].iter_mut().enumerate() {
             *b = if h == 2 { b"ab\r\n"[(offset as usize + i) % 4] } else { (offset as usize + i) as u8 };
         }
         Ok(n)
+    }
+    fn create(&mut self, path: &str) -> Result<usize, FileError> {
+        if NAMES.contains(&path) { Err(FileError::Exists) } else { Ok(3) }
+    }
+    fn write_at(&mut self, _: usize, _: u64, data: &[u8]) -> Result<(), FileError> {
+        if data.first() == Some(&0xff) { Err(FileError::Full) } else { Ok(()) }
     }
 }
 
@@ -41,6 +48,8 @@ fuzz_target!(|data: &[u8]| {
     let mut config = Config::default();
     config.max_blksize = 600;
     config.max_per_ip = 3;
+    config.allow_write = true;
+    config.max_upload = 5000;
     let mut slots: Vec<Option<Transfer<usize>>> = (0..4).map(|_| None).collect();
     let mut server = TftpServer::new(config, &mut slots[..]);
     let mut files = Files;

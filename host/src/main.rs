@@ -51,6 +51,14 @@ struct Serve {
     /// Concurrent TFTP transfers from one IP address (0: no limit).
     #[arg(long, default_value_t = 64)]
     tftp_max_per_ip: u16,
+    /// Accept TFTP uploads (write requests) into this directory, which is
+    /// not the served root. Uploads never overwrite a file; incomplete ones
+    /// are removed. Without it, write requests get ERROR 2.
+    #[arg(long)]
+    tftp_upload_dir: Option<PathBuf>,
+    /// The largest TFTP upload accepted, in bytes.
+    #[arg(long, default_value_t = 64 << 20)]
+    tftp_max_upload: u64,
     /// Serve files only: no DHCP (today DHCP is not available, so this is
     /// what `serve` does either way).
     #[arg(long)]
@@ -91,6 +99,8 @@ fn run_serve(serve: Serve) -> Result<()> {
         max_windowsize: serve.tftp_max_windowsize.max(1),
         capacity: serve.tftp_transfers,
         max_per_ip: serve.tftp_max_per_ip,
+        upload_dir: serve.tftp_upload_dir,
+        max_upload: serve.tftp_max_upload,
     };
     let _ = serve.no_dhcp;
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -38,6 +38,10 @@ pub struct TftpOptions {
     pub capacity: usize,
     /// Concurrent transfers per client IP (0: unlimited).
     pub max_per_ip: u16,
+    /// Where uploads go (write requests are refused when `None`).
+    pub upload_dir: Option<PathBuf>,
+    /// The largest upload accepted, in bytes.
+    pub max_upload: u64,
 }
 
 struct Datagram {
@@ -97,16 +101,19 @@ struct TransferSocket {
 
 /// Runs the TFTP server until the task is dropped.
 pub async fn serve(options: TftpOptions) -> Result<()> {
-    let mut files = RootDir::new(&options.root).with_context(|| {
-        format!(
-            "--tftp-root {}: cannot open the directory",
-            options.root.display()
-        )
-    })?;
+    let mut files =
+        RootDir::new(&options.root, options.upload_dir.as_deref()).with_context(|| {
+            format!(
+                "--tftp-root {}: cannot open the directory",
+                options.root.display()
+            )
+        })?;
     let mut config = Config::default();
     config.max_blksize = Config::blksize_for_mtu(options.mtu, options.listen.is_ipv6());
     config.max_windowsize = options.max_windowsize;
     config.max_per_ip = options.max_per_ip;
+    config.allow_write = options.upload_dir.is_some();
+    config.max_upload = options.max_upload;
     let slots: Vec<Option<Transfer<usize>>> = (0..options.capacity).map(|_| None).collect();
     let mut server = TftpServer::new(config, slots);
 
@@ -302,6 +309,7 @@ fn on_event(
             size,
             negotiated,
             mode,
+            upload,
         } => {
             let file = server
                 .file_handle(id)
@@ -316,7 +324,8 @@ fn on_event(
                 }
             };
             info!(
-                "tftp: {peer} start \"{}\" {:?} size {size} blksize {} windowsize {} oack {:?}",
+                "tftp: {peer} {} \"{}\" {:?} size {size} blksize {} windowsize {} oack {:?}",
+                if upload { "upload" } else { "start" },
                 printable(file.as_bytes()),
                 mode,
                 negotiated.blksize,
@@ -372,9 +381,14 @@ fn on_event(
             let (file, _) = describe(sockets.get(&id));
             warn!("tftp: {peer} timed out on \"{file}\" after {bytes} bytes");
         }
-        Event::ReadFailed { id, peer } => {
+        Event::Failed {
+            id,
+            peer,
+            code,
+            reason,
+        } => {
             let (file, _) = describe(sockets.get(&id));
-            warn!("tftp: {peer} read error on \"{file}\"");
+            warn!("tftp: {peer} failed \"{file}\": sent ERROR {code:?} {reason}");
         }
         Event::Refused { peer, code, reason } => {
             info!("tftp: {peer} refused: ERROR {code:?} {reason}")

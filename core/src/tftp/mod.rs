@@ -53,8 +53,10 @@ assert!(!server.is_active(id));
 */
 
 mod netascii;
+mod options;
 pub mod path;
-mod transfer;
+mod read;
+mod write;
 
 use core::net::SocketAddr;
 
@@ -63,7 +65,115 @@ use managed::ManagedSlice;
 use crate::time::{Duration, Instant};
 use crate::wire::tftp::{ErrorCode, Mode, Repr};
 use crate::wire::Error as WireError;
-pub use transfer::{negotiate, Negotiated, Transfer};
+pub use options::{negotiate, Negotiated};
+use read::Read;
+use write::Write;
+
+/// How a transfer ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ended {
+    Finished,
+    Aborted(ErrorCode),
+    TimedOut,
+    Failed(ErrorCode, &'static str),
+}
+
+/// One transfer's state, read or write. The storage is the caller's (see
+/// [`TftpServer::new`]); its contents are private.
+pub struct Transfer<H> {
+    generation: u16,
+    kind: Kind<H>,
+}
+
+enum Kind<H> {
+    Read(Read<H>),
+    Write(Write<H>),
+}
+
+impl<H: Copy> Transfer<H> {
+    fn peer(&self) -> SocketAddr {
+        match &self.kind {
+            Kind::Read(t) => t.peer,
+            Kind::Write(t) => t.peer,
+        }
+    }
+
+    fn handle(&self) -> H {
+        match &self.kind {
+            Kind::Read(t) => t.handle(),
+            Kind::Write(t) => t.handle(),
+        }
+    }
+
+    fn is_finished(&self) -> bool {
+        match &self.kind {
+            Kind::Read(t) => t.is_finished(),
+            Kind::Write(t) => t.is_finished(),
+        }
+    }
+
+    fn wants_to_send(&self) -> bool {
+        match &self.kind {
+            Kind::Read(t) => t.wants_to_send(),
+            Kind::Write(t) => t.wants_to_send(),
+        }
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        match &self.kind {
+            Kind::Read(t) => t.poll_timeout(),
+            Kind::Write(t) => t.poll_timeout(),
+        }
+    }
+
+    fn on_datagram<F: FileSource<Handle = H>>(
+        &mut self,
+        now: Instant,
+        repr: &Repr<'_>,
+        config: &Config,
+        files: &mut F,
+    ) {
+        match &mut self.kind {
+            Kind::Read(t) => t.on_datagram(now, repr, config),
+            Kind::Write(t) => t.on_datagram(now, repr, files),
+        }
+    }
+
+    fn on_timeout(&mut self, now: Instant, config: &Config) {
+        match &mut self.kind {
+            Kind::Read(t) => t.on_timeout(now, config),
+            Kind::Write(t) => t.on_timeout(now, config),
+        }
+    }
+
+    fn poll_transmit<F: FileSource<Handle = H>>(
+        &mut self,
+        now: Instant,
+        files: &mut F,
+        buf: &mut [u8],
+    ) -> Option<usize> {
+        match &mut self.kind {
+            Kind::Read(t) => t.poll_transmit(now, files, buf),
+            Kind::Write(t) => t.poll_transmit(now, buf),
+        }
+    }
+
+    fn event(&self, id: TransferId, now: Instant) -> Option<Event> {
+        match &self.kind {
+            Kind::Read(t) => t.event(id, now),
+            Kind::Write(t) => t.event(id, now),
+        }
+    }
+
+    /// Hands the file back: a read is closed, an upload kept only when
+    /// complete.
+    fn release<F: FileSource<Handle = H>>(&self, files: &mut F) {
+        match &self.kind {
+            Kind::Read(t) => files.close(t.handle()),
+            Kind::Write(t) => files.finish(t.handle(), t.complete()),
+        }
+    }
+}
 
 /// Server settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +196,11 @@ pub struct Config {
     pub max_retries: u8,
     /// Concurrent transfers allowed from one IP address (0: no limit).
     pub max_per_ip: u16,
+    /// Whether write requests (uploads) are accepted; refused with ERROR 2
+    /// when not.
+    pub allow_write: bool,
+    /// The largest upload accepted, in bytes (ERROR 3 beyond it).
+    pub max_upload: u64,
 }
 
 impl Default for Config {
@@ -97,6 +212,8 @@ impl Default for Config {
             min_rto: Duration::from_millis(20),
             max_retries: 10,
             max_per_ip: 64,
+            allow_write: false,
+            max_upload: 64 << 20,
         }
     }
 }
@@ -122,8 +239,12 @@ pub enum FileError {
     /// Refused: outside the root, not a regular file, no permission
     /// (ERROR 2).
     AccessDenied,
-    /// Could not be read (ERROR 0).
+    /// Could not be read or written (ERROR 0).
     Io,
+    /// An upload's name is taken: uploads never overwrite (ERROR 6).
+    Exists,
+    /// No room left (ERROR 3).
+    Full,
 }
 
 /// Where the bytes of served files come from: the host reads a directory,
@@ -144,6 +265,29 @@ pub trait FileSource {
     /// The transfer using `handle` has ended.
     fn close(&mut self, handle: Self::Handle) {
         let _ = handle;
+    }
+    /// Creates `path` for an upload; must fail with [`FileError::Exists`]
+    /// rather than replace a file. Sources that take no uploads keep the
+    /// default, which refuses.
+    fn create(&mut self, path: &str) -> Result<Self::Handle, FileError> {
+        let _ = path;
+        Err(FileError::AccessDenied)
+    }
+    /// Writes an upload's bytes at `offset`.
+    fn write_at(
+        &mut self,
+        handle: Self::Handle,
+        offset: u64,
+        data: &[u8],
+    ) -> Result<(), FileError> {
+        let _ = (handle, offset, data);
+        Err(FileError::AccessDenied)
+    }
+    /// An upload has ended: keep the file when `complete`, remove it when
+    /// not.
+    fn finish(&mut self, handle: Self::Handle, complete: bool) {
+        let _ = complete;
+        self.close(handle);
     }
 }
 
@@ -202,6 +346,8 @@ pub enum Event {
         negotiated: Negotiated,
         /// Transfer mode.
         mode: Mode,
+        /// Whether this is an upload (WRQ).
+        upload: bool,
     },
     /// The client acknowledged the last block.
     Finished {
@@ -241,12 +387,17 @@ pub enum Event {
         /// Time from request to giving up.
         elapsed: Duration,
     },
-    /// Reading the file failed; the client got ERROR 0.
-    ReadFailed {
+    /// The server ended the transfer with an ERROR (read or write error,
+    /// upload over the size limit, oversized block).
+    Failed {
         /// Transfer.
         id: TransferId,
         /// Client.
         peer: SocketAddr,
+        /// The code sent.
+        code: ErrorCode,
+        /// The message sent.
+        reason: &'static str,
     },
     /// A request or datagram was answered with an ERROR.
     Refused {
@@ -285,6 +436,17 @@ pub struct TftpServer<'a, H> {
     events: heapless::Deque<Event, EVENTS>,
     /// Slot to look at first in `poll_transmit` (round robin).
     cursor: usize,
+}
+
+/// The ERROR sent when a file cannot be opened or created.
+fn file_error(e: FileError) -> (ErrorCode, &'static str) {
+    match e {
+        FileError::NotFound => (ErrorCode::FileNotFound, "file not found"),
+        FileError::AccessDenied => (ErrorCode::AccessViolation, "access violation"),
+        FileError::Exists => (ErrorCode::FileExists, "file already exists"),
+        FileError::Full => (ErrorCode::DiskFull, "disk full"),
+        FileError::Io => (ErrorCode::NotDefined, "cannot read the file"),
+    }
 }
 
 /// The message sent for a request the parser refused.
@@ -343,7 +505,7 @@ impl<'a, H: Copy> TftpServer<'a, H> {
         self.slots.len()
     }
 
-    /// The file handle transfer `id` reads from (for the driver's logs).
+    /// The file handle transfer `id` reads or writes (for the driver's logs).
     pub fn file_handle(&self, id: TransferId) -> Option<H> {
         self.transfer(id).map(Transfer::handle)
     }
@@ -390,14 +552,14 @@ impl<'a, H: Copy> TftpServer<'a, H> {
                 let Some(transfer) = self.transfer_mut(id) else {
                     return; // a transfer that has ended: nothing to disturb
                 };
-                if transfer.peer != from {
+                if transfer.peer() != from {
                     // RFC 1350 §4: a datagram from another TID gets ERROR 5
                     // and the transfer carries on undisturbed.
                     self.refuse(local, from, ErrorCode::UnknownTid, "unknown transfer ID");
                     return;
                 }
                 if let Ok(repr) = Repr::parse(datagram) {
-                    transfer.on_datagram(now, &repr, &config);
+                    transfer.on_datagram(now, &repr, &config, files);
                 }
                 self.reap(now, id.slot(), files);
             }
@@ -414,8 +576,9 @@ impl<'a, H: Copy> TftpServer<'a, H> {
         if datagram.len() < 2 {
             return; // not even an opcode: drop (T13)
         }
-        let request = match Repr::parse(datagram) {
-            Ok(Repr::Rrq(request)) => request,
+        let (request, upload) = match Repr::parse(datagram) {
+            Ok(Repr::Rrq(request)) => (request, false),
+            Ok(Repr::Wrq(request)) if self.config.allow_write => (request, true),
             Ok(Repr::Wrq(_)) => {
                 return self.refuse(
                     Local::Listener,
@@ -434,7 +597,7 @@ impl<'a, H: Copy> TftpServer<'a, H> {
         };
         // A retransmitted request for a transfer already under way: that
         // transfer's own timer resends, so no second transfer starts.
-        if self.slots.iter().flatten().any(|t| t.peer == from) {
+        if self.slots.iter().flatten().any(|t| t.peer() == from) {
             return;
         }
         if self.config.max_per_ip != 0 {
@@ -442,7 +605,7 @@ impl<'a, H: Copy> TftpServer<'a, H> {
                 .slots
                 .iter()
                 .flatten()
-                .filter(|t| t.peer.ip() == from.ip())
+                .filter(|t| t.peer().ip() == from.ip())
                 .count();
             if from_ip >= usize::from(self.config.max_per_ip) {
                 return self.refuse(
@@ -480,47 +643,37 @@ impl<'a, H: Copy> TftpServer<'a, H> {
                 return self.refuse(Local::Listener, from, code, e.message());
             }
         };
-        // Opened before any OACK: a missing file is the first and only reply
-        // (PXELINUX cannot handle an ERROR after an OACK).
-        let (handle, size) = match files.open(path) {
-            Ok(opened) => opened,
-            Err(FileError::NotFound) => {
-                return self.refuse(
-                    Local::Listener,
-                    from,
-                    ErrorCode::FileNotFound,
-                    "file not found",
-                )
+        let (kind, size) = if upload {
+            match self.start_write(now, from, &request, path, files) {
+                Ok(started) => started,
+                Err((code, message)) => return self.refuse(Local::Listener, from, code, message),
             }
-            Err(FileError::AccessDenied) => {
-                return self.refuse(
-                    Local::Listener,
-                    from,
-                    ErrorCode::AccessViolation,
-                    "access violation",
-                )
-            }
-            Err(FileError::Io) => {
-                return self.refuse(
-                    Local::Listener,
-                    from,
-                    ErrorCode::NotDefined,
-                    "cannot read the file",
-                )
-            }
+        } else {
+            // Opened before any OACK: a missing file is the first and only
+            // reply (PXELINUX cannot handle an ERROR after an OACK).
+            let (handle, size) = match files.open(path) {
+                Ok(opened) => opened,
+                Err(e) => {
+                    let (code, message) = file_error(e);
+                    return self.refuse(Local::Listener, from, code, message);
+                }
+            };
+            let negotiated = negotiate(&request, size, &self.config);
+            (
+                Kind::Read(Read::new(now, from, handle, size, request.mode, negotiated)),
+                size,
+            )
         };
-        let negotiated = negotiate(&request, size, &self.config);
         self.next_generation = self.next_generation.wrapping_add(1);
-        let transfer = Transfer::new(
-            now,
-            from,
-            handle,
-            size,
-            request.mode,
-            negotiated,
-            self.next_generation,
-        );
+        let transfer = Transfer {
+            generation: self.next_generation,
+            kind,
+        };
         let id = Self::id_of(slot, &transfer);
+        let negotiated = match &transfer.kind {
+            Kind::Read(t) => t.negotiated,
+            Kind::Write(t) => t.negotiated,
+        };
         if let Some(s) = self.slots.get_mut(slot) {
             *s = Some(transfer);
         }
@@ -530,7 +683,40 @@ impl<'a, H: Copy> TftpServer<'a, H> {
             size,
             negotiated,
             mode: request.mode,
+            upload,
         });
+    }
+
+    fn start_write<F: FileSource<Handle = H>>(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        request: &crate::wire::tftp::Request<'_>,
+        path: &str,
+        files: &mut F,
+    ) -> Result<(Kind<H>, u64), (ErrorCode, &'static str)> {
+        if request.mode == Mode::Netascii {
+            return Err((ErrorCode::IllegalOperation, "uploads must use octet mode"));
+        }
+        let declared = request.options.tsize.unwrap_or(0);
+        if declared > self.config.max_upload {
+            return Err((
+                ErrorCode::DiskFull,
+                "upload exceeds the server's size limit",
+            ));
+        }
+        let handle = files.create(path).map_err(file_error)?;
+        let negotiated = negotiate(request, declared, &self.config);
+        Ok((
+            Kind::Write(Write::new(
+                now,
+                from,
+                handle,
+                negotiated,
+                self.config.max_upload,
+            )),
+            declared,
+        ))
     }
 
     /// Frees the slot of a transfer that has ended and has nothing left to
@@ -547,7 +733,7 @@ impl<'a, H: Copy> TftpServer<'a, H> {
         }
         let id = Self::id_of(slot, transfer);
         let event = transfer.event(id, now);
-        files.close(transfer.handle());
+        transfer.release(files);
         *entry = None;
         if let Some(event) = event {
             self.push_event(event);
@@ -586,7 +772,7 @@ impl<'a, H: Copy> TftpServer<'a, H> {
                 continue;
             }
             let id = Self::id_of(slot, transfer);
-            let peer = transfer.peer;
+            let peer = transfer.peer();
             let sent = transfer.poll_transmit(now, files, buf);
             self.cursor = slot + 1;
             self.reap(now, slot, files);
@@ -614,7 +800,7 @@ impl<'a, H: Copy> TftpServer<'a, H> {
         if !transfer.wants_to_send() {
             return None;
         }
-        let peer = transfer.peer;
+        let peer = transfer.peer();
         let sent = transfer.poll_transmit(now, files, buf);
         self.reap(now, id.slot(), files);
         sent.map(|len| Transmit {

@@ -16,6 +16,9 @@ struct MemFiles {
     files: BTreeMap<String, Vec<u8>>,
     names: Vec<String>,
     open: usize,
+    /// Uploads kept (complete) and dropped (incomplete).
+    kept: Vec<String>,
+    dropped: Vec<String>,
 }
 
 impl MemFiles {
@@ -47,6 +50,31 @@ impl FileSource for MemFiles {
     }
     fn close(&mut self, _: usize) {
         self.open -= 1;
+    }
+    fn create(&mut self, path: &str) -> Result<usize, FileError> {
+        if self.files.contains_key(path) {
+            return Err(FileError::Exists);
+        }
+        self.files.insert(path.to_string(), Vec::new());
+        self.names.push(path.to_string());
+        self.open += 1;
+        Ok(self.names.len() - 1)
+    }
+    fn write_at(&mut self, h: usize, offset: u64, data: &[u8]) -> Result<(), FileError> {
+        let file = self.files.get_mut(&self.names[h]).unwrap();
+        assert_eq!(file.len() as u64, offset, "writes arrive in order");
+        file.extend_from_slice(data);
+        Ok(())
+    }
+    fn finish(&mut self, h: usize, complete: bool) {
+        self.open -= 1;
+        let name = self.names[h].clone();
+        if complete {
+            self.kept.push(name);
+        } else {
+            self.files.remove(&name);
+            self.dropped.push(name);
+        }
     }
 }
 
@@ -1034,4 +1062,200 @@ fn negotiate_property_oack_is_subset_and_values_are_legal() {
             }
         }
     }
+}
+
+fn upload_sim(files: &[(&str, Vec<u8>)], max_upload: u64) -> Sim<MemFiles> {
+    let config = Config {
+        allow_write: true,
+        max_upload,
+        ..Config::default()
+    };
+    Sim::new(config, 4, MemFiles::with(files))
+}
+
+fn data(block: u16, bytes: &[u8]) -> Vec<u8> {
+    let mut d = vec![0, 3, (block >> 8) as u8, block as u8];
+    d.extend_from_slice(bytes);
+    d
+}
+
+fn acks(out: &[(Transmit, Vec<u8>)]) -> Vec<u16> {
+    out.iter()
+        .filter_map(|(_, d)| match parse(d) {
+            Repr::Ack { block } => Some(block),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn write_requests_are_refused_by_default() {
+    let mut s = sim(&[]);
+    s.rrq(CLIENT, b"\0\x02up.bin\0octet\0");
+    let out = s.drain();
+    assert!(matches!(
+        parse(&out[0].1),
+        Repr::Error {
+            code: ErrorCode::AccessViolation,
+            ..
+        }
+    ));
+    assert!(s.files.files.is_empty());
+}
+
+#[test]
+fn upload_without_options_acks_each_block_and_keeps_the_file() {
+    let body = file(1300);
+    let mut s = upload_sim(&[], 1 << 20);
+    s.rrq(CLIENT, b"\0\x02up.bin\0octet\0");
+    let out = s.drain();
+    assert_eq!(acks(&out), [0]);
+    let local = local_of(&out);
+    for (i, chunk) in body.chunks(512).enumerate() {
+        s.send(local, CLIENT, &data(i as u16 + 1, chunk));
+        assert_eq!(acks(&s.drain()), [i as u16 + 1]);
+    }
+    // The final ACK was lost: the client sends the last block again.
+    s.send(local, CLIENT, &data(3, &body[1024..]));
+    assert_eq!(
+        acks(&s.drain()),
+        [3],
+        "dally: the final block is ACKed again"
+    );
+    assert_eq!(s.files.files["up.bin"], body);
+    while s.advance_to_timeout() {}
+    assert_eq!(s.server.active(), 0);
+    assert_eq!(s.files.kept, ["up.bin"]);
+    assert!(s
+        .events()
+        .iter()
+        .any(|e| matches!(e, Event::Finished { bytes: 1300, .. })));
+}
+
+#[test]
+fn windowed_upload_acks_windows_and_recovers_from_a_gap() {
+    let body = file(8 * 10 + 3);
+    let mut s = upload_sim(&[], 1 << 20);
+    s.rrq(
+        CLIENT,
+        b"\0\x02up.bin\0octet\0blksize\08\0windowsize\04\0tsize\083\0",
+    );
+    let out = s.drain();
+    assert_eq!(
+        parse(&out[0].1),
+        Repr::Oack {
+            options: TftpOptions {
+                blksize: Some(8),
+                tsize: Some(83),
+                windowsize: Some(4),
+                timeout: None
+            }
+        }
+    );
+    let local = local_of(&out);
+    let block = |n: u16| {
+        data(
+            n,
+            &body[usize::from(n - 1) * 8..(usize::from(n) * 8).min(body.len())],
+        )
+    };
+    for n in 1..=4 {
+        s.send(local, CLIENT, &block(n));
+    }
+    assert_eq!(acks(&s.drain()), [4], "one ACK per window");
+    // Block 5 lost: 6 and 7 arrive; one ACK 4 says where to resume.
+    s.send(local, CLIENT, &block(6));
+    s.send(local, CLIENT, &block(7));
+    assert_eq!(acks(&s.drain()), [4]);
+    for n in 5..=8 {
+        s.send(local, CLIENT, &block(n));
+    }
+    assert_eq!(acks(&s.drain()), [8]);
+    for n in 9..=11 {
+        s.send(local, CLIENT, &block(n));
+    }
+    assert_eq!(acks(&s.drain()), [11]);
+    assert_eq!(s.files.files["up.bin"], body);
+}
+
+#[test]
+fn uploads_never_overwrite() {
+    let mut s = upload_sim(&[("up.bin", file(10))], 1 << 20);
+    s.rrq(CLIENT, b"\0\x02up.bin\0octet\0");
+    let out = s.drain();
+    assert_eq!(
+        parse(&out[0].1),
+        Repr::Error {
+            code: ErrorCode::FileExists,
+            message: b"file already exists"
+        }
+    );
+    assert_eq!(s.files.files["up.bin"], file(10));
+}
+
+#[test]
+fn upload_size_limit_by_tsize_and_by_data() {
+    let mut s = upload_sim(&[], 1000);
+    s.rrq(CLIENT, b"\0\x02big\0octet\0tsize\01001\0");
+    let out = s.drain();
+    assert!(matches!(
+        parse(&out[0].1),
+        Repr::Error {
+            code: ErrorCode::DiskFull,
+            ..
+        }
+    ));
+    assert!(s.files.files.is_empty(), "nothing created");
+    s.rrq(CLIENT, b"\0\x02big\0octet\0");
+    let local = local_of(&s.drain());
+    s.send(local, CLIENT, &data(1, &[1; 512]));
+    s.drain();
+    s.send(local, CLIENT, &data(2, &[2; 512]));
+    let out = s.drain();
+    assert!(matches!(
+        parse(&out[0].1),
+        Repr::Error {
+            code: ErrorCode::DiskFull,
+            ..
+        }
+    ));
+    assert_eq!(s.server.active(), 0);
+    assert_eq!(s.files.dropped, ["big"], "the partial upload is removed");
+    assert!(!s.files.files.contains_key("big"));
+}
+
+#[test]
+fn aborted_or_silent_uploads_are_removed() {
+    let mut s = upload_sim(&[], 1 << 20);
+    s.rrq(CLIENT, b"\0\x02a\0octet\0");
+    let local = local_of(&s.drain());
+    s.send(local, CLIENT, &data(1, &[1; 512]));
+    s.drain();
+    s.send(local, CLIENT, b"\0\x05\0\x00cancelled\0");
+    assert_eq!(s.files.dropped, ["a"]);
+    s.rrq(CLIENT + 1, b"\0\x02b\0octet\0");
+    s.drain();
+    let mut acks_sent = 0;
+    while s.advance_to_timeout() {
+        acks_sent += s.drain().len();
+    }
+    assert_eq!(acks_sent, usize::from(Config::default().max_retries));
+    assert_eq!(s.files.dropped, ["a", "b"]);
+    assert_eq!(s.files.open, 0);
+}
+
+#[test]
+fn upload_block_larger_than_blksize_is_refused() {
+    let mut s = upload_sim(&[], 1 << 20);
+    s.rrq(CLIENT, b"\0\x02a\0octet\0");
+    let local = local_of(&s.drain());
+    s.send(local, CLIENT, &data(1, &[0; 600]));
+    assert!(matches!(
+        parse(&s.drain()[0].1),
+        Repr::Error {
+            code: ErrorCode::IllegalOperation,
+            ..
+        }
+    ));
+    assert_eq!(s.files.dropped, ["a"]);
 }

@@ -1,5 +1,5 @@
-//! One read transfer: option negotiation, windowed sending with cumulative
-//! ACKs, block-number rollover, loss recovery and retransmission.
+//! One read transfer (RRQ): windowed sending with cumulative ACKs,
+//! block-number rollover, loss recovery and retransmission.
 //!
 //! Blocks are numbered absolutely from 1 (`u64`); the wire carries the low
 //! 16 bits, so block 65536 goes out as 0 (the rollover every common client
@@ -18,74 +18,13 @@
 //!   negotiated timeout), doubling on each retry, for at most `max_retries`
 //!   tries.
 
-use super::netascii::Netascii;
-use super::{Config, Event, FileError, FileSource, TransferId};
-use crate::time::{Duration, Instant};
-use crate::wire::tftp::{
-    emit_data_header, ErrorCode, Mode, Repr, Request, TftpOptions, MAX_BLKSIZE, MIN_BLKSIZE,
-};
 use core::net::SocketAddr;
 
-/// What was agreed with the client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct Negotiated {
-    /// Block size.
-    pub blksize: u16,
-    /// Blocks sent before waiting for an ACK.
-    pub windowsize: u16,
-    /// The most the server waits before retransmitting.
-    pub timeout: Duration,
-    /// The options acknowledged in the OACK (`None`: no OACK, DATA 1 first).
-    pub oack: Option<TftpOptions>,
-}
-
-/// Agrees options per RFC 2347/2348/2349/7440: only options the client
-/// asked for, with values the server accepts, go into the OACK.
-pub fn negotiate(request: &Request<'_>, size: u64, config: &Config) -> Negotiated {
-    let asked = request.options;
-    let mut oack = TftpOptions::default();
-    let cap = config.max_blksize.clamp(MIN_BLKSIZE, MAX_BLKSIZE);
-    let blksize = match asked.blksize {
-        Some(b) if b >= u64::from(MIN_BLKSIZE) => {
-            let granted = u16::try_from(b).unwrap_or(MAX_BLKSIZE).min(cap);
-            oack.blksize = Some(u64::from(granted));
-            granted
-        }
-        _ => crate::wire::tftp::DEFAULT_BLKSIZE,
-    };
-    let netascii = request.mode == Mode::Netascii;
-    let windowsize = match asked.windowsize {
-        // netascii is sent one block at a time (as dnsmasq does): the
-        // conversion state is carried block to block.
-        Some(w) if w >= 1 && !netascii => {
-            let granted = u16::try_from(w)
-                .unwrap_or(u16::MAX)
-                .min(config.max_windowsize.max(1));
-            oack.windowsize = Some(u64::from(granted));
-            granted
-        }
-        _ => 1,
-    };
-    let timeout = match asked.timeout {
-        Some(t @ 1..=255) => {
-            oack.timeout = Some(t);
-            Duration::from_secs(t)
-        }
-        _ => config.timeout,
-    };
-    // tsize on a read request: the file's size; not for netascii, whose
-    // size on the wire is not known before sending (dnsmasq does the same).
-    if asked.tsize.is_some() && !netascii {
-        oack.tsize = Some(size);
-    }
-    Negotiated {
-        blksize,
-        windowsize,
-        timeout,
-        oack: (!oack.is_empty()).then_some(oack),
-    }
-}
+use super::netascii::Netascii;
+use super::options::Negotiated;
+use super::{Config, Ended, Event, FileError, FileSource, TransferId};
+use crate::time::{Duration, Instant};
+use crate::wire::tftp::{emit_data_header, ErrorCode, Mode, Repr};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -97,19 +36,8 @@ enum State {
     Done,
 }
 
-/// How a transfer that ended ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Ended {
-    Finished,
-    Aborted(ErrorCode),
-    TimedOut,
-    ReadFailed,
-}
-
-/// One transfer's state (its storage is the caller's: see
-/// [`super::TftpServer::new`]).
-pub struct Transfer<H> {
-    pub(crate) generation: u16,
+/// A read transfer's state.
+pub(crate) struct Read<H> {
     pub(crate) peer: SocketAddr,
     handle: H,
     size: u64,
@@ -142,7 +70,7 @@ pub struct Transfer<H> {
     pub(crate) bytes: u64,
 }
 
-impl<H: Copy> Transfer<H> {
+impl<H: Copy> Read<H> {
     pub(crate) fn new(
         now: Instant,
         peer: SocketAddr,
@@ -150,7 +78,6 @@ impl<H: Copy> Transfer<H> {
         size: u64,
         mode: Mode,
         negotiated: Negotiated,
-        generation: u16,
     ) -> Self {
         let blksize = u64::from(negotiated.blksize.max(1));
         let netascii = (mode == Mode::Netascii).then(Netascii::default);
@@ -160,7 +87,6 @@ impl<H: Copy> Transfer<H> {
             (size / blksize).saturating_add(1)
         };
         Self {
-            generation,
             peer,
             handle,
             size,
@@ -348,7 +274,10 @@ impl<H: Copy> Transfer<H> {
             State::Sending => {
                 let block = self.next;
                 let Ok(len) = self.read_block(files, block, buf) else {
-                    self.end(Ended::ReadFailed);
+                    self.end(Ended::Failed(
+                        ErrorCode::NotDefined,
+                        "read error on the server",
+                    ));
                     return Repr::Error {
                         code: ErrorCode::NotDefined,
                         message: b"read error on the server",
@@ -432,9 +361,11 @@ impl<H: Copy> Transfer<H> {
                 bytes: self.bytes_acked(),
                 elapsed,
             },
-            Ended::ReadFailed => Event::ReadFailed {
+            Ended::Failed(code, reason) => Event::Failed {
                 id,
                 peer: self.peer,
+                code,
+                reason,
             },
         })
     }
