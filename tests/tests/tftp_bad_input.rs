@@ -40,7 +40,15 @@ fn bad_input_gets_clear_errors_and_good_clients_carry_on() {
     // A symlink inside the root that leads out of it.
     std::os::unix::fs::symlink("/etc", root.0.join("etc-link")).unwrap();
     std::fs::create_dir(root.0.join("dir")).unwrap();
-    let server = AwlServer::start(None, &["--tftp-root", root.0.to_str().unwrap(), "--tftp-listen", "127.0.0.21:6969"]);
+    let server = AwlServer::start(
+        None,
+        &[
+            "--tftp-root",
+            root.0.to_str().unwrap(),
+            "--tftp-listen",
+            "127.0.0.21:6969",
+        ],
+    );
     let out = TempDir::new("bad-out");
 
     // A good download runs the whole time.
@@ -48,7 +56,15 @@ fn bad_input_gets_clear_errors_and_good_clients_carry_on() {
         let path = out.0.join("big.bin");
         move || {
             Command::new("timeout")
-                .args(["60", "curl", "-sS", "--tftp-blksize", "512", "tftp://127.0.0.21:6969/big.bin", "-o"])
+                .args([
+                    "60",
+                    "curl",
+                    "-sS",
+                    "--tftp-blksize",
+                    "512",
+                    "tftp://127.0.0.21:6969/big.bin",
+                    "-o",
+                ])
                 .arg(&path)
                 .status()
                 .unwrap();
@@ -60,16 +76,28 @@ fn bad_input_gets_clear_errors_and_good_clients_carry_on() {
     let listener = "127.0.0.21:6969";
     let cases: &[(&[u8], ErrorCode)] = &[
         (b"\0\x01../etc/passwd\0octet\0", ErrorCode::AccessViolation),
-        (b"\0\x01a/../../etc/passwd\0octet\0", ErrorCode::AccessViolation),
-        (b"\0\x01..\\..\\etc\\passwd\0octet\0", ErrorCode::AccessViolation),
-        (b"\0\x01etc-link/passwd\0octet\0", ErrorCode::AccessViolation),
+        (
+            b"\0\x01a/../../etc/passwd\0octet\0",
+            ErrorCode::AccessViolation,
+        ),
+        (
+            b"\0\x01..\\..\\etc\\passwd\0octet\0",
+            ErrorCode::AccessViolation,
+        ),
+        (
+            b"\0\x01etc-link/passwd\0octet\0",
+            ErrorCode::AccessViolation,
+        ),
         (b"\0\x01dir\0octet\0", ErrorCode::AccessViolation),
         (b"\0\x01/etc/passwd\0octet\0", ErrorCode::FileNotFound),
         (b"\0\x01%2e%2e/etc/passwd\0octet\0", ErrorCode::FileNotFound),
         (b"\0\x01missing\0octet\0", ErrorCode::FileNotFound),
         (b"\0\x01small.bin", ErrorCode::IllegalOperation),
         (b"\0\x01small.bin\0octet", ErrorCode::IllegalOperation),
-        (b"\0\x01small.bin\0octet\0blksize\0", ErrorCode::OptionRefused),
+        (
+            b"\0\x01small.bin\0octet\0blksize\0",
+            ErrorCode::OptionRefused,
+        ),
         (b"\0\x01\0octet\0", ErrorCode::IllegalOperation),
         (b"\0\x01a\x1b[31m\0octet\0", ErrorCode::IllegalOperation),
         (b"\0\x01small.bin\0mail\0", ErrorCode::IllegalOperation),
@@ -79,12 +107,18 @@ fn bad_input_gets_clear_errors_and_good_clients_carry_on() {
     for (datagram, code) in cases {
         s.send_to(datagram, listener).unwrap();
         let (r, from) = reply(&s);
-        assert_eq!(error_code(&r), *code, "{:?}", String::from_utf8_lossy(datagram));
+        assert_eq!(
+            error_code(&r),
+            *code,
+            "{:?}",
+            String::from_utf8_lossy(datagram)
+        );
         assert!(r.len() <= 512 && r.ends_with(&[0]));
         assert_eq!(from.to_string(), listener);
     }
     // Datagrams too short to answer are dropped: no reply at all.
-    s.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
     for datagram in [&b""[..], b"\0", b"\x01"] {
         s.send_to(datagram, listener).unwrap();
         let mut buf = [0u8; 600];
@@ -96,7 +130,10 @@ fn bad_input_gets_clear_errors_and_good_clients_carry_on() {
     // ERROR 5 and the transfer goes on.
     s.send_to(b"\0\x01small.bin\0octet\0", listener).unwrap();
     let (first, tid) = reply(&s);
-    assert!(matches!(Repr::parse(&first).unwrap(), Repr::Data { block: 1, .. }));
+    assert!(matches!(
+        Repr::parse(&first).unwrap(),
+        Repr::Data { block: 1, .. }
+    ));
     assert_ne!(tid.to_string(), listener, "a new port per transfer");
     let intruder = socket();
     intruder.send_to(&[0, 4, 0, 1], tid).unwrap();
@@ -109,18 +146,24 @@ fn bad_input_gets_clear_errors_and_good_clients_carry_on() {
     };
     let mut block = 1u16;
     loop {
-        s.send_to(&[0, 4, (block >> 8) as u8, block as u8], tid).unwrap();
+        s.send_to(&[0, 4, (block >> 8) as u8, block as u8], tid)
+            .unwrap();
         if got.len() == 3000 {
             break;
         }
         let (d, _) = reply(&s);
-        let Repr::Data { block: b, data } = Repr::parse(&d).unwrap() else { panic!() };
+        let Repr::Data { block: b, data } = Repr::parse(&d).unwrap() else {
+            panic!()
+        };
         got.extend_from_slice(data);
         block = b;
     }
     assert_eq!(got, pattern(3000, 8));
 
-    assert!(good.join().unwrap() == big, "the good download was disturbed");
+    assert!(
+        good.join().unwrap() == big,
+        "the good download was disturbed"
+    );
     let log = server.log();
     assert!(log.contains("refused: ERROR AccessViolation"), "{log}");
     assert!(log.contains("refused: ERROR UnknownTid"), "{log}");
@@ -139,14 +182,29 @@ fn uefi_tsize_probe_abort_and_reread_from_a_new_port() {
     let root = TempDir::new("ovmf-root");
     let file = pattern(4000, 3);
     std::fs::write(root.0.join("awl-test.bin"), &file).unwrap();
-    let server = AwlServer::start(None, &["--tftp-root", root.0.to_str().unwrap(), "--tftp-listen", "127.0.0.22:6969"]);
+    let server = AwlServer::start(
+        None,
+        &[
+            "--tftp-root",
+            root.0.to_str().unwrap(),
+            "--tftp-listen",
+            "127.0.0.22:6969",
+        ],
+    );
 
     let first = socket();
     first.send_to(probe, "127.0.0.22:6969").unwrap();
     let (oack, tid) = reply(&first);
     assert_eq!(
         Repr::parse(&oack).unwrap(),
-        Repr::Oack { options: TftpOptions { blksize: Some(1468), tsize: Some(4000), timeout: None, windowsize: Some(4) } }
+        Repr::Oack {
+            options: TftpOptions {
+                blksize: Some(1468),
+                tsize: Some(4000),
+                timeout: None,
+                windowsize: Some(4)
+            }
+        }
     );
     first.send_to(abort, tid).unwrap();
 
@@ -156,13 +214,22 @@ fn uefi_tsize_probe_abort_and_reread_from_a_new_port() {
     assert_ne!(tid2, tid);
     assert_eq!(
         Repr::parse(&oack).unwrap(),
-        Repr::Oack { options: TftpOptions { blksize: Some(1468), tsize: None, timeout: None, windowsize: Some(4) } }
+        Repr::Oack {
+            options: TftpOptions {
+                blksize: Some(1468),
+                tsize: None,
+                timeout: None,
+                windowsize: Some(4)
+            }
+        }
     );
     second.send_to(&[0, 4, 0, 0], tid2).unwrap();
     let mut got = Vec::new();
     for expect in 1..=3u16 {
         let (d, _) = reply(&second);
-        let Repr::Data { block, data } = Repr::parse(&d).unwrap() else { panic!() };
+        let Repr::Data { block, data } = Repr::parse(&d).unwrap() else {
+            panic!()
+        };
         assert_eq!(block, expect);
         got.extend_from_slice(data);
     }
@@ -170,6 +237,9 @@ fn uefi_tsize_probe_abort_and_reread_from_a_new_port() {
     assert_eq!(got, file);
     std::thread::sleep(Duration::from_millis(200));
     let log = server.log();
-    assert!(log.contains("aborted \"awl-test.bin\" with ERROR OptionRefused"), "{log}");
+    assert!(
+        log.contains("aborted \"awl-test.bin\" with ERROR OptionRefused"),
+        "{log}"
+    );
     assert!(log.contains("done \"awl-test.bin\" 4000 bytes"), "{log}");
 }

@@ -24,14 +24,31 @@ struct Fixture {
 fn fixture(ip: &str, with_rollover: bool) -> Fixture {
     let root = TempDir::new("tftp-root");
     for (i, size) in SIZES.iter().enumerate() {
-        std::fs::write(root.0.join(format!("f{size}.bin")), pattern(*size, i as u64)).unwrap();
+        std::fs::write(
+            root.0.join(format!("f{size}.bin")),
+            pattern(*size, i as u64),
+        )
+        .unwrap();
     }
     if with_rollover {
         std::fs::write(root.0.join("rollover.bin"), pattern(ROLLOVER, 99)).unwrap();
     }
     let addr = format!("{ip}:6969");
-    let server = AwlServer::start(None, &["--tftp-root", root.0.to_str().unwrap(), "--tftp-listen", &addr]);
-    Fixture { root, out: TempDir::new("tftp-out"), server, addr: ip.to_string() }
+    let server = AwlServer::start(
+        None,
+        &[
+            "--tftp-root",
+            root.0.to_str().unwrap(),
+            "--tftp-listen",
+            &addr,
+        ],
+    );
+    Fixture {
+        root,
+        out: TempDir::new("tftp-out"),
+        server,
+        addr: ip.to_string(),
+    }
 }
 
 fn check(f: &Fixture, name: &str, client: &str, mut cmd: Command) {
@@ -47,12 +64,21 @@ fn check(f: &Fixture, name: &str, client: &str, mut cmd: Command) {
         )
     });
     let want = std::fs::read(f.root.0.join(name)).unwrap();
-    assert!(got == want, "{client} {name}: {} bytes received, {} expected\n{}", got.len(), want.len(), f.server.log());
+    assert!(
+        got == want,
+        "{client} {name}: {} bytes received, {} expected\n{}",
+        got.len(),
+        want.len(),
+        f.server.log()
+    );
 }
 
 fn out(f: &Fixture, client: &str, name: &str) -> String {
     let p: &Path = &f.out.0;
-    p.join(format!("{client}-{name}")).to_str().unwrap().to_string()
+    p.join(format!("{client}-{name}"))
+        .to_str()
+        .unwrap()
+        .to_string()
 }
 
 fn curl(f: &Fixture, name: &str, blksize: u32) {
@@ -67,24 +93,59 @@ fn curl(f: &Fixture, name: &str, blksize: u32) {
 fn atftp(f: &Fixture, name: &str, blksize: u32, windowsize: u32) {
     require_tool("atftp");
     let mut c = Command::new("timeout");
-    c.args(["60", "atftp", "--option", &format!("blksize {blksize}"), "--option", "tsize 0"])
-        .args(["--option", &format!("windowsize {windowsize}")])
-        .args(["-g", "-r", name, "-l", &out(f, "atftp", name), &f.addr, "6969"]);
+    c.args([
+        "60",
+        "atftp",
+        "--option",
+        &format!("blksize {blksize}"),
+        "--option",
+        "tsize 0",
+    ])
+    .args(["--option", &format!("windowsize {windowsize}")])
+    .args([
+        "-g",
+        "-r",
+        name,
+        "-l",
+        &out(f, "atftp", name),
+        &f.addr,
+        "6969",
+    ]);
     check(f, name, "atftp", c);
 }
 
 fn tftp_hpa(f: &Fixture, name: &str) {
     require_tool("tftp");
     let mut c = Command::new("timeout");
-    c.args(["60", "tftp", "-m", "binary", &f.addr, "6969", "-c", "get", name, &out(f, "tftp-hpa", name)]);
+    c.args([
+        "60",
+        "tftp",
+        "-m",
+        "binary",
+        &f.addr,
+        "6969",
+        "-c",
+        "get",
+        name,
+        &out(f, "tftp-hpa", name),
+    ]);
     check(f, name, "tftp-hpa", c);
 }
 
 fn busybox(f: &Fixture, name: &str, blksize: u32) {
     require_tool("busybox");
     let mut c = Command::new("timeout");
-    c.args(["60", "busybox", "tftp", "-g", "-b", &blksize.to_string(), "-r", name])
-        .args(["-l", &out(f, "busybox", name), &f.addr, "6969"]);
+    c.args([
+        "60",
+        "busybox",
+        "tftp",
+        "-g",
+        "-b",
+        &blksize.to_string(),
+        "-r",
+        name,
+    ])
+    .args(["-l", &out(f, "busybox", name), &f.addr, "6969"]);
     check(f, name, "busybox", c);
 }
 
@@ -97,7 +158,10 @@ fn curl_every_size() {
         curl(&f, &format!("f{size}.bin"), 1468);
         curl(&f, &format!("f{size}.bin"), 512);
     }
-    assert!(f.server.log().contains("done \"f4405.bin\""), "transfers are logged");
+    assert!(
+        f.server.log().contains("done \"f4405.bin\""),
+        "transfers are logged"
+    );
 }
 
 #[test]
