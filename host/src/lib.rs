@@ -2,6 +2,7 @@
 //! tests share.
 
 pub mod capture;
+pub mod config;
 pub mod decode;
 pub mod files;
 pub mod tftp;

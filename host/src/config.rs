@@ -1,0 +1,204 @@
+//! The configuration file (TOML). Every `awl serve` flag has a key here;
+//! a flag given on the command line wins over the file.
+//!
+//! ```toml
+//! [tftp]
+//! root = "/srv/tftp"           # --tftp-root
+//! listen = "0.0.0.0:69"        # --tftp-listen
+//! mtu = 1500                   # --tftp-mtu
+//! max_windowsize = 64          # --tftp-max-windowsize
+//! transfers = 256              # --tftp-transfers
+//! max_per_ip = 64              # --tftp-max-per-ip
+//! upload_dir = "/srv/uploads"  # --tftp-upload-dir (uploads off without it)
+//! max_upload = 67108864        # --tftp-max-upload
+//! ```
+//!
+//! Errors name the file, line and column, and the field: unknown keys,
+//! wrong types, and values that make no sense (a root that is not a
+//! directory) are all refused before anything starts.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+use serde::Deserialize;
+use toml::Spanned;
+
+/// The whole file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// `[tftp]`
+    #[serde(default)]
+    pub tftp: TftpSection,
+}
+
+/// `[tftp]`: what the `--tftp-*` flags set.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TftpSection {
+    /// Served directory.
+    pub root: Option<Spanned<PathBuf>>,
+    /// Listen address.
+    pub listen: Option<Spanned<SocketAddr>>,
+    /// Path MTU.
+    pub mtu: Option<Spanned<usize>>,
+    /// Largest window granted.
+    pub max_windowsize: Option<Spanned<u16>>,
+    /// Concurrent transfers.
+    pub transfers: Option<Spanned<usize>>,
+    /// Concurrent transfers per IP.
+    pub max_per_ip: Option<Spanned<u16>>,
+    /// Upload directory.
+    pub upload_dir: Option<Spanned<PathBuf>>,
+    /// Largest upload.
+    pub max_upload: Option<Spanned<u64>>,
+}
+
+/// A configuration file read and checked.
+pub struct Loaded {
+    /// Where it came from.
+    pub path: PathBuf,
+    text: String,
+    /// Its contents.
+    pub file: ConfigFile,
+}
+
+/// `line:column` (1-based) of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rfind('\n')
+        .map_or(before.len(), |nl| before.len() - nl - 1)
+        + 1;
+    (line, col)
+}
+
+impl Loaded {
+    /// Reads and parses `path`; a syntax or type error names file, line,
+    /// column and field.
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", path.display()))?;
+        match toml::from_str::<ConfigFile>(&text) {
+            Ok(file) => Ok(Self {
+                path: path.to_path_buf(),
+                text,
+                file,
+            }),
+            Err(e) => {
+                let (line, col) = e.span().map_or((1, 1), |s| line_col(&text, s.start));
+                bail!(
+                    "{}:{line}:{col}: {}",
+                    path.display(),
+                    e.message().trim_end()
+                );
+            }
+        }
+    }
+
+    /// An error about `field`, at the place its value stands.
+    pub fn error_at<T>(&self, field: &str, value: &Spanned<T>, message: &str) -> anyhow::Error {
+        let (line, col) = line_col(&self.text, value.span().start);
+        anyhow::anyhow!("{}:{line}:{col}: {field}: {message}", self.path.display())
+    }
+
+    /// Checks values the parser cannot: directories exist, numbers are in
+    /// range. Returns every problem, not just the first.
+    pub fn problems(&self) -> Vec<anyhow::Error> {
+        let mut out = Vec::new();
+        let t = &self.file.tftp;
+        for (field, dir) in [("tftp.root", &t.root), ("tftp.upload_dir", &t.upload_dir)] {
+            if let Some(dir) = dir {
+                if !dir.get_ref().is_dir() {
+                    out.push(self.error_at(
+                        field,
+                        dir,
+                        &format!("{} is not a directory", dir.get_ref().display()),
+                    ));
+                }
+            }
+        }
+        if let Some(mtu) = &t.mtu {
+            if !(576..=65_536).contains(mtu.get_ref()) {
+                out.push(self.error_at("tftp.mtu", mtu, "must be between 576 and 65536"));
+            }
+        }
+        if let Some(w) = &t.max_windowsize {
+            if *w.get_ref() == 0 {
+                out.push(self.error_at("tftp.max_windowsize", w, "must be at least 1"));
+            }
+        }
+        if let Some(n) = &t.transfers {
+            if !(1..=65_535).contains(n.get_ref()) {
+                out.push(self.error_at("tftp.transfers", n, "must be between 1 and 65535"));
+            }
+        }
+        if let (Some(root), Some(up)) = (&t.root, &t.upload_dir) {
+            let same = root
+                .get_ref()
+                .canonicalize()
+                .ok()
+                .zip(up.get_ref().canonicalize().ok());
+            if same.is_some_and(|(r, u)| u.starts_with(&r)) {
+                out.push(self.error_at(
+                    "tftp.upload_dir",
+                    up,
+                    "must not be inside the served root",
+                ));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Loaded> {
+        let dir = std::env::temp_dir().join(format!(
+            "awl-config-test-{}-{}",
+            std::process::id(),
+            text.len()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("awl.toml");
+        std::fs::write(&path, text).unwrap();
+        Loaded::read(&path)
+    }
+
+    #[test]
+    fn errors_name_file_line_and_field() {
+        let e = load("[tftp]\nroot = \"/\"\nlisten = \"not an address\"\n")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("awl.toml:3:"), "{e}");
+        let e = load("[tftp]\nrot = \"/srv\"\n").err().unwrap().to_string();
+        assert!(e.contains("awl.toml:2:1") && e.contains("rot"), "{e}");
+        let e = load("[tftp]\nmtu = \"big\"\n").err().unwrap().to_string();
+        assert!(e.contains("awl.toml:2:"), "{e}");
+        let loaded = load("[tftp]\nroot = \"/no/such/dir\"\nmtu = 100\ntransfers = 0\n").unwrap();
+        let problems: Vec<String> = loaded.problems().iter().map(ToString::to_string).collect();
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(
+            problems[0].contains("awl.toml:2:8: tftp.root: /no/such/dir is not a directory"),
+            "{problems:?}"
+        );
+        assert!(problems[1].contains(":3:7: tftp.mtu"), "{problems:?}");
+        assert!(
+            problems[2].contains(":4:13: tftp.transfers"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_good_file_reads() {
+        let loaded =
+            load("[tftp]\nroot = \"/\"\nlisten = \"127.0.0.1:69\"\nmax_windowsize = 16\n").unwrap();
+        assert!(loaded.problems().is_empty());
+        assert_eq!(*loaded.file.tftp.max_windowsize.unwrap().get_ref(), 16);
+    }
+}
