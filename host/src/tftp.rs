@@ -63,13 +63,16 @@ fn udp_socket(addr: SocketAddr, buffer: usize) -> Result<UdpSocket> {
     Ok(UdpSocket::from_std(socket.into())?)
 }
 
+/// Reads datagrams of up to `largest` bytes (longer ones are cut, and then
+/// fail to parse or are refused as oversized blocks).
 fn spawn_reader(
     socket: Arc<UdpSocket>,
     local: Local,
+    largest: usize,
     tx: mpsc::Sender<Datagram>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut buf = vec![0u8; 65_536];
+        let mut buf = vec![0u8; largest];
         loop {
             match socket.recv_from(&mut buf).await {
                 Ok((len, from)) => {
@@ -127,7 +130,7 @@ pub async fn serve(options: TftpOptions) -> Result<()> {
         options.capacity
     );
     let (tx, mut rx) = mpsc::channel::<Datagram>(4096);
-    let _listener_reader = spawn_reader(listener.clone(), Local::Listener, tx.clone());
+    let _listener_reader = spawn_reader(listener.clone(), Local::Listener, 65_536, tx.clone());
     let mut sockets: HashMap<TransferId, TransferSocket> = HashMap::new();
     let epoch = StdInstant::now();
     let now = move || Instant::from_micros(epoch.elapsed().as_micros() as i64);
@@ -339,7 +342,12 @@ fn on_event(
                     return;
                 }
             };
-            let reader = spawn_reader(socket.clone(), Local::Transfer(id), tx.clone());
+            let reader = spawn_reader(
+                socket.clone(),
+                Local::Transfer(id),
+                usize::from(negotiated.blksize) + 5,
+                tx.clone(),
+            );
             sockets.insert(
                 id,
                 TransferSocket {
