@@ -30,6 +30,8 @@ and the Cortex-M firmware.
     )
 )]
 
+pub mod boot;
+pub mod dhcp;
 pub mod tftp;
 pub mod time;
 pub mod wire;

@@ -1,0 +1,785 @@
+/*! The DHCP server as a sans-IO state machine: full DHCP with PXE boot
+options, or proxyDHCP beside a DHCP server awl does not control.
+
+```text
+handle(now, ingress, from, datagram)   one datagram received on port 67 or 4011
+poll_transmit(now, buf)                -> Option<Transmit>: the next reply, written into buf
+poll_timeout() / handle_timeout(now)   lease expiry
+poll_event()                           -> Option<Event>: every decision, for logs and the lease journal
+committed(seq)                         the lease journal holds everything up to `seq`
+```
+
+Replies follow RFC 2131 §4.3. Addressing (§4.1): to the relay (`giaddr`)
+when there is one; a NAK is broadcast; to `ciaddr` when the client has an
+address; otherwise broadcast, since a client without an address cannot be
+reached by unicast without forging ARP (which a firmware stack cannot do).
+
+With [`Config::hold_acks`], an ACK that binds a lease is held until the
+driver has written the lease to stable storage and called
+[`DhcpServer::committed`] with the [`Event::Bound`]'s `seq`: a crash never
+loses a lease a client was told it has. The driver can batch one flush for
+many clients.
+
+Decisions the RFC leaves open, taken as dnsmasq does in authoritative mode:
+an INIT-REBOOT request for a free address in the pool is granted even
+without a record; for an address held by another client, or outside the
+subnet, it is NAKed. A client the server has no record of, asking to renew
+an address outside the subnet, gets silence.
+*/
+
+mod lease;
+mod reply;
+
+use core::net::{Ipv4Addr, SocketAddrV4};
+
+use managed::ManagedSlice;
+
+use lease::Table;
+pub use lease::{pool_bitmap_len, ClientKey, Lease, LeaseState};
+use reply::Pending;
+
+use crate::boot::{decide, BootConfig, BootDecision, ClientFacts};
+use crate::time::{Duration, Instant};
+use crate::wire::dhcp::{MessageType, Op, Packet, CLIENT_PORT, PXE_PORT, SERVER_PORT};
+
+/// Full DHCP server, or proxyDHCP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Mode {
+    /// The network's DHCP server: addresses and boot options.
+    Full,
+    /// Boot options only, to PXE clients, beside another DHCP server.
+    Proxy,
+}
+
+/// A machine the inventory knows: a fixed address, or a boot override.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reservation<'a> {
+    /// Its hardware address.
+    pub mac: [u8; 6],
+    /// Its address (inside or outside the pool); `None`: from the pool.
+    pub ip: Option<Ipv4Addr>,
+    /// Whether it gets boot options (`false`: "netboot never").
+    pub netboot: bool,
+    /// A boot file or URL instead of the default one (empty: the default).
+    pub boot_file: &'a str,
+}
+
+/// Server settings.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct Config<'a> {
+    /// This server's address (option 54, and the source of replies).
+    pub server_ip: Ipv4Addr,
+    /// Full or proxy.
+    pub mode: Mode,
+    /// The subnet's mask (option 1).
+    pub subnet_mask: Ipv4Addr,
+    /// First address handed out.
+    pub pool_first: Ipv4Addr,
+    /// Last address handed out.
+    pub pool_last: Ipv4Addr,
+    /// Routers (option 3).
+    pub routers: &'a [Ipv4Addr],
+    /// DNS servers (option 6).
+    pub dns: &'a [Ipv4Addr],
+    /// Domain name (option 15); empty: none.
+    pub domain: &'a str,
+    /// Lease time.
+    pub lease_time: Duration,
+    /// How long an offered address is held for the client's REQUEST.
+    pub offer_hold: Duration,
+    /// How long a declined address stays out of the pool.
+    pub decline_hold: Duration,
+    /// Boot files.
+    pub boot: BootConfig<'a>,
+    /// Machines with fixed addresses or boot overrides.
+    pub reservations: &'a [Reservation<'a>],
+    /// The link MTU (caps reply size with option 57).
+    pub mtu: usize,
+    /// Seed for the pool's starting point (so a restarted server does not
+    /// hand out the same first address); tests fix it.
+    pub random_seed: u64,
+    /// Hold each binding ACK until [`DhcpServer::committed`] (a lease
+    /// journal); off: send at once.
+    pub hold_acks: bool,
+}
+
+impl Default for Config<'_> {
+    fn default() -> Self {
+        Self {
+            server_ip: Ipv4Addr::UNSPECIFIED,
+            mode: Mode::Full,
+            subnet_mask: Ipv4Addr::new(255, 255, 255, 0),
+            pool_first: Ipv4Addr::UNSPECIFIED,
+            pool_last: Ipv4Addr::UNSPECIFIED,
+            routers: &[],
+            dns: &[],
+            domain: "",
+            lease_time: Duration::from_secs(3600),
+            offer_hold: Duration::from_secs(60),
+            decline_hold: Duration::from_secs(600),
+            boot: BootConfig::default(),
+            reservations: &[],
+            mtu: 1500,
+            random_seed: 0,
+            hold_acks: false,
+        }
+    }
+}
+
+impl<'a> Config<'a> {
+    fn in_subnet(&self, ip: Ipv4Addr) -> bool {
+        let mask = u32::from(self.subnet_mask);
+        u32::from(ip) & mask == u32::from(self.server_ip) & mask
+    }
+
+    fn reservation_for(&self, mac: Option<[u8; 6]>) -> Option<&'a Reservation<'a>> {
+        let mac = mac?;
+        self.reservations.iter().find(|r| r.mac == mac)
+    }
+
+    fn reserved_for_other(&self, ip: Ipv4Addr, mac: Option<[u8; 6]>) -> bool {
+        self.reservations
+            .iter()
+            .any(|r| r.ip == Some(ip) && Some(r.mac) != mac)
+    }
+}
+
+/// A datagram to send from UDP port `src_port` to `dst`, the first `len`
+/// bytes of the buffer given to [`DhcpServer::poll_transmit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transmit {
+    /// Destination (255.255.255.255 for a broadcast).
+    pub dst: SocketAddrV4,
+    /// Our port: 67, or 4011 for proxyDHCP boot server replies.
+    pub src_port: u16,
+    /// Bytes written.
+    pub len: usize,
+}
+
+/// Something worth a log line (every decision), or the lease journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// An address (and boot options) offered.
+    Offered {
+        /// Client.
+        mac: [u8; 6],
+        /// Address offered (0.0.0.0 from a proxy).
+        ip: Ipv4Addr,
+        /// What the request said about its firmware.
+        facts: ClientFacts,
+        /// What it was told to boot.
+        boot: BootDecision<'a>,
+    },
+    /// A lease was bound: write it to the journal, then call
+    /// [`DhcpServer::committed`] with `seq` when `hold_acks` is set.
+    Bound {
+        /// The lease.
+        lease: Lease,
+        /// What it was told to boot.
+        boot: BootDecision<'a>,
+        /// Journal sequence number.
+        seq: u64,
+    },
+    /// A proxyDHCP boot server (port 4011) ACK.
+    BootAck {
+        /// Client.
+        mac: [u8; 6],
+        /// What it was told to boot.
+        boot: BootDecision<'a>,
+    },
+    /// A NAK.
+    Nak {
+        /// Client.
+        mac: [u8; 6],
+        /// The address it asked for.
+        requested: Ipv4Addr,
+        /// Why.
+        reason: &'static str,
+    },
+    /// A client released its lease (journal: remove it).
+    Released {
+        /// The lease that ended.
+        lease: Lease,
+    },
+    /// A client declined an address (in use on the wire); it is kept out
+    /// of the pool for a while.
+    Declined {
+        /// Client.
+        mac: [u8; 6],
+        /// Address.
+        ip: Ipv4Addr,
+    },
+    /// No address left for a new client (no offer sent).
+    PoolExhausted {
+        /// Client.
+        mac: [u8; 6],
+    },
+    /// A datagram was not answered.
+    Ignored {
+        /// Client, when known.
+        mac: Option<[u8; 6]>,
+        /// Why.
+        reason: &'static str,
+    },
+}
+
+const QUEUE: usize = 8;
+const EVENTS: usize = 32;
+
+/// The DHCP server.
+pub struct DhcpServer<'a> {
+    config: Config<'a>,
+    table: Table<'a>,
+    replies: heapless::Deque<Pending<'a>, QUEUE>,
+    events: heapless::Deque<Event<'a>, EVENTS>,
+    next_seq: u64,
+    committed: u64,
+}
+
+/// Which port a datagram arrived on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Ingress {
+    /// Port 67.
+    Dhcp,
+    /// Port 4011 (PXE boot server requests).
+    Pxe,
+}
+
+impl<'a> DhcpServer<'a> {
+    /// A server with a lease table of `leases.len()` slots and a pool
+    /// bitmap of [`pool_bitmap_len`] bytes.
+    pub fn new(
+        config: Config<'a>,
+        leases: impl Into<ManagedSlice<'a, Option<Lease>>>,
+        pool_bitmap: impl Into<ManagedSlice<'a, u8>>,
+    ) -> Self {
+        let start = (config.random_seed ^ (config.random_seed >> 29)) as u32;
+        Self {
+            table: Table::new(
+                leases.into(),
+                pool_bitmap.into(),
+                config.pool_first,
+                config.pool_last,
+                start,
+            ),
+            config,
+            replies: heapless::Deque::new(),
+            events: heapless::Deque::new(),
+            next_seq: 1,
+            committed: 0,
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config<'a> {
+        &self.config
+    }
+
+    /// How many clients the lease table can remember.
+    pub fn capacity(&self) -> usize {
+        self.table.capacity()
+    }
+
+    /// The leases the server holds (offered, bound, quarantined).
+    pub fn leases(&self) -> impl Iterator<Item = &Lease> + '_ {
+        self.table.iter()
+    }
+
+    /// Restores a lease from the journal at start-up; false when it does
+    /// not fit (table full) or lies outside the pool and every reservation.
+    pub fn restore(&mut self, now: Instant, lease: Lease) -> bool {
+        let reserved = self
+            .config
+            .reservations
+            .iter()
+            .any(|r| r.ip == Some(lease.ip) && r.mac == lease.mac);
+        if lease.expires <= now || !(self.table.in_pool(lease.ip) || reserved) {
+            return false;
+        }
+        if self
+            .table
+            .find_ip(lease.ip)
+            .is_some_and(|s| self.table.get(s).is_some_and(|l| l.client != lease.client))
+        {
+            return false;
+        }
+        self.table.insert(now, lease).is_some()
+    }
+
+    /// The lease journal holds every [`Event::Bound`] up to `seq`: held
+    /// ACKs up to it may go out.
+    pub fn committed(&mut self, seq: u64) {
+        self.committed = self.committed.max(seq);
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<Event<'a>> {
+        self.events.pop_front()
+    }
+
+    fn event(&mut self, event: Event<'a>) {
+        if self.events.is_full() {
+            self.events.pop_front();
+        }
+        let _ = self.events.push_back(event);
+    }
+
+    /// When lapsed leases must next be swept.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.table.earliest_expiry()
+    }
+
+    /// Frees lapsed leases and offers.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.table.expire(now);
+    }
+
+    /// Feeds one datagram received on `ingress` from `from`.
+    pub fn handle(&mut self, now: Instant, ingress: Ingress, from: SocketAddrV4, datagram: &[u8]) {
+        let Ok(packet) = Packet::new_checked(datagram) else {
+            return self.event(Event::Ignored {
+                mac: None,
+                reason: "malformed DHCP datagram",
+            });
+        };
+        let mac = packet.client_mac();
+        if packet.op() != Op::Request {
+            return self.event(Event::Ignored {
+                mac,
+                reason: "not a BOOTREQUEST",
+            });
+        }
+        if packet.hops() > 16 {
+            return self.event(Event::Ignored {
+                mac,
+                reason: "more than 16 relay hops",
+            });
+        }
+        let giaddr = packet.giaddr();
+        if !giaddr.is_unspecified() && !self.config.in_subnet(giaddr) {
+            return self.event(Event::Ignored {
+                mac,
+                reason: "relayed from a subnet this server does not serve",
+            });
+        }
+        let Some(kind) = packet.message_type() else {
+            return self.event(Event::Ignored {
+                mac,
+                reason: "BOOTP request without a DHCP message type",
+            });
+        };
+        self.table.expire(now);
+        match (self.config.mode, ingress, kind) {
+            (_, Ingress::Pxe, MessageType::Request | MessageType::Inform) => {
+                self.boot_server_ack(&packet, from)
+            }
+            (_, Ingress::Pxe, _) => self.event(Event::Ignored {
+                mac,
+                reason: "only REQUESTs are answered on port 4011",
+            }),
+            (Mode::Proxy, Ingress::Dhcp, MessageType::Discover) => self.proxy_offer(&packet),
+            (Mode::Proxy, Ingress::Dhcp, _) => self.event(Event::Ignored {
+                mac,
+                reason: "proxy mode: the network's DHCP server answers this",
+            }),
+            (Mode::Full, _, MessageType::Discover) => self.discover(now, &packet),
+            (Mode::Full, _, MessageType::Request) => self.request(now, &packet),
+            (Mode::Full, _, MessageType::Decline) => self.decline(now, &packet),
+            (Mode::Full, _, MessageType::Release) => self.release(&packet),
+            (Mode::Full, _, MessageType::Inform) => self.inform(&packet),
+            (Mode::Full, _, _) => self.event(Event::Ignored {
+                mac,
+                reason: "not a client message",
+            }),
+        }
+    }
+
+    fn client_key(packet: &Packet<&[u8]>) -> ClientKey {
+        match packet.client_id().and_then(|c| c.contiguous()) {
+            Some(id) => ClientKey::from_client_id(id),
+            None => ClientKey::from_mac(packet.htype(), packet.chaddr()),
+        }
+    }
+
+    /// What this client boots, with inventory overrides applied.
+    fn boot_for(&self, packet: &Packet<&[u8]>, facts: &ClientFacts) -> BootDecision<'a> {
+        let config = self.config;
+        let decision = decide(facts, &config.boot);
+        match config.reservation_for(packet.client_mac()) {
+            Some(r) if !r.netboot => BootDecision::None,
+            Some(r) if !r.boot_file.is_empty() && !matches!(decision, BootDecision::None) => {
+                if r.boot_file.contains("://") {
+                    BootDecision::Url {
+                        url: r.boot_file,
+                        http_client: facts.http,
+                    }
+                } else {
+                    BootDecision::Tftp {
+                        server: config.boot.tftp_server,
+                        file: r.boot_file,
+                    }
+                }
+            }
+            _ => decision,
+        }
+    }
+
+    fn queue(&mut self, pending: Pending<'a>) {
+        if self.replies.push_back(pending).is_err() {
+            self.event(Event::Ignored {
+                mac: None,
+                reason: "reply queue full: the client will retry",
+            });
+        }
+    }
+
+    /// An address for this client: its lease, its reservation, the one it
+    /// asks for if free, or the next free one in the pool.
+    fn choose_address(&mut self, packet: &Packet<&[u8]>, client: &ClientKey) -> Option<Ipv4Addr> {
+        let mac = packet.client_mac();
+        if let Some(ip) = self.config.reservation_for(mac).and_then(|r| r.ip) {
+            return Some(ip);
+        }
+        if let Some(lease) = self
+            .table
+            .find_client(client)
+            .and_then(|s| self.table.get(s))
+        {
+            return Some(lease.ip);
+        }
+        let server = self.config.server_ip;
+        let config = self.config;
+        if let Some(ip) = packet.requested_ip() {
+            if self.table.in_pool(ip)
+                && !self.table.pool_used(ip)
+                && ip != server
+                && !config.reserved_for_other(ip, mac)
+            {
+                return Some(ip);
+            }
+        }
+        self.table
+            .next_free(|ip| ip == server || config.reserved_for_other(ip, mac))
+    }
+
+    fn discover(&mut self, now: Instant, packet: &Packet<&[u8]>) {
+        let mac = packet.client_mac();
+        let client = Self::client_key(packet);
+        let Some(ip) = self.choose_address(packet, &client) else {
+            return self.event(Event::PoolExhausted {
+                mac: mac.unwrap_or_default(),
+            });
+        };
+        let already_bound = self
+            .table
+            .find_client(&client)
+            .and_then(|s| self.table.get(s))
+            .is_some_and(|l| l.state == LeaseState::Bound && l.ip == ip);
+        if !already_bound {
+            let lease = Lease {
+                client,
+                mac: mac.unwrap_or_default(),
+                ip,
+                state: LeaseState::Offered,
+                expires: now + self.config.offer_hold,
+            };
+            if self.table.insert(now, lease).is_none() {
+                return self.event(Event::PoolExhausted {
+                    mac: mac.unwrap_or_default(),
+                });
+            }
+        }
+        let facts = ClientFacts::of(packet);
+        let boot = self.boot_for(packet, &facts);
+        self.event(Event::Offered {
+            mac: mac.unwrap_or_default(),
+            ip,
+            facts,
+            boot,
+        });
+        let pending = Pending::reply(&self.config, packet, MessageType::Offer, ip, boot, &facts);
+        self.queue(pending);
+    }
+
+    fn request(&mut self, now: Instant, packet: &Packet<&[u8]>) {
+        let mac = packet.client_mac();
+        let client = Self::client_key(packet);
+        let slot = self.table.find_client(&client);
+        let lease = slot.and_then(|s| self.table.get(s)).copied();
+        let ciaddr = packet.ciaddr();
+        let (wanted, selecting) = match (packet.server_id(), packet.requested_ip()) {
+            // SELECTING: answering an OFFER.
+            (Some(server), requested) => {
+                if server != self.config.server_ip {
+                    // It chose another server: let our offer go.
+                    if let (Some(s), Some(l)) = (slot, lease) {
+                        if l.state == LeaseState::Offered {
+                            self.table.remove(s);
+                        }
+                    }
+                    return self.event(Event::Ignored {
+                        mac,
+                        reason: "client chose another DHCP server",
+                    });
+                }
+                (requested.unwrap_or(ciaddr), true)
+            }
+            // INIT-REBOOT.
+            (None, Some(requested)) if ciaddr.is_unspecified() => (requested, false),
+            // RENEWING / REBINDING.
+            (None, _) if !ciaddr.is_unspecified() => (ciaddr, false),
+            _ => return self.nak(packet, Ipv4Addr::UNSPECIFIED, "REQUEST names no address"),
+        };
+        let ours = lease.is_some_and(|l| l.ip == wanted && l.state != LeaseState::Declined);
+        let reserved = self.config.reservation_for(mac).and_then(|r| r.ip) == Some(wanted);
+        let grantable = ours
+            || reserved
+            || (!selecting
+                && self.table.in_pool(wanted)
+                && !self.table.pool_used(wanted)
+                && wanted != self.config.server_ip
+                && !self.config.reserved_for_other(wanted, mac));
+        if !grantable {
+            if !self.config.in_subnet(wanted)
+                && lease.is_none()
+                && !selecting
+                && !ciaddr.is_unspecified()
+            {
+                return self.event(Event::Ignored {
+                    mac,
+                    reason: "renewal of an address from another network",
+                });
+            }
+            let reason = if !self.config.in_subnet(wanted) {
+                "address is not on this network"
+            } else if selecting {
+                "no matching offer"
+            } else {
+                "address belongs to another client or is not in the pool"
+            };
+            return self.nak(packet, wanted, reason);
+        }
+        let bound = Lease {
+            client,
+            mac: mac.unwrap_or_default(),
+            ip: wanted,
+            state: LeaseState::Bound,
+            expires: now + self.config.lease_time,
+        };
+        if self.table.insert(now, bound).is_none() {
+            return self.event(Event::PoolExhausted {
+                mac: mac.unwrap_or_default(),
+            });
+        }
+        let facts = ClientFacts::of(packet);
+        let boot = self.boot_for(packet, &facts);
+        let seq = self.next_seq;
+        self.next_seq = self.next_seq.saturating_add(1);
+        self.event(Event::Bound {
+            lease: bound,
+            boot,
+            seq,
+        });
+        let mut pending =
+            Pending::reply(&self.config, packet, MessageType::Ack, wanted, boot, &facts);
+        if self.config.hold_acks {
+            pending.hold_until = Some(seq);
+        }
+        self.queue(pending);
+    }
+
+    fn nak(&mut self, packet: &Packet<&[u8]>, requested: Ipv4Addr, reason: &'static str) {
+        self.event(Event::Nak {
+            mac: packet.client_mac().unwrap_or_default(),
+            requested,
+            reason,
+        });
+        let pending = Pending::nak(&self.config, packet, reason);
+        self.queue(pending);
+    }
+
+    fn decline(&mut self, now: Instant, packet: &Packet<&[u8]>) {
+        let mac = packet.client_mac();
+        let client = Self::client_key(packet);
+        let Some(ip) = packet.requested_ip() else {
+            return self.event(Event::Ignored {
+                mac,
+                reason: "DECLINE without an address",
+            });
+        };
+        let Some(slot) = self
+            .table
+            .find_client(&client)
+            .filter(|&s| self.table.get(s).is_some_and(|l| l.ip == ip))
+        else {
+            return self.event(Event::Ignored {
+                mac,
+                reason: "DECLINE of an address the client does not hold",
+            });
+        };
+        if let Some(lease) = self.table.get_mut(slot) {
+            lease.state = LeaseState::Declined;
+            lease.expires = now + self.config.decline_hold;
+        }
+        self.event(Event::Declined {
+            mac: mac.unwrap_or_default(),
+            ip,
+        });
+    }
+
+    fn release(&mut self, packet: &Packet<&[u8]>) {
+        let client = Self::client_key(packet);
+        let ip = packet.ciaddr();
+        match self
+            .table
+            .find_client(&client)
+            .filter(|&s| self.table.get(s).is_some_and(|l| l.ip == ip))
+        {
+            Some(slot) => {
+                if let Some(lease) = self.table.remove(slot) {
+                    self.event(Event::Released { lease });
+                }
+            }
+            None => self.event(Event::Ignored {
+                mac: packet.client_mac(),
+                reason: "RELEASE of an address the client does not hold",
+            }),
+        }
+    }
+
+    fn inform(&mut self, packet: &Packet<&[u8]>) {
+        if packet.ciaddr().is_unspecified() {
+            return self.event(Event::Ignored {
+                mac: packet.client_mac(),
+                reason: "INFORM without ciaddr",
+            });
+        }
+        let facts = ClientFacts::of(packet);
+        let boot = self.boot_for(packet, &facts);
+        let mut pending = Pending::reply(
+            &self.config,
+            packet,
+            MessageType::Ack,
+            Ipv4Addr::UNSPECIFIED,
+            boot,
+            &facts,
+        );
+        pending.lease = false;
+        self.queue(pending);
+    }
+
+    /// proxyDHCP: boot options to a PXE client's DISCOVER, no address.
+    fn proxy_offer(&mut self, packet: &Packet<&[u8]>) {
+        let mac = packet.client_mac();
+        let facts = ClientFacts::of(packet);
+        if !facts.netboot {
+            return self.event(Event::Ignored {
+                mac,
+                reason: "proxy mode: not a network-boot client",
+            });
+        }
+        let boot = self.boot_for(packet, &facts);
+        if boot == BootDecision::None {
+            return self.event(Event::Ignored {
+                mac,
+                reason: "proxy mode: nothing to boot for this client",
+            });
+        }
+        self.event(Event::Offered {
+            mac: mac.unwrap_or_default(),
+            ip: Ipv4Addr::UNSPECIFIED,
+            facts,
+            boot,
+        });
+        let mut pending = Pending::reply(
+            &self.config,
+            packet,
+            MessageType::Offer,
+            Ipv4Addr::UNSPECIFIED,
+            boot,
+            &facts,
+        );
+        pending.lease = false;
+        pending.network_options = false;
+        self.queue(pending);
+    }
+
+    /// A REQUEST to port 4011 (PXE boot server discovery): an ACK with the
+    /// boot file, straight back to where it came from.
+    fn boot_server_ack(&mut self, packet: &Packet<&[u8]>, from: SocketAddrV4) {
+        let mac = packet.client_mac();
+        let facts = ClientFacts::of(packet);
+        let boot = self.boot_for(packet, &facts);
+        if boot == BootDecision::None {
+            return self.event(Event::Ignored {
+                mac,
+                reason: "boot server: nothing to boot for this client",
+            });
+        }
+        self.event(Event::BootAck {
+            mac: mac.unwrap_or_default(),
+            boot,
+        });
+        let mut pending = Pending::reply(
+            &self.config,
+            packet,
+            MessageType::Ack,
+            Ipv4Addr::UNSPECIFIED,
+            boot,
+            &facts,
+        );
+        pending.lease = false;
+        pending.network_options = false;
+        pending.dst = if from.ip().is_unspecified() {
+            SocketAddrV4::new(Ipv4Addr::BROADCAST, CLIENT_PORT)
+        } else {
+            from
+        };
+        pending.src_port = PXE_PORT;
+        self.queue(pending);
+    }
+
+    /// The next reply, written into `buf` (at least 576 bytes; a larger
+    /// buffer allows larger replies where the client accepts them).
+    pub fn poll_transmit(&mut self, _now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        loop {
+            let front = self.replies.front()?;
+            if front.hold_until.is_some_and(|seq| seq > self.committed) {
+                return None; // waiting for the journal
+            }
+            let pending = self.replies.pop_front()?;
+            match pending.emit(&self.config, buf) {
+                Ok(len) => {
+                    return Some(Transmit {
+                        dst: pending.dst,
+                        src_port: pending.src_port,
+                        len,
+                    })
+                }
+                Err(_) => self.event(Event::Ignored {
+                    mac: None,
+                    reason: "reply did not fit the client's size limit",
+                }),
+            }
+        }
+    }
+}
+
+/// Where a reply goes (RFC 2131 §4.1).
+fn destination(packet: &Packet<&[u8]>, nak: bool) -> SocketAddrV4 {
+    let giaddr = packet.giaddr();
+    if !giaddr.is_unspecified() {
+        SocketAddrV4::new(giaddr, SERVER_PORT)
+    } else if nak || packet.ciaddr().is_unspecified() {
+        SocketAddrV4::new(Ipv4Addr::BROADCAST, CLIENT_PORT)
+    } else {
+        SocketAddrV4::new(packet.ciaddr(), CLIENT_PORT)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,702 @@
+//! DHCP server tests without a network: requests in, replies out, time as
+//! an argument. Names follow RFC 2131 §4.3 and RELIABILITY.md D-rows.
+
+use std::vec::Vec;
+
+use super::*;
+use crate::wire::dhcp::pxe::{ClientArch, PxeOption};
+use crate::wire::dhcp::{code, FLAG_BROADCAST, MAGIC_COOKIE};
+
+const SERVER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+const ROUTERS: [Ipv4Addr; 1] = [SERVER];
+const DNS: [Ipv4Addr; 1] = [Ipv4Addr::new(10, 0, 0, 2)];
+
+fn config(first: u8, last: u8) -> Config<'static> {
+    Config {
+        server_ip: SERVER,
+        pool_first: Ipv4Addr::new(10, 0, 0, first),
+        pool_last: Ipv4Addr::new(10, 0, 0, last),
+        routers: &ROUTERS,
+        dns: &DNS,
+        domain: "lab.example",
+        boot: BootConfig {
+            tftp_server: SERVER,
+            ipxe_script: "http://10.0.0.1:8080/boot.ipxe",
+            http_boot: "http://10.0.0.1:8080/boot/ipxe.efi",
+            ..BootConfig::default()
+        },
+        random_seed: 7,
+        ..Config::default()
+    }
+}
+
+struct Sim {
+    server: DhcpServer<'static>,
+    now: Instant,
+}
+
+impl Sim {
+    fn new(config: Config<'static>, slots: usize) -> Self {
+        let leases: Vec<Option<Lease>> = vec![None; slots];
+        let bitmap = vec![0u8; pool_bitmap_len(config.pool_first, config.pool_last)];
+        Self {
+            server: DhcpServer::new(config, leases, bitmap),
+            now: Instant::ZERO,
+        }
+    }
+
+    fn send(
+        &mut self,
+        ingress: Ingress,
+        from: SocketAddrV4,
+        bytes: &[u8],
+    ) -> Vec<(Transmit, Vec<u8>)> {
+        self.server.handle(self.now, ingress, from, bytes);
+        self.drain()
+    }
+
+    fn dhcp(&mut self, bytes: &[u8]) -> Vec<(Transmit, Vec<u8>)> {
+        self.send(
+            Ingress::Dhcp,
+            SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68),
+            bytes,
+        )
+    }
+
+    fn drain(&mut self) -> Vec<(Transmit, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 1500];
+        while let Some(t) = self.server.poll_transmit(self.now, &mut buf) {
+            out.push((t, buf[..t.len].to_vec()));
+        }
+        out
+    }
+
+    fn events(&mut self) -> Vec<Event<'static>> {
+        core::iter::from_fn(|| self.server.poll_event()).collect()
+    }
+}
+
+/// A client message built byte by byte.
+struct Req {
+    kind: u8,
+    mac: [u8; 6],
+    ciaddr: Ipv4Addr,
+    giaddr: Ipv4Addr,
+    broadcast: bool,
+    options: Vec<u8>,
+}
+
+fn req(kind: u8, last: u8) -> Req {
+    Req {
+        kind,
+        mac: [0x52, 0x54, 0, 0, 0, last],
+        ciaddr: Ipv4Addr::UNSPECIFIED,
+        giaddr: Ipv4Addr::UNSPECIFIED,
+        broadcast: false,
+        options: Vec::new(),
+    }
+}
+
+impl Req {
+    fn opt(mut self, code: u8, data: &[u8]) -> Self {
+        self.options.push(code);
+        self.options.push(data.len() as u8);
+        self.options.extend_from_slice(data);
+        self
+    }
+
+    fn pxe(self, arch: u16) -> Self {
+        let class = format!("PXEClient:Arch:{arch:05}:UNDI:003000");
+        self.opt(60, class.as_bytes())
+            .opt(93, &arch.to_be_bytes())
+            .opt(
+                97,
+                &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16],
+            )
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        let mut p = vec![0u8; 240];
+        p[0] = 1;
+        p[1] = 1;
+        p[2] = 6;
+        p[4..8].copy_from_slice(&0x1234_5678u32.to_be_bytes());
+        if self.broadcast {
+            p[10..12].copy_from_slice(&FLAG_BROADCAST.to_be_bytes());
+        }
+        p[12..16].copy_from_slice(&self.ciaddr.octets());
+        p[24..28].copy_from_slice(&self.giaddr.octets());
+        p[28..34].copy_from_slice(&self.mac);
+        p[236..240].copy_from_slice(&MAGIC_COOKIE);
+        p.extend_from_slice(&[53, 1, self.kind]);
+        p.extend_from_slice(&self.options);
+        p.push(255);
+        p
+    }
+}
+
+fn parse(bytes: &[u8]) -> Packet<&[u8]> {
+    Packet::new_checked(bytes).unwrap()
+}
+
+fn text(p: &Packet<&[u8]>, code: u8) -> Option<Vec<u8>> {
+    p.option(code)
+        .and_then(|o| o.contiguous())
+        .map(<[u8]>::to_vec)
+}
+
+const BROADCAST: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::BROADCAST, 68);
+
+/// DISCOVER then REQUEST; returns the ACK.
+fn dora(s: &mut Sim, discover: Req) -> Vec<u8> {
+    let out = s.dhcp(&discover.bytes());
+    assert_eq!(out.len(), 1, "one OFFER");
+    let offer = parse(&out[0].1);
+    let ip = offer.yiaddr();
+    let mut request = Req {
+        kind: 3,
+        ..discover
+    };
+    request = request.opt(54, &SERVER.octets()).opt(50, &ip.octets());
+    let out = s.dhcp(&request.bytes());
+    assert_eq!(out.len(), 1, "one ACK");
+    out[0].1.clone()
+}
+
+#[test]
+fn bios_pxe_client_dora_gets_an_address_and_undionly() {
+    let mut s = Sim::new(config(100, 199), 64);
+    let discover = req(1, 1).pxe(0).opt(55, &[1, 3, 6, 66, 67, 43, 60]);
+    let out = s.dhcp(&discover.bytes());
+    let (t, bytes) = &out[0];
+    assert_eq!((t.dst, t.src_port), (BROADCAST, 67));
+    let offer = parse(bytes);
+    assert_eq!(offer.message_type(), Some(MessageType::Offer));
+    assert_eq!(offer.xid(), 0x1234_5678);
+    assert!(offer.table_ip_in(100, 199));
+    assert_eq!(offer.siaddr(), SERVER);
+    assert_eq!(offer.file(), Some(&b"undionly.kpxe"[..]));
+    assert_eq!(offer.server_id(), Some(SERVER));
+    assert_eq!(offer.lease_time(), Some(3600));
+    assert_eq!(text(&offer, code::VENDOR_CLASS).unwrap(), b"PXEClient");
+    assert_eq!(text(&offer, code::BOOTFILE_NAME).unwrap(), b"undionly.kpxe");
+    assert_eq!(text(&offer, code::TFTP_SERVER_NAME).unwrap(), b"10.0.0.1");
+    let vendor = text(&offer, code::VENDOR_SPECIFIC).unwrap();
+    let pxe: Vec<_> = PxeOption::iter(&vendor).collect();
+    assert_eq!(pxe, [PxeOption::DiscoveryControl(8)]);
+    assert_eq!(
+        offer.client_guid(),
+        Some(crate::wire::dhcp::pxe::Guid([
+            1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16
+        ]))
+    );
+    // Options in the client's order: 53 first, then 1, 3, 6, 66, 67, 43, 60.
+    let codes: Vec<u8> = offer.options().map(|o| o.code).collect();
+    let pos = |c: u8| codes.iter().position(|&x| x == c).unwrap();
+    assert_eq!(codes[0], 53);
+    assert!(
+        pos(1) < pos(3)
+            && pos(3) < pos(6)
+            && pos(6) < pos(66)
+            && pos(66) < pos(67)
+            && pos(67) < pos(43)
+            && pos(43) < pos(60)
+    );
+    let ip = offer.yiaddr();
+    let ack_bytes = dora(&mut s, req(1, 1).pxe(0));
+    let ack = parse(&ack_bytes);
+    assert_eq!(ack.message_type(), Some(MessageType::Ack));
+    assert_eq!(ack.yiaddr(), ip, "the same address again");
+    let events = s.events();
+    assert!(events.iter().any(|e| matches!(e, Event::Bound { lease, .. } if lease.ip == ip && lease.state == LeaseState::Bound)));
+    assert!(events.iter().any(
+        |e| matches!(e, Event::Offered { facts, .. } if facts.arch == Some(ClientArch::X86Bios))
+    ));
+}
+
+trait InPool {
+    fn table_ip_in(&self, first: u8, last: u8) -> bool;
+}
+
+impl InPool for Packet<&[u8]> {
+    fn table_ip_in(&self, first: u8, last: u8) -> bool {
+        let o = self.yiaddr().octets();
+        o[..3] == [10, 0, 0] && (first..=last).contains(&o[3])
+    }
+}
+
+#[test]
+fn each_client_kind_gets_its_boot_answer() {
+    let mut s = Sim::new(config(100, 199), 64);
+    let cases: Vec<(Req, &[u8], &[u8])> = vec![
+        (req(1, 2).pxe(7), b"ipxe.efi", b"PXEClient"),
+        (req(1, 3).pxe(9), b"ipxe.efi", b"PXEClient"),
+        (req(1, 4).pxe(11), b"ipxe-arm64.efi", b"PXEClient"),
+        (
+            req(1, 5).pxe(0).opt(77, b"iPXE"),
+            b"http://10.0.0.1:8080/boot.ipxe",
+            b"PXEClient",
+        ),
+        (
+            req(1, 6)
+                .opt(60, b"HTTPClient:Arch:00016:UNDI:003001")
+                .opt(93, &[0, 16]),
+            b"http://10.0.0.1:8080/boot/ipxe.efi",
+            b"HTTPClient",
+        ),
+    ];
+    for (discover, file, class) in cases {
+        let out = s.dhcp(&discover.bytes());
+        let offer = parse(&out[0].1);
+        assert_eq!(
+            text(&offer, code::BOOTFILE_NAME).as_deref(),
+            Some(file),
+            "{:?}",
+            discover.mac
+        );
+        assert_eq!(text(&offer, code::VENDOR_CLASS).as_deref(), Some(class));
+        assert!(offer.table_ip_in(100, 199));
+    }
+    // A plain DHCP client: an address, no boot options.
+    let out = s.dhcp(&req(1, 7).opt(60, b"udhcp 1.35.0").bytes());
+    let offer = parse(&out[0].1);
+    assert!(offer.table_ip_in(100, 199));
+    for c in [
+        code::VENDOR_CLASS,
+        code::VENDOR_SPECIFIC,
+        code::BOOTFILE_NAME,
+        code::TFTP_SERVER_NAME,
+    ] {
+        assert!(offer.option(c).is_none(), "option {c}");
+    }
+    assert_eq!(offer.file(), Some(&b""[..]));
+    // Always 1 and 3, even unasked (Raspberry Pi ROMs).
+    assert!(offer.option(1).is_some() && offer.option(3).is_some());
+}
+
+#[test]
+fn cve_d14_pool_exhaustion_refuses_politely_and_keeps_bound_clients() {
+    let mut s = Sim::new(config(100, 103), 16);
+    for mac in 1..=4 {
+        dora(&mut s, req(1, mac));
+    }
+    assert!(
+        s.dhcp(&req(1, 5).bytes()).is_empty(),
+        "no offer for the fifth"
+    );
+    assert!(s
+        .events()
+        .iter()
+        .any(|e| matches!(e, Event::PoolExhausted { mac } if mac[5] == 5)));
+    // A flood of new MACs changes nothing for bound clients.
+    for mac in 10..200u8 {
+        s.dhcp(&req(1, mac).bytes());
+    }
+    assert!(s.server.leases().count() <= 16);
+    // Bound clients still renew.
+    let mut renew = req(3, 1);
+    renew.ciaddr = Ipv4Addr::new(10, 0, 0, 100);
+    let leases: Vec<_> = s
+        .server
+        .leases()
+        .filter(|l| l.state == LeaseState::Bound)
+        .map(|l| (l.mac[5], l.ip))
+        .collect();
+    assert_eq!(leases.len(), 4);
+    for (mac, ip) in leases {
+        let mut r = req(3, mac);
+        r.ciaddr = ip;
+        let out = s.dhcp(&r.bytes());
+        assert_eq!(
+            parse(&out[0].1).message_type(),
+            Some(MessageType::Ack),
+            "renew of {ip}"
+        );
+        assert_eq!(
+            out[0].0.dst,
+            SocketAddrV4::new(ip, 68),
+            "renewals are answered by unicast"
+        );
+    }
+    // After the leases lapse, the fifth client gets one.
+    s.now = s.now + Duration::from_secs(3601);
+    s.server.handle_timeout(s.now);
+    assert_eq!(s.dhcp(&req(1, 5).bytes()).len(), 1);
+}
+
+#[test]
+fn request_for_another_server_drops_our_offer() {
+    let mut s = Sim::new(config(100, 100), 4);
+    let out = s.dhcp(&req(1, 1).bytes());
+    let ip = parse(&out[0].1).yiaddr();
+    let out = s.dhcp(
+        &req(3, 1)
+            .opt(54, &[10, 0, 0, 9])
+            .opt(50, &ip.octets())
+            .bytes(),
+    );
+    assert!(out.is_empty());
+    // The address is free again for someone else.
+    assert_eq!(parse(&s.dhcp(&req(1, 2).bytes())[0].1).yiaddr(), ip);
+}
+
+#[test]
+fn selecting_an_address_that_was_not_offered_is_nakked() {
+    let mut s = Sim::new(config(100, 110), 8);
+    s.dhcp(&req(1, 1).bytes());
+    let out = s.dhcp(
+        &req(3, 1)
+            .opt(54, &SERVER.octets())
+            .opt(50, &[10, 0, 0, 109])
+            .bytes(),
+    );
+    let nak = parse(&out[0].1);
+    assert_eq!(nak.message_type(), Some(MessageType::Nak));
+    assert_eq!(out[0].0.dst, BROADCAST);
+    assert_eq!(nak.yiaddr(), Ipv4Addr::UNSPECIFIED);
+    assert!(nak.option(code::MESSAGE).is_some());
+    assert!(nak.option(code::LEASE_TIME).is_none());
+}
+
+#[test]
+fn cve_d11_init_reboot_cases() {
+    let mut s = Sim::new(config(100, 110), 8);
+    // Another network: NAK.
+    let out = s.dhcp(&req(3, 1).opt(50, &[192, 168, 1, 50]).bytes());
+    assert_eq!(parse(&out[0].1).message_type(), Some(MessageType::Nak));
+    // A free address in the pool, no record: granted (authoritative).
+    let out = s.dhcp(&req(3, 1).opt(50, &[10, 0, 0, 105]).bytes());
+    assert_eq!(parse(&out[0].1).message_type(), Some(MessageType::Ack));
+    // The same address from another client: NAK.
+    let out = s.dhcp(&req(3, 2).opt(50, &[10, 0, 0, 105]).bytes());
+    assert_eq!(parse(&out[0].1).message_type(), Some(MessageType::Nak));
+    // Renewal of an address from elsewhere by a stranger: silence.
+    let mut r = req(3, 3);
+    r.ciaddr = Ipv4Addr::new(172, 16, 0, 9);
+    assert!(s.dhcp(&r.bytes()).is_empty());
+    // A REQUEST that names no address at all: NAK.
+    let out = s.dhcp(&req(3, 4).bytes());
+    assert_eq!(parse(&out[0].1).message_type(), Some(MessageType::Nak));
+}
+
+#[test]
+fn decline_quarantines_and_release_frees() {
+    let mut s = Sim::new(config(100, 101), 8);
+    let ack = dora(&mut s, req(1, 1));
+    let ip = parse(&ack).yiaddr();
+    s.dhcp(&req(4, 1).opt(50, &ip.octets()).bytes());
+    assert!(s
+        .events()
+        .iter()
+        .any(|e| matches!(e, Event::Declined { ip: d, .. } if *d == ip)));
+    // The declined address is not offered to the next client.
+    let out = s.dhcp(&req(1, 2).bytes());
+    assert_ne!(parse(&out[0].1).yiaddr(), ip);
+    // Client 1 gets another address.
+    let out = s.dhcp(&req(1, 1).bytes());
+    assert!(out.is_empty() || parse(&out[0].1).yiaddr() != ip);
+    // RELEASE frees.
+    let mut s = Sim::new(config(100, 100), 8);
+    let ip = parse(&dora(&mut s, req(1, 1))).yiaddr();
+    let mut release = req(7, 1).opt(54, &SERVER.octets());
+    release.ciaddr = ip;
+    assert!(s.dhcp(&release.bytes()).is_empty());
+    assert!(s
+        .events()
+        .iter()
+        .any(|e| matches!(e, Event::Released { lease } if lease.ip == ip)));
+    assert_eq!(parse(&s.dhcp(&req(1, 2).bytes())[0].1).yiaddr(), ip);
+}
+
+#[test]
+fn inform_gets_options_without_a_lease() {
+    let mut s = Sim::new(config(100, 110), 8);
+    let mut inform = req(8, 1).opt(55, &[1, 3, 6, 15]);
+    inform.ciaddr = Ipv4Addr::new(10, 0, 0, 50);
+    let out = s.dhcp(&inform.bytes());
+    let ack = parse(&out[0].1);
+    assert_eq!(ack.message_type(), Some(MessageType::Ack));
+    assert_eq!(ack.yiaddr(), Ipv4Addr::UNSPECIFIED);
+    assert!(ack.option(code::LEASE_TIME).is_none());
+    assert_eq!(text(&ack, code::DOMAIN_NAME).unwrap(), b"lab.example");
+    assert_eq!(
+        out[0].0.dst,
+        SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 50), 68)
+    );
+    assert_eq!(s.server.leases().count(), 0);
+}
+
+#[test]
+fn cve_d2_relayed_request_goes_to_the_relay_with_option_82_echoed() {
+    let mut s = Sim::new(config(100, 110), 8);
+    let relay_info = [1, 4, b'p', b'o', b'r', b't', 2, 3, b'r', b'i', b'd'];
+    let mut d = req(1, 1).pxe(0).opt(82, &relay_info);
+    d.giaddr = Ipv4Addr::new(10, 0, 0, 254);
+    let out = s.dhcp(&d.bytes());
+    assert_eq!(
+        out[0].0.dst,
+        SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 254), 67)
+    );
+    let offer = parse(&out[0].1);
+    assert_eq!(offer.giaddr(), Ipv4Addr::new(10, 0, 0, 254));
+    assert_eq!(text(&offer, code::RELAY_AGENT_INFO).unwrap(), relay_info);
+    assert_eq!(
+        offer.options().last().unwrap().code,
+        82,
+        "82 is last (RFC 3046)"
+    );
+    // An overrunning 82 is never echoed.
+    let mut d = req(1, 2).opt(82, &[1, 9, b'x']);
+    d.giaddr = Ipv4Addr::new(10, 0, 0, 254);
+    let out = s.dhcp(&d.bytes());
+    assert!(parse(&out[0].1).option(82).is_none());
+    // A relay from a subnet this server does not serve: ignored.
+    let mut d = req(1, 3);
+    d.giaddr = Ipv4Addr::new(192, 168, 9, 1);
+    assert!(s.dhcp(&d.bytes()).is_empty());
+}
+
+#[test]
+fn proxy_mode_answers_pxe_clients_only_with_boot_options() {
+    let mut s = Sim::new(
+        Config {
+            mode: Mode::Proxy,
+            ..config(100, 110)
+        },
+        8,
+    );
+    let out = s.dhcp(&req(1, 1).pxe(7).bytes());
+    let offer = parse(&out[0].1);
+    assert_eq!(offer.message_type(), Some(MessageType::Offer));
+    assert_eq!(
+        offer.yiaddr(),
+        Ipv4Addr::UNSPECIFIED,
+        "a proxy hands out no address"
+    );
+    assert!(
+        offer.option(code::LEASE_TIME).is_none()
+            && offer.option(1).is_none()
+            && offer.option(3).is_none()
+    );
+    assert_eq!(text(&offer, code::VENDOR_CLASS).unwrap(), b"PXEClient");
+    assert_eq!(offer.file(), Some(&b"ipxe.efi"[..]));
+    assert!(offer.client_guid().is_some());
+    // Not a PXE client: silence. REQUESTs on 67 belong to the real server.
+    assert!(s
+        .dhcp(&req(1, 2).opt(60, b"udhcp 1.35.0").bytes())
+        .is_empty());
+    assert!(s
+        .dhcp(
+            &req(3, 1)
+                .pxe(7)
+                .opt(50, &[10, 0, 0, 77])
+                .opt(54, &[10, 0, 0, 9])
+                .bytes()
+        )
+        .is_empty());
+    assert_eq!(s.server.leases().count(), 0);
+    // The PXE boot server request on 4011 gets an ACK back from 4011.
+    let mut r = req(3, 1).pxe(7);
+    r.ciaddr = Ipv4Addr::new(10, 0, 0, 77);
+    let from = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 77), 4011);
+    let out = s.send(Ingress::Pxe, from, &r.bytes());
+    assert_eq!((out[0].0.dst, out[0].0.src_port), (from, 4011));
+    let ack = parse(&out[0].1);
+    assert_eq!(ack.message_type(), Some(MessageType::Ack));
+    assert_eq!(text(&ack, code::BOOTFILE_NAME).unwrap(), b"ipxe.efi");
+    // A client without option 97 (some Intel NICs) is still answered.
+    let out = s.dhcp(
+        &req(1, 3)
+            .opt(60, b"PXEClient:Arch:00000:UNDI:002001")
+            .bytes(),
+    );
+    let offer = parse(&out[0].1);
+    assert_eq!(offer.file(), Some(&b"undionly.kpxe"[..]));
+    assert!(offer.option(97).is_none());
+}
+
+#[test]
+fn acks_wait_for_the_lease_journal() {
+    let mut s = Sim::new(
+        Config {
+            hold_acks: true,
+            ..config(100, 110)
+        },
+        8,
+    );
+    let out = s.dhcp(&req(1, 1).bytes());
+    let ip = parse(&out[0].1).yiaddr();
+    let out = s.dhcp(
+        &req(3, 1)
+            .opt(54, &SERVER.octets())
+            .opt(50, &ip.octets())
+            .bytes(),
+    );
+    assert!(out.is_empty(), "the ACK waits for the journal");
+    let seq = s
+        .events()
+        .iter()
+        .find_map(|e| match e {
+            Event::Bound { seq, .. } => Some(*seq),
+            _ => None,
+        })
+        .unwrap();
+    s.server.committed(seq);
+    let out = s.drain();
+    assert_eq!(parse(&out[0].1).message_type(), Some(MessageType::Ack));
+}
+
+#[test]
+fn reservations_fix_the_address_and_can_stop_netbooting() {
+    static RESERVED: [Reservation<'static>; 2] = [
+        Reservation {
+            mac: [0x52, 0x54, 0, 0, 0, 1],
+            ip: Some(Ipv4Addr::new(10, 0, 0, 20)),
+            netboot: true,
+            boot_file: "",
+        },
+        Reservation {
+            mac: [0x52, 0x54, 0, 0, 0, 2],
+            ip: None,
+            netboot: false,
+            boot_file: "",
+        },
+    ];
+    static OVERRIDE: [Reservation<'static>; 1] = [Reservation {
+        mac: [0x52, 0x54, 0, 0, 0, 3],
+        ip: None,
+        netboot: true,
+        boot_file: "custom/grubx64.efi",
+    }];
+    let mut s = Sim::new(
+        Config {
+            reservations: &RESERVED,
+            ..config(100, 110)
+        },
+        8,
+    );
+    let out = s.dhcp(&req(1, 1).pxe(0).bytes());
+    assert_eq!(parse(&out[0].1).yiaddr(), Ipv4Addr::new(10, 0, 0, 20));
+    let ack = dora(&mut s, req(1, 1).pxe(0));
+    assert_eq!(parse(&ack).yiaddr(), Ipv4Addr::new(10, 0, 0, 20));
+    let out = s.dhcp(&req(1, 2).pxe(7).bytes());
+    let offer = parse(&out[0].1);
+    assert!(offer.table_ip_in(100, 110));
+    assert!(
+        offer.option(code::BOOTFILE_NAME).is_none(),
+        "netboot never: no boot options"
+    );
+    let mut s = Sim::new(
+        Config {
+            reservations: &OVERRIDE,
+            ..config(100, 110)
+        },
+        8,
+    );
+    let out = s.dhcp(&req(1, 3).pxe(7).bytes());
+    assert_eq!(parse(&out[0].1).file(), Some(&b"custom/grubx64.efi"[..]));
+}
+
+#[test]
+fn cve_d4_small_option_57_keeps_the_reply_within_576() {
+    let mut s = Sim::new(config(100, 110), 8);
+    for size in [0u16, 100, 575, 576] {
+        let big_prl: Vec<u8> = (1..=254).collect();
+        let out = s.dhcp(
+            &req(1, 1)
+                .pxe(0)
+                .opt(57, &size.to_be_bytes())
+                .opt(55, &big_prl)
+                .bytes(),
+        );
+        assert!(
+            out[0].1.len() <= 548,
+            "opt57 {size}: {} bytes",
+            out[0].1.len()
+        );
+        assert_eq!(parse(&out[0].1).message_type(), Some(MessageType::Offer));
+    }
+}
+
+#[test]
+fn cve_d7_malformed_and_odd_datagrams_are_ignored_with_a_reason() {
+    let mut s = Sim::new(config(100, 110), 8);
+    let good = req(1, 1).bytes();
+    for len in [0usize, 1, 235, 236, 239, 240] {
+        assert!(s.dhcp(&good[..len]).is_empty());
+    }
+    let mut reply = good.clone();
+    reply[0] = 2;
+    assert!(s.dhcp(&reply).is_empty());
+    let mut hops = good.clone();
+    hops[3] = 17;
+    assert!(s.dhcp(&hops).is_empty());
+    let mut bootp = good.clone();
+    bootp.truncate(240);
+    bootp.push(255);
+    assert!(s.dhcp(&bootp).is_empty());
+    let reasons: Vec<&str> = s
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            Event::Ignored { reason, .. } => Some(*reason),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reasons.len(), 9);
+    assert!(reasons.contains(&"not a BOOTREQUEST") && reasons.contains(&"more than 16 relay hops"));
+}
+
+#[test]
+fn restored_leases_are_served_again() {
+    let mut s = Sim::new(config(100, 110), 8);
+    let lease = Lease {
+        client: ClientKey::from_mac(1, &[0x52, 0x54, 0, 0, 0, 1]),
+        mac: [0x52, 0x54, 0, 0, 0, 1],
+        ip: Ipv4Addr::new(10, 0, 0, 107),
+        state: LeaseState::Bound,
+        expires: Instant::from_millis(1_000_000),
+    };
+    assert!(s.server.restore(s.now, lease));
+    assert!(
+        !s.server.restore(
+            s.now,
+            Lease {
+                ip: Ipv4Addr::new(10, 0, 0, 50),
+                ..lease
+            }
+        ),
+        "outside the pool"
+    );
+    let out = s.dhcp(&req(1, 1).bytes());
+    assert_eq!(parse(&out[0].1).yiaddr(), Ipv4Addr::new(10, 0, 0, 107));
+    // The same client identified by option 61 = 01:MAC is the same client.
+    let out = s.dhcp(&req(1, 1).opt(61, &[1, 0x52, 0x54, 0, 0, 0, 1]).bytes());
+    assert_eq!(parse(&out[0].1).yiaddr(), Ipv4Addr::new(10, 0, 0, 107));
+    // Another client cannot take it.
+    let out = s.dhcp(&req(1, 2).opt(50, &[10, 0, 0, 107]).bytes());
+    assert_ne!(parse(&out[0].1).yiaddr(), Ipv4Addr::new(10, 0, 0, 107));
+}
+
+#[test]
+fn random_seed_moves_the_first_address() {
+    let first = |seed| {
+        let mut s = Sim::new(
+            Config {
+                random_seed: seed,
+                ..config(100, 199)
+            },
+            4,
+        );
+        parse(&s.dhcp(&req(1, 1).bytes())[0].1).yiaddr()
+    };
+    assert_eq!(first(1), first(1));
+    assert!(
+        (0..8)
+            .map(first)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+            > 1
+    );
+}
