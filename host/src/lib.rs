@@ -4,5 +4,7 @@
 pub mod capture;
 pub mod config;
 pub mod decode;
+pub mod dhcp;
 pub mod files;
+pub mod leases;
 pub mod tftp;

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 use awl::config::Loaded;
-use awl::{decode, tftp};
+use awl::{decode, dhcp, leases, tftp};
 use clap::{Args, Parser, Subcommand};
 
 /// awl: network-install server (DHCP/proxyDHCP with PXE, TFTP, HTTP, answer files).
@@ -22,14 +22,20 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve boot files (today: TFTP; DHCP/proxyDHCP and HTTP are coming).
-    Serve(Serve),
+    /// Serve: TFTP, and DHCP or proxyDHCP on --interface (HTTP is coming).
+    Serve(Box<Serve>),
     /// Check a configuration file; exits non-zero on any error, naming
     /// file, line and field.
     Check {
         /// The configuration file.
         #[arg(long, env = "AWL_CONFIG")]
         config: PathBuf,
+    },
+    /// List the leases in the lease journal.
+    Leases {
+        /// The lease journal.
+        #[arg(long, default_value = DEFAULT_LEASE_FILE)]
+        lease_file: PathBuf,
     },
     /// Print the DHCP and TFTP fields of every datagram in a pcap file
     /// (Ethernet, Linux cooked or raw IP link types).
@@ -75,18 +81,82 @@ struct Serve {
     /// The largest TFTP upload accepted, in bytes [default: 67108864].
     #[arg(long)]
     tftp_max_upload: Option<u64>,
-    /// Serve files only: no DHCP (today DHCP is not available, so this is
-    /// what `serve` does either way).
+    #[command(flatten)]
+    dhcp: DhcpArgs,
+}
+
+const DEFAULT_LEASE_FILE: &str = "/var/lib/awl/leases";
+
+/// DHCP: given `--interface`, awl answers DHCP there, as the network's
+/// server (`--dhcp-range`) or as a proxyDHCP (`--proxy`).
+#[derive(Debug, Args)]
+struct DhcpArgs {
+    /// Interface where DHCP is served (ports 67 and 4011); its IPv4 address
+    /// is the server's.
     #[arg(long)]
+    interface: Option<String>,
+    /// Be the network's DHCP server for this range: FIRST,LAST.
+    #[arg(long, value_parser = parse_range, conflicts_with = "proxy")]
+    dhcp_range: Option<(std::net::Ipv4Addr, std::net::Ipv4Addr)>,
+    /// Be a proxyDHCP beside the network's DHCP server: boot options only.
+    #[arg(long)]
+    proxy: bool,
+    /// Serve files only, no DHCP (the default without --interface).
+    #[arg(long, conflicts_with_all = ["dhcp_range", "proxy"])]
     no_dhcp: bool,
+    /// Routers (option 3) [default: this server].
+    #[arg(long, value_delimiter = ',')]
+    dhcp_router: Vec<std::net::Ipv4Addr>,
+    /// DNS servers (option 6).
+    #[arg(long, value_delimiter = ',')]
+    dhcp_dns: Vec<std::net::Ipv4Addr>,
+    /// Domain name (option 15).
+    #[arg(long, default_value = "")]
+    dhcp_domain: String,
+    /// Lease time, seconds.
+    #[arg(long, default_value_t = 3600)]
+    dhcp_lease_time: u64,
+    /// Clients remembered at once (offered, bound, declined).
+    #[arg(long, default_value_t = 4096)]
+    dhcp_leases: usize,
+    /// The lease journal (leases survive restarts and crashes).
+    #[arg(long, default_value = DEFAULT_LEASE_FILE)]
+    lease_file: PathBuf,
+    /// Boot file for BIOS PXE clients (Debian's ipxe package).
+    #[arg(long, default_value = "undionly.kpxe")]
+    boot_bios: String,
+    /// Boot file for x64 UEFI clients.
+    #[arg(long, default_value = "ipxe.efi")]
+    boot_uefi_x64: String,
+    /// Boot file for ARM64 UEFI clients.
+    #[arg(long, default_value = "ipxe-arm64.efi")]
+    boot_uefi_arm64: String,
+    /// What a client already running iPXE boots (an iPXE script URL);
+    /// empty: such clients get no boot options.
+    #[arg(long, default_value = "")]
+    ipxe_script: String,
+    /// What a UEFI HTTP Boot client boots (a URL); empty: nothing.
+    #[arg(long, default_value = "")]
+    http_boot: String,
+}
+
+fn parse_range(text: &str) -> Result<(std::net::Ipv4Addr, std::net::Ipv4Addr), String> {
+    let (a, b) = text.split_once(',').ok_or("expected FIRST,LAST")?;
+    let first: std::net::Ipv4Addr = a.trim().parse().map_err(|e| format!("{a}: {e}"))?;
+    let last: std::net::Ipv4Addr = b.trim().parse().map_err(|e| format!("{b}: {e}"))?;
+    if u32::from(first) > u32::from(last) {
+        return Err(format!("{first} comes after {last}"));
+    }
+    Ok((first, last))
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Decode { pcap } => decode::run(&pcap),
-        Command::Serve(serve) => run_serve(serve),
+        Command::Serve(serve) => run_serve(*serve),
         Command::Check { config } => check(&config),
+        Command::Leases { lease_file } => leases::print(&lease_file),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -108,6 +178,44 @@ fn check(path: &std::path::Path) -> Result<()> {
     }
     println!("{}: ok", path.display());
     Ok(())
+}
+
+fn dhcp_options(args: &DhcpArgs) -> Result<Option<dhcp::DhcpOptions>> {
+    let Some(interface) = args.interface.clone() else {
+        if args.dhcp_range.is_some() || args.proxy {
+            bail!("--dhcp-range and --proxy need --interface IF");
+        }
+        return Ok(None);
+    };
+    if args.no_dhcp {
+        return Ok(None);
+    }
+    if args.dhcp_range.is_none() && !args.proxy {
+        bail!("--interface {interface}: give --dhcp-range FIRST,LAST (be the DHCP server) or --proxy (beside one), or --no-dhcp");
+    }
+    if let Some(dir) = args
+        .lease_file
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("--lease-file {}: {e}", args.lease_file.display()))?;
+    }
+    Ok(Some(dhcp::DhcpOptions {
+        interface,
+        range: args.dhcp_range,
+        routers: args.dhcp_router.clone(),
+        dns: args.dhcp_dns.clone(),
+        domain: args.dhcp_domain.clone(),
+        lease_secs: args.dhcp_lease_time.max(60),
+        lease_file: args.lease_file.clone(),
+        capacity: args.dhcp_leases.max(1),
+        bios: args.boot_bios.clone(),
+        uefi_x64: args.boot_uefi_x64.clone(),
+        uefi_arm64: args.boot_uefi_arm64.clone(),
+        ipxe_script: args.ipxe_script.clone(),
+        http_boot: args.http_boot.clone(),
+    }))
 }
 
 /// Command line over file over defaults.
@@ -174,8 +282,10 @@ fn run_serve(serve: Serve) -> Result<()> {
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
-    let _ = serve.no_dhcp;
+    let dhcp_options = dhcp_options(&serve.dhcp)?;
     let options = tftp_options(serve)?;
+    // DHCP runs on a thread of its own, so file serving never delays it.
+    let _dhcp = dhcp_options.map(dhcp::spawn).transpose()?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

@@ -179,6 +179,10 @@ pub struct NetnsPair {
     pub client: String,
     /// The server's address.
     pub server_ip: String,
+    /// The server side's interface (inside `server`).
+    pub server_if: String,
+    /// The client side's interface (inside `client`).
+    pub client_if: String,
 }
 
 fn run(args: &[&str]) {
@@ -209,6 +213,8 @@ impl NetnsPair {
             server: server.clone(),
             client: client.clone(),
             server_ip: format!("10.77.{subnet}.1"),
+            server_if: sv.clone(),
+            client_if: cv.clone(),
         };
         run(&["ip", "netns", "add", &server]);
         run(&["ip", "netns", "add", &client]);

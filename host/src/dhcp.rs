@@ -1,0 +1,346 @@
+//! The DHCP driver: sockets on one interface (ports 67 and 4011), the lease
+//! journal, and log lines for every decision. Protocol decisions are the
+//! core's (`awl_core::dhcp`).
+//!
+//! It runs on a thread of its own so that file serving never delays a
+//! DHCP reply, and forces large receive buffers on its sockets (a PXE ROM
+//! whose DISCOVER is dropped waits 4 s, then 8, then 16).
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Instant as StdInstant;
+
+use anyhow::{bail, Context, Result};
+use awl_core::boot::{BootConfig, BootDecision, ClientFacts};
+use awl_core::dhcp::{pool_bitmap_len, Config, DhcpServer, Event, Ingress, Lease, Mode};
+use awl_core::time::{Duration, Instant};
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::net::UdpSocket;
+use tracing::{info, warn};
+
+use crate::leases::{self, mac_text, Journal};
+
+/// What `awl serve` needs to serve DHCP.
+#[derive(Debug, Clone)]
+pub struct DhcpOptions {
+    /// The interface served.
+    pub interface: String,
+    /// Full server with this pool, or proxyDHCP when `None`.
+    pub range: Option<(Ipv4Addr, Ipv4Addr)>,
+    /// Routers (option 3); empty: this server.
+    pub routers: Vec<Ipv4Addr>,
+    /// DNS servers (option 6).
+    pub dns: Vec<Ipv4Addr>,
+    /// Domain (option 15).
+    pub domain: String,
+    /// Lease time in seconds.
+    pub lease_secs: u64,
+    /// The lease journal.
+    pub lease_file: PathBuf,
+    /// Leases remembered at once.
+    pub capacity: usize,
+    /// Boot file for BIOS clients.
+    pub bios: String,
+    /// Boot file for x64 UEFI clients.
+    pub uefi_x64: String,
+    /// Boot file for ARM64 UEFI clients.
+    pub uefi_arm64: String,
+    /// URL for clients already running iPXE.
+    pub ipxe_script: String,
+    /// URL for UEFI HTTP Boot clients.
+    pub http_boot: String,
+}
+
+/// The IPv4 address and netmask of `interface`.
+fn interface_address(interface: &str) -> Result<(Ipv4Addr, Ipv4Addr)> {
+    for ifa in nix::ifaddrs::getifaddrs().context("cannot list network interfaces")? {
+        if ifa.interface_name != interface {
+            continue;
+        }
+        let addr = ifa
+            .address
+            .as_ref()
+            .and_then(|a| a.as_sockaddr_in())
+            .map(|a| a.ip());
+        let mask = ifa
+            .netmask
+            .as_ref()
+            .and_then(|a| a.as_sockaddr_in())
+            .map(|a| a.ip());
+        if let (Some(addr), Some(mask)) = (addr, mask) {
+            return Ok((addr, mask));
+        }
+    }
+    bail!("--interface {interface}: no such interface with an IPv4 address")
+}
+
+fn dhcp_socket(interface: &str, port: u16) -> Result<UdpSocket> {
+    let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+    socket.set_nonblocking(true)?;
+    socket.set_reuse_address(true)?;
+    socket.set_broadcast(true)?;
+    socket
+        .bind_device(Some(interface.as_bytes()))
+        .with_context(|| format!("cannot bind to interface {interface}"))?;
+    // Past the sysctl limit (which cannot be raised inside a network
+    // namespace) when running as root; the plain call otherwise.
+    let size = 8 << 20;
+    if nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::RcvBufForce, &size).is_err()
+    {
+        let _ = socket.set_recv_buffer_size(size);
+    }
+    let addr = SocketAddr::from((Ipv4Addr::UNSPECIFIED, port));
+    socket
+        .bind(&addr.into())
+        .with_context(|| format!("cannot bind UDP port {port}"))?;
+    Ok(UdpSocket::from_std(socket.into())?)
+}
+
+/// Starts DHCP on its own thread; returns once the sockets are bound.
+pub fn spawn(options: DhcpOptions) -> Result<std::thread::JoinHandle<Result<()>>> {
+    let (ip, mask) = interface_address(&options.interface)?;
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let handle = std::thread::Builder::new()
+        .name("awl-dhcp".into())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(run(options, ip, mask, ready_tx))
+        })?;
+    match ready_rx.recv() {
+        Ok(Ok(())) => Ok(handle),
+        Ok(Err(e)) => Err(e),
+        Err(_) => match handle.join() {
+            Ok(Err(e)) => Err(e),
+            _ => bail!("the DHCP thread ended"),
+        },
+    }
+}
+
+fn describe_boot(boot: &BootDecision<'_>) -> String {
+    match boot {
+        BootDecision::Tftp { server, file } => format!("boot {file} from tftp {server}"),
+        BootDecision::Url { url, .. } => format!("boot {url}"),
+        BootDecision::None => "no boot options".into(),
+    }
+}
+
+fn describe_client(facts: &ClientFacts) -> String {
+    let arch = facts.arch.map_or("none".into(), |a| format!("{a:?}"));
+    format!(
+        "arch {arch}{}{}",
+        if facts.ipxe { ", iPXE" } else { "" },
+        if facts.http { ", HTTP boot" } else { "" }
+    )
+}
+
+async fn run(
+    options: DhcpOptions,
+    ip: Ipv4Addr,
+    mask: Ipv4Addr,
+    ready: std::sync::mpsc::Sender<Result<()>>,
+) -> Result<()> {
+    let sockets = dhcp_socket(&options.interface, 67)
+        .and_then(|a| Ok((a, dhcp_socket(&options.interface, 4011)?)));
+    let (dhcp, pxe) = match sockets {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return Ok(());
+        }
+    };
+    let routers = if options.routers.is_empty() {
+        vec![ip]
+    } else {
+        options.routers.clone()
+    };
+    let mode = if options.range.is_some() {
+        Mode::Full
+    } else {
+        Mode::Proxy
+    };
+    let (first, last) = options.range.unwrap_or((ip, ip));
+    let mut config = Config::default();
+    config.server_ip = ip;
+    config.mode = mode;
+    config.subnet_mask = mask;
+    config.pool_first = first;
+    config.pool_last = last;
+    config.routers = &routers;
+    config.dns = &options.dns;
+    config.domain = &options.domain;
+    config.lease_time = Duration::from_secs(options.lease_secs);
+    config.hold_acks = true;
+    config.random_seed = leases::unix_now() ^ u64::from(std::process::id());
+    config.boot = BootConfig {
+        tftp_server: ip,
+        bios: &options.bios,
+        uefi_x64: &options.uefi_x64,
+        uefi_arm64: &options.uefi_arm64,
+        ipxe_script: &options.ipxe_script,
+        http_boot: &options.http_boot,
+        ..BootConfig::default()
+    };
+    let table: Vec<Option<Lease>> = vec![None; options.capacity];
+    let bitmap = vec![0u8; pool_bitmap_len(first, last)];
+    let mut server = DhcpServer::new(config, table, bitmap);
+
+    let epoch = StdInstant::now();
+    let now = move || Instant::from_micros(epoch.elapsed().as_micros() as i64);
+    let live = leases::load(&options.lease_file);
+    let mut restored = Vec::new();
+    for record in &live {
+        if server.restore(now(), leases::lease_of(record, now())) {
+            restored.push(record.clone());
+        } else {
+            warn!(
+                "{}: lease of {} for {} not restored (outside the pool or taken)",
+                options.lease_file.display(),
+                record.ip,
+                mac_text(&record.mac)
+            );
+        }
+    }
+    let mut journal = match Journal::open(&options.lease_file, &restored) {
+        Ok(j) => j,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return Ok(());
+        }
+    };
+    info!(
+        "dhcp: {} on {} ({ip}/{mask}){}, {} leases restored from {}",
+        if mode == Mode::Full {
+            "serving"
+        } else {
+            "proxyDHCP"
+        },
+        options.interface,
+        options
+            .range
+            .map_or(String::new(), |(a, b)| format!(", pool {a}-{b}")),
+        restored.len(),
+        options.lease_file.display()
+    );
+    let _ = ready.send(Ok(()));
+
+    let mut buf = vec![0u8; 65_536];
+    let mut pxe_buf = vec![0u8; 65_536];
+    let mut out = vec![0u8; 1500];
+    let mut last_exhausted = StdInstant::now() - std::time::Duration::from_secs(10);
+    loop {
+        let deadline = server.poll_timeout();
+        tokio::select! {
+            r = dhcp.recv_from(&mut buf) => {
+                if let Ok((len, SocketAddr::V4(from))) = r {
+                    server.handle(now(), Ingress::Dhcp, from, &buf[..len]);
+                }
+            }
+            r = pxe.recv_from(&mut pxe_buf) => {
+                if let Ok((len, SocketAddr::V4(from))) = r {
+                    server.handle(now(), Ingress::Pxe, from, &pxe_buf[..len]);
+                }
+            }
+            _ = sleep_until(epoch, deadline) => server.handle_timeout(now()),
+        }
+        // Whatever else is already waiting, before writing the journal once.
+        for _ in 0..256 {
+            match dhcp.try_recv_from(&mut buf) {
+                Ok((len, SocketAddr::V4(from))) => {
+                    server.handle(now(), Ingress::Dhcp, from, &buf[..len])
+                }
+                _ => break,
+            }
+        }
+        let mut commit = None;
+        while let Some(event) = server.poll_event() {
+            match event {
+                Event::Offered {
+                    mac,
+                    ip,
+                    facts,
+                    boot,
+                } => {
+                    info!(
+                        "dhcp: {} offer {ip} ({}): {}",
+                        mac_text(&mac),
+                        describe_client(&facts),
+                        describe_boot(&boot)
+                    )
+                }
+                Event::Bound { lease, boot, seq } => {
+                    info!(
+                        "dhcp: {} ack {}: {}",
+                        mac_text(&lease.mac),
+                        lease.ip,
+                        describe_boot(&boot)
+                    );
+                    journal.bound(&leases::record_of(&lease, now()))?;
+                    commit = Some(seq);
+                }
+                Event::BootAck { mac, boot } => info!(
+                    "dhcp: {} boot server ack: {}",
+                    mac_text(&mac),
+                    describe_boot(&boot)
+                ),
+                Event::Nak {
+                    mac,
+                    requested,
+                    reason,
+                } => info!("dhcp: {} nak {requested}: {reason}", mac_text(&mac)),
+                Event::Released { lease } => {
+                    info!("dhcp: {} released {}", mac_text(&lease.mac), lease.ip);
+                    journal.free(lease.client.as_bytes(), lease.ip)?;
+                }
+                Event::Declined { mac, ip } => warn!(
+                    "dhcp: {} declined {ip}: address in use on the network",
+                    mac_text(&mac)
+                ),
+                Event::PoolExhausted { mac }
+                    if last_exhausted.elapsed() >= std::time::Duration::from_secs(1) =>
+                {
+                    warn!("dhcp: {} no offer: pool exhausted", mac_text(&mac));
+                    last_exhausted = StdInstant::now();
+                }
+                Event::Ignored { mac, reason } => {
+                    tracing::debug!(
+                        "dhcp: {} ignored: {reason}",
+                        mac.map_or("-".into(), |m| mac_text(&m))
+                    )
+                }
+                _ => {}
+            }
+        }
+        // The leases are on disk before their ACKs leave.
+        journal.sync()?;
+        if let Some(seq) = commit {
+            server.committed(seq);
+        }
+        let t = now();
+        while let Some(tx) = server.poll_transmit(t, &mut out) {
+            let socket = if tx.src_port == 4011 { &pxe } else { &dhcp };
+            if let Err(e) = socket.send_to(&out[..tx.len], SocketAddr::V4(tx.dst)).await {
+                warn!("dhcp: send to {} failed: {e}", tx.dst);
+            }
+        }
+        if journal.appended() > 1000 + 10 * server.capacity() {
+            let live: Vec<_> = server
+                .leases()
+                .filter(|l| l.state == awl_core::dhcp::LeaseState::Bound)
+                .map(|l| leases::record_of(l, t))
+                .collect();
+            journal.compact(&live)?;
+        }
+    }
+}
+
+async fn sleep_until(epoch: StdInstant, deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => {
+            let at = epoch + std::time::Duration::from_micros(d.total_micros().max(0) as u64);
+            tokio::time::sleep_until(at.into()).await;
+        }
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,179 @@
+//! `awl serve --interface IF --dhcp-range` with real DHCP clients, busybox
+//! udhcpc and ISC dhclient, in a network namespace this test creates: each
+//! gets an address from the pool and the configured options, and the lease
+//! is in the journal (and in `awl leases`).
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use awl_tests::{awl_binary, require_tool, AwlServer, NetnsPair, TempDir};
+
+fn start(net: &NetnsPair, dir: &TempDir, extra: &[&str]) -> AwlServer {
+    // The client side gets its address from DHCP, not from the test.
+    let status = Command::new("ip")
+        .args(["-n", &net.client, "addr", "flush", "dev", &net.client_if])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let subnet = net.server_ip.rsplit_once('.').unwrap().0.to_string();
+    let range = format!("{subnet}.100,{subnet}.110");
+    let lease_file = dir.0.join("leases");
+    let root = dir.0.to_str().unwrap().to_string();
+    let listen = format!("{}:69", net.server_ip);
+    let mut args = vec![
+        "--tftp-root",
+        &root,
+        "--tftp-listen",
+        &listen,
+        "--interface",
+        &net.server_if,
+        "--dhcp-range",
+        &range,
+        "--dhcp-dns",
+        "10.9.9.9",
+        "--dhcp-domain",
+        "lab.example",
+        "--lease-file",
+        lease_file.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let server = AwlServer::start(Some(&net.server), &args);
+    assert!(server.log().contains("dhcp: serving"), "{}", server.log());
+    server
+}
+
+fn script(dir: &TempDir, name: &str) -> String {
+    let out = dir.0.join(format!("{name}.env"));
+    let path = dir.0.join(format!("{name}.sh"));
+    std::fs::write(&path, format!("#!/bin/sh\nenv >> {}\n", out.display())).unwrap();
+    Command::new("chmod").arg("+x").arg(&path).status().unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+fn env_of(dir: &TempDir, name: &str) -> String {
+    std::fs::read_to_string(dir.0.join(format!("{name}.env"))).unwrap_or_default()
+}
+
+#[test]
+fn udhcpc_gets_a_lease_with_the_configured_options() {
+    require_tool("busybox");
+    let net = NetnsPair::new(61, 0);
+    let dir = TempDir::new("dhcp-udhcpc");
+    let server = start(&net, &dir, &[]);
+    let script = script(&dir, "udhcpc");
+    let out = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &net.client,
+            "timeout",
+            "20",
+            "busybox",
+            "udhcpc",
+            "-f",
+            "-q",
+            "-n",
+        ])
+        .args([
+            "-t",
+            "5",
+            "-T",
+            "1",
+            "-i",
+            &net.client_if,
+            "-s",
+            &script,
+            "-x",
+            "hostname:udhcpc-test",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        server.log()
+    );
+    let env = env_of(&dir, "udhcpc");
+    assert!(env.contains("ip=10.77.61.1"), "{env}");
+    let ip = env.lines().find_map(|l| l.strip_prefix("ip=")).unwrap();
+    let last: u8 = ip.rsplit('.').next().unwrap().parse().unwrap();
+    assert!((100..=110).contains(&last), "{ip}");
+    for want in [
+        "subnet=255.255.255.0",
+        "router=10.77.61.1",
+        "dns=10.9.9.9",
+        "domain=lab.example",
+        "serverid=10.77.61.1",
+        "lease=3600",
+    ] {
+        assert!(env.lines().any(|l| l == want), "{want} missing:\n{env}");
+    }
+    // The lease is on disk and listed.
+    let leases = Command::new(awl_binary())
+        .args(["leases", "--lease-file"])
+        .arg(dir.0.join("leases"))
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&leases.stdout);
+    assert!(listed.contains(ip), "{listed}");
+    assert!(
+        server.log().contains(&format!("ack {ip}")),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn dhclient_gets_a_lease_with_the_configured_options() {
+    require_tool("dhclient");
+    let net = NetnsPair::new(62, 0);
+    let dir = TempDir::new("dhcp-dhclient");
+    let server = start(&net, &dir, &[]);
+    let script = script(&dir, "dhclient");
+    let lease = dir.0.join("dhclient.leases");
+    let pid = dir.0.join("dhclient.pid");
+    let mut child = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &net.client,
+            "dhclient",
+            "-4",
+            "-d",
+            "-v",
+            "-sf",
+            &script,
+        ])
+        .arg("-lf")
+        .arg(&lease)
+        .arg("-pf")
+        .arg(&pid)
+        .arg(&net.client_if)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !env_of(&dir, "dhclient").contains("reason=BOUND") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let env = env_of(&dir, "dhclient");
+    assert!(env.contains("reason=BOUND"), "{env}\n{}", server.log());
+    for want in [
+        "new_subnet_mask=255.255.255.0",
+        "new_routers=10.77.61.1".replace("61", "62").as_str(),
+        "new_domain_name_servers=10.9.9.9",
+        "new_domain_name=lab.example",
+        "new_dhcp_lease_time=3600",
+    ] {
+        assert!(env.lines().any(|l| l == want), "{want} missing:\n{env}");
+    }
+    let ip = env
+        .lines()
+        .find_map(|l| l.strip_prefix("new_ip_address="))
+        .unwrap();
+    assert!(ip.starts_with("10.77.62.1"), "{ip}");
+}
