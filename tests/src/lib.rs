@@ -268,3 +268,39 @@ impl Drop for NetnsPair {
         }
     }
 }
+
+/// A bridge `br0` inside the client namespace joining its veth end and a
+/// new tap device, so a QEMU machine started in that namespace sits on the
+/// same L2 segment as the server. Returns the tap's name.
+pub fn bridge_tap(net: &NetnsPair) -> String {
+    let tap = format!("tap{}", &net.client_if[2..]);
+    let ns = net.client.as_str();
+    run(&["ip", "-n", ns, "addr", "flush", "dev", &net.client_if]);
+    run(&["ip", "-n", ns, "link", "add", "br0", "type", "bridge"]);
+    run(&["ip", "-n", ns, "tuntap", "add", "dev", &tap, "mode", "tap"]);
+    run(&[
+        "ip",
+        "-n",
+        ns,
+        "link",
+        "set",
+        &net.client_if,
+        "master",
+        "br0",
+    ]);
+    run(&["ip", "-n", ns, "link", "set", &tap, "master", "br0"]);
+    for dev in ["br0", tap.as_str()] {
+        run(&["ip", "-n", ns, "link", "set", dev, "up"]);
+    }
+    tap
+}
+
+/// A child process ended by its PID when dropped.
+pub struct Child(pub std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
