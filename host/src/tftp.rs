@@ -146,8 +146,12 @@ pub async fn serve(options: TftpOptions) -> Result<()> {
                 let Some(first) = received else { return Ok(()) };
                 let t = now();
                 server.handle(t, first.local, first.from, &first.data, &mut files);
-                // Take whatever else is waiting before sending.
+                // Take whatever else is waiting before sending, reading
+                // events as they come so no log line is lost to a burst.
                 while let Ok(more) = rx.try_recv() {
+                    while let Some(event) = server.poll_event() {
+                        on_event(event, &server, &files, &mut sockets, bind_ip, &tx);
+                    }
                     server.handle(t, more.local, more.from, &more.data, &mut files);
                 }
             }
@@ -163,6 +167,7 @@ pub async fn serve(options: TftpOptions) -> Result<()> {
         ready.clear();
         ready.extend(server.ready());
         for &id in &ready {
+            ensure_socket(&server, &files, &mut sockets, id, bind_ip, &tx);
             if let Some(socket) = sockets.get(&id) {
                 send_window(&mut server, &mut files, socket, id, t, &mut batch).await;
             }
@@ -297,6 +302,58 @@ async fn sleep_until(epoch: StdInstant, deadline: Option<Instant>) {
     }
 }
 
+/// Opens transfer `id`'s own socket (a new port, as RFC 1350 asks) unless
+/// it has one: on its first event or its first datagram, whichever comes
+/// first.
+fn ensure_socket(
+    server: &TftpServer<'_, usize>,
+    files: &RootDir,
+    sockets: &mut HashMap<TransferId, TransferSocket>,
+    id: TransferId,
+    bind: SocketAddr,
+    tx: &mpsc::Sender<Datagram>,
+) {
+    if sockets.contains_key(&id) {
+        return;
+    }
+    let Some(negotiated) = server.negotiated(id) else {
+        return;
+    };
+    let window = usize::from(negotiated.blksize + 32) * usize::from(negotiated.windowsize);
+    let opened = udp_socket(bind, (window * 2).max(256 << 10)).and_then(|socket| {
+        let socket = Arc::new(socket);
+        let gso = quinn_udp::UdpSocketState::new((&*socket).into())?;
+        Ok((socket, gso))
+    });
+    let (socket, gso) = match opened {
+        Ok(opened) => opened,
+        Err(e) => {
+            warn!("tftp: cannot open a transfer socket: {e:#}");
+            return;
+        }
+    };
+    let reader = spawn_reader(
+        socket.clone(),
+        Local::Transfer(id),
+        usize::from(negotiated.blksize) + 5,
+        tx.clone(),
+    );
+    let file = server
+        .file_handle(id)
+        .map_or("?", |h| files.path(h))
+        .to_string();
+    sockets.insert(
+        id,
+        TransferSocket {
+            socket,
+            gso,
+            reader,
+            file,
+            started: StdInstant::now(),
+        },
+    );
+}
+
 fn on_event(
     event: Event,
     server: &TftpServer<'_, usize>,
@@ -318,14 +375,6 @@ fn on_event(
                 .file_handle(id)
                 .map_or("?", |h| files.path(h))
                 .to_string();
-            let window = usize::from(negotiated.blksize + 32) * usize::from(negotiated.windowsize);
-            let socket = match udp_socket(bind, (window * 2).max(256 << 10)) {
-                Ok(s) => Arc::new(s),
-                Err(e) => {
-                    warn!("tftp: {peer}: cannot open a transfer socket: {e:#}");
-                    return;
-                }
-            };
             info!(
                 "tftp: {peer} {} \"{}\" {:?} size {size} blksize {} windowsize {} oack {:?}",
                 if upload { "upload" } else { "start" },
@@ -335,29 +384,7 @@ fn on_event(
                 negotiated.windowsize,
                 negotiated.oack
             );
-            let gso = match quinn_udp::UdpSocketState::new((&*socket).into()) {
-                Ok(gso) => gso,
-                Err(e) => {
-                    warn!("tftp: {peer}: cannot set up the transfer socket: {e}");
-                    return;
-                }
-            };
-            let reader = spawn_reader(
-                socket.clone(),
-                Local::Transfer(id),
-                usize::from(negotiated.blksize) + 5,
-                tx.clone(),
-            );
-            sockets.insert(
-                id,
-                TransferSocket {
-                    socket,
-                    gso,
-                    reader,
-                    file,
-                    started: StdInstant::now(),
-                },
-            );
+            ensure_socket(server, files, sockets, id, bind, tx);
         }
         Event::Finished {
             id,

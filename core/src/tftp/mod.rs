@@ -330,7 +330,10 @@ pub struct Transmit {
     pub len: usize,
 }
 
-/// Something worth a log line.
+/// Something worth a log line. Events are for logs only: the queue keeps
+/// the newest when the driver falls behind, so a driver must not depend on
+/// seeing every one (a transfer's socket is needed when
+/// [`TftpServer::ready`] or a [`Transmit`] first names it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {
@@ -508,6 +511,14 @@ impl<'a, H: Copy> TftpServer<'a, H> {
     /// The file handle transfer `id` reads or writes (for the driver's logs).
     pub fn file_handle(&self, id: TransferId) -> Option<H> {
         self.transfer(id).map(Transfer::handle)
+    }
+
+    /// What transfer `id` agreed with its client (for sizing its socket).
+    pub fn negotiated(&self, id: TransferId) -> Option<Negotiated> {
+        self.transfer(id).map(|t| match &t.kind {
+            Kind::Read(r) => r.negotiated,
+            Kind::Write(w) => w.negotiated,
+        })
     }
 
     /// Whether transfer `id` still exists (its socket is still needed).
