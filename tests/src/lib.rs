@@ -1,5 +1,7 @@
 //! Helpers shared by awl's end-to-end tests.
 
+pub mod dhcp_client;
+
 use std::path::PathBuf;
 
 pub use awl::capture::{udp_datagrams, Datagram};
