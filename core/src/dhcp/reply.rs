@@ -123,10 +123,26 @@ impl<'a> Pending<'a> {
             &[PxeOption::DiscoveryControl(discovery::BOOT_FILE_DIRECTLY)],
             &mut pxe_options,
         )?;
-        let (siaddr, file): (Ipv4Addr, &str) = match self.boot {
-            BootDecision::Tftp { server, file } => (server, file),
-            BootDecision::Url { url, .. } => (Ipv4Addr::UNSPECIFIED, url),
-            BootDecision::None => (Ipv4Addr::UNSPECIFIED, ""),
+        // Every boot answer names a next server (siaddr), URL answers too:
+        // iPXE ignores a ProxyDHCP reply without siaddr and a file name
+        // (its dhcp_has_pxeopts), and dnsmasq always sets it.
+        let next_server = if config.boot.tftp_server.is_unspecified() {
+            config.server_ip
+        } else {
+            config.boot.tftp_server
+        };
+        let (siaddr, file, tftp): (Ipv4Addr, &str, bool) = match self.boot {
+            BootDecision::Tftp { server, file } => (
+                if server.is_unspecified() {
+                    next_server
+                } else {
+                    server
+                },
+                file,
+                true,
+            ),
+            BootDecision::Url { url, .. } => (next_server, url, false),
+            BootDecision::None => (Ipv4Addr::UNSPECIFIED, "", false),
         };
         let server_len = dotted(siaddr, &mut server_text);
         let mut required: heapless::Vec<DhcpOption<'_>, 16> = heapless::Vec::new();
@@ -177,7 +193,7 @@ impl<'a> Pending<'a> {
                     let _ = required.push(DhcpOption::ClientGuid(guid));
                 }
             }
-            if !siaddr.is_unspecified() {
+            if tftp {
                 let _ = optional.push(DhcpOption::TftpServerName(
                     server_text.get(..server_len).unwrap_or(&[]),
                 ));

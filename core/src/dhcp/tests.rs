@@ -258,6 +258,10 @@ fn each_client_kind_gets_its_boot_answer() {
         assert_eq!(text(&offer, code::VENDOR_CLASS).as_deref(), Some(class));
         assert!(offer.table_ip_in(100, 199));
     }
+    // Every boot answer names the next server, URL answers too: iPXE drops
+    // a ProxyDHCP reply without siaddr and a file name.
+    let out = s.dhcp(&req(1, 8).pxe(0).opt(77, b"iPXE").bytes());
+    assert_eq!(parse(&out[0].1).siaddr(), SERVER);
     // A plain DHCP client: an address, no boot options.
     let out = s.dhcp(&req(1, 7).opt(60, b"udhcp 1.35.0").bytes());
     let offer = parse(&out[0].1);
