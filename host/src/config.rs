@@ -11,6 +11,11 @@
 //! max_per_ip = 64              # --tftp-max-per-ip
 //! upload_dir = "/srv/uploads"  # --tftp-upload-dir (uploads off without it)
 //! max_upload = 67108864        # --tftp-max-upload
+//!
+//! [dhcp]
+//! interface = "eth1"           # --interface
+//! range = "10.0.0.100,10.0.0.200"  # --dhcp-range (or proxy = true)
+//! ipxe_script = "http://10.0.0.1/boot.ipxe"
 //! ```
 //!
 //! Errors name the file, line and column, and the field: unknown keys,
@@ -31,6 +36,54 @@ pub struct ConfigFile {
     /// `[tftp]`
     #[serde(default)]
     pub tftp: TftpSection,
+    /// `[dhcp]`
+    #[serde(default)]
+    pub dhcp: DhcpSection,
+}
+
+/// `[dhcp]`: what the DHCP flags set.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DhcpSection {
+    /// `--interface`
+    pub interface: Option<String>,
+    /// `--dhcp-range`, as "FIRST,LAST"
+    pub range: Option<Spanned<String>>,
+    /// `--proxy`
+    pub proxy: Option<bool>,
+    /// `--dhcp-router`
+    pub routers: Option<Vec<std::net::Ipv4Addr>>,
+    /// `--dhcp-dns`
+    pub dns: Option<Vec<std::net::Ipv4Addr>>,
+    /// `--dhcp-domain`
+    pub domain: Option<String>,
+    /// `--dhcp-lease-time`, seconds
+    pub lease_time: Option<u64>,
+    /// `--dhcp-leases`
+    pub leases: Option<usize>,
+    /// `--lease-file`
+    pub lease_file: Option<PathBuf>,
+    /// `--boot-bios`
+    pub boot_bios: Option<String>,
+    /// `--boot-uefi-x64`
+    pub boot_uefi_x64: Option<String>,
+    /// `--boot-uefi-arm64`
+    pub boot_uefi_arm64: Option<String>,
+    /// `--ipxe-script`
+    pub ipxe_script: Option<String>,
+    /// `--http-boot`
+    pub http_boot: Option<String>,
+}
+
+/// Parses "FIRST,LAST" into an address range.
+pub fn parse_range(text: &str) -> Result<(std::net::Ipv4Addr, std::net::Ipv4Addr), String> {
+    let (a, b) = text.split_once(',').ok_or("expected FIRST,LAST")?;
+    let first: std::net::Ipv4Addr = a.trim().parse().map_err(|e| format!("{a}: {e}"))?;
+    let last: std::net::Ipv4Addr = b.trim().parse().map_err(|e| format!("{b}: {e}"))?;
+    if u32::from(first) > u32::from(last) {
+        return Err(format!("{first} comes after {last}"));
+    }
+    Ok((first, last))
 }
 
 /// `[tftp]`: what the `--tftp-*` flags set.
@@ -135,6 +188,11 @@ impl Loaded {
                 out.push(self.error_at("tftp.transfers", n, "must be between 1 and 65535"));
             }
         }
+        if let Some(range) = &self.file.dhcp.range {
+            if let Err(e) = parse_range(range.get_ref()) {
+                out.push(self.error_at("dhcp.range", range, &e));
+            }
+        }
         if let (Some(root), Some(up)) = (&t.root, &t.upload_dir) {
             let same = root
                 .get_ref()
@@ -192,6 +250,22 @@ mod tests {
             problems[2].contains(":4:13: tftp.transfers"),
             "{problems:?}"
         );
+    }
+
+    #[test]
+    fn dhcp_section_is_checked() {
+        let loaded = load("[dhcp]\ninterface = \"eth1\"\nrange = \"10.0.0.9,10.0.0.1\"\n").unwrap();
+        let problems: Vec<String> = loaded.problems().iter().map(ToString::to_string).collect();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].contains(":3:9: dhcp.range: 10.0.0.9 comes after 10.0.0.1"),
+            "{problems:?}"
+        );
+        let e = load("[dhcp]\nrouters = [\"x\"]\n")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("awl.toml:2:"), "{e}");
     }
 
     #[test]

@@ -3,12 +3,12 @@
 //! The protocol logic lives in `awl-core`; this binary moves bytes and reads
 //! files.
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
-use awl::config::Loaded;
+use awl::config::{self, ConfigFile, Loaded};
 use awl::{decode, dhcp, leases, tftp};
 use clap::{Args, Parser, Subcommand};
 
@@ -88,7 +88,8 @@ struct Serve {
 const DEFAULT_LEASE_FILE: &str = "/var/lib/awl/leases";
 
 /// DHCP: given `--interface`, awl answers DHCP there, as the network's
-/// server (`--dhcp-range`) or as a proxyDHCP (`--proxy`).
+/// server (`--dhcp-range`) or as a proxyDHCP (`--proxy`). Every flag has a
+/// key in `[dhcp]` of the configuration file.
 #[derive(Debug, Args)]
 struct DhcpArgs {
     /// Interface where DHCP is served (ports 67 and 4011); its IPv4 address
@@ -96,8 +97,8 @@ struct DhcpArgs {
     #[arg(long)]
     interface: Option<String>,
     /// Be the network's DHCP server for this range: FIRST,LAST.
-    #[arg(long, value_parser = parse_range, conflicts_with = "proxy")]
-    dhcp_range: Option<(std::net::Ipv4Addr, std::net::Ipv4Addr)>,
+    #[arg(long, value_parser = config::parse_range, conflicts_with = "proxy")]
+    dhcp_range: Option<(Ipv4Addr, Ipv4Addr)>,
     /// Be a proxyDHCP beside the network's DHCP server: boot options only.
     #[arg(long)]
     proxy: bool,
@@ -106,48 +107,39 @@ struct DhcpArgs {
     no_dhcp: bool,
     /// Routers (option 3) [default: this server].
     #[arg(long, value_delimiter = ',')]
-    dhcp_router: Vec<std::net::Ipv4Addr>,
+    dhcp_router: Vec<Ipv4Addr>,
     /// DNS servers (option 6).
     #[arg(long, value_delimiter = ',')]
-    dhcp_dns: Vec<std::net::Ipv4Addr>,
+    dhcp_dns: Vec<Ipv4Addr>,
     /// Domain name (option 15).
-    #[arg(long, default_value = "")]
-    dhcp_domain: String,
-    /// Lease time, seconds.
-    #[arg(long, default_value_t = 3600)]
-    dhcp_lease_time: u64,
-    /// Clients remembered at once (offered, bound, declined).
-    #[arg(long, default_value_t = 4096)]
-    dhcp_leases: usize,
-    /// The lease journal (leases survive restarts and crashes).
-    #[arg(long, default_value = DEFAULT_LEASE_FILE)]
-    lease_file: PathBuf,
-    /// Boot file for BIOS PXE clients (Debian's ipxe package).
-    #[arg(long, default_value = "undionly.kpxe")]
-    boot_bios: String,
-    /// Boot file for x64 UEFI clients.
-    #[arg(long, default_value = "ipxe.efi")]
-    boot_uefi_x64: String,
-    /// Boot file for ARM64 UEFI clients.
-    #[arg(long, default_value = "ipxe-arm64.efi")]
-    boot_uefi_arm64: String,
+    #[arg(long)]
+    dhcp_domain: Option<String>,
+    /// Lease time, seconds [default: 3600].
+    #[arg(long)]
+    dhcp_lease_time: Option<u64>,
+    /// Clients remembered at once (offered, bound, declined) [default: 4096].
+    #[arg(long)]
+    dhcp_leases: Option<usize>,
+    /// The lease journal (leases survive restarts and crashes)
+    /// [default: /var/lib/awl/leases].
+    #[arg(long)]
+    lease_file: Option<PathBuf>,
+    /// Boot file for BIOS PXE clients [default: undionly.kpxe].
+    #[arg(long)]
+    boot_bios: Option<String>,
+    /// Boot file for x64 UEFI clients [default: ipxe.efi].
+    #[arg(long)]
+    boot_uefi_x64: Option<String>,
+    /// Boot file for ARM64 UEFI clients [default: ipxe-arm64.efi].
+    #[arg(long)]
+    boot_uefi_arm64: Option<String>,
     /// What a client already running iPXE boots (an iPXE script URL);
-    /// empty: such clients get no boot options.
-    #[arg(long, default_value = "")]
-    ipxe_script: String,
-    /// What a UEFI HTTP Boot client boots (a URL); empty: nothing.
-    #[arg(long, default_value = "")]
-    http_boot: String,
-}
-
-fn parse_range(text: &str) -> Result<(std::net::Ipv4Addr, std::net::Ipv4Addr), String> {
-    let (a, b) = text.split_once(',').ok_or("expected FIRST,LAST")?;
-    let first: std::net::Ipv4Addr = a.trim().parse().map_err(|e| format!("{a}: {e}"))?;
-    let last: std::net::Ipv4Addr = b.trim().parse().map_err(|e| format!("{b}: {e}"))?;
-    if u32::from(first) > u32::from(last) {
-        return Err(format!("{first} comes after {last}"));
-    }
-    Ok((first, last))
+    /// without it, such clients get no boot options.
+    #[arg(long)]
+    ipxe_script: Option<String>,
+    /// What a UEFI HTTP Boot client boots (a URL); without it, nothing.
+    #[arg(long)]
+    http_boot: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -180,9 +172,18 @@ fn check(path: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
-fn dhcp_options(args: &DhcpArgs) -> Result<Option<dhcp::DhcpOptions>> {
-    let Some(interface) = args.interface.clone() else {
-        if args.dhcp_range.is_some() || args.proxy {
+fn dhcp_options(args: &DhcpArgs, file: config::DhcpSection) -> Result<Option<dhcp::DhcpOptions>> {
+    let range = match (args.dhcp_range, &file.range) {
+        (Some(range), _) => Some(range),
+        (None, Some(text)) => {
+            Some(config::parse_range(text.get_ref()).map_err(anyhow::Error::msg)?)
+        }
+        (None, None) => None,
+    };
+    let proxy = args.proxy || (file.proxy.unwrap_or(false) && args.dhcp_range.is_none());
+    let range = if args.proxy { None } else { range };
+    let Some(interface) = args.interface.clone().or(file.interface) else {
+        if range.is_some() || proxy {
             bail!("--dhcp-range and --proxy need --interface IF");
         }
         return Ok(None);
@@ -190,43 +191,67 @@ fn dhcp_options(args: &DhcpArgs) -> Result<Option<dhcp::DhcpOptions>> {
     if args.no_dhcp {
         return Ok(None);
     }
-    if args.dhcp_range.is_none() && !args.proxy {
+    if range.is_none() && !proxy {
         bail!("--interface {interface}: give --dhcp-range FIRST,LAST (be the DHCP server) or --proxy (beside one), or --no-dhcp");
     }
-    if let Some(dir) = args
+    let lease_file = args
         .lease_file
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-    {
+        .clone()
+        .or(file.lease_file)
+        .unwrap_or_else(|| DEFAULT_LEASE_FILE.into());
+    if let Some(dir) = lease_file.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
-            .map_err(|e| anyhow::anyhow!("--lease-file {}: {e}", args.lease_file.display()))?;
+            .map_err(|e| anyhow::anyhow!("--lease-file {}: {e}", lease_file.display()))?;
     }
+    let pick = |flag: &Option<String>, key: Option<String>, default: &str| {
+        flag.clone().or(key).unwrap_or_else(|| default.to_string())
+    };
+    let list = |flag: &Vec<Ipv4Addr>, key: Option<Vec<Ipv4Addr>>| {
+        if flag.is_empty() {
+            key.unwrap_or_default()
+        } else {
+            flag.clone()
+        }
+    };
     Ok(Some(dhcp::DhcpOptions {
         interface,
-        range: args.dhcp_range,
-        routers: args.dhcp_router.clone(),
-        dns: args.dhcp_dns.clone(),
-        domain: args.dhcp_domain.clone(),
-        lease_secs: args.dhcp_lease_time.max(60),
-        lease_file: args.lease_file.clone(),
-        capacity: args.dhcp_leases.max(1),
-        bios: args.boot_bios.clone(),
-        uefi_x64: args.boot_uefi_x64.clone(),
-        uefi_arm64: args.boot_uefi_arm64.clone(),
-        ipxe_script: args.ipxe_script.clone(),
-        http_boot: args.http_boot.clone(),
+        range,
+        routers: list(&args.dhcp_router, file.routers),
+        dns: list(&args.dhcp_dns, file.dns),
+        domain: pick(&args.dhcp_domain, file.domain, ""),
+        lease_secs: args
+            .dhcp_lease_time
+            .or(file.lease_time)
+            .unwrap_or(3600)
+            .max(60),
+        lease_file,
+        capacity: args.dhcp_leases.or(file.leases).unwrap_or(4096).max(1),
+        bios: pick(&args.boot_bios, file.boot_bios, "undionly.kpxe"),
+        uefi_x64: pick(&args.boot_uefi_x64, file.boot_uefi_x64, "ipxe.efi"),
+        uefi_arm64: pick(
+            &args.boot_uefi_arm64,
+            file.boot_uefi_arm64,
+            "ipxe-arm64.efi",
+        ),
+        ipxe_script: pick(&args.ipxe_script, file.ipxe_script, ""),
+        http_boot: pick(&args.http_boot, file.http_boot, ""),
     }))
 }
 
-/// Command line over file over defaults.
-fn tftp_options(serve: Serve) -> Result<tftp::TftpOptions> {
-    let loaded = serve.config.as_deref().map(Loaded::read).transpose()?;
-    if let Some(loaded) = &loaded {
-        if let Some(first) = loaded.problems().into_iter().next() {
-            return Err(first);
-        }
+/// Reads `--config` (when given) and refuses to start on any problem in it.
+fn load_config(path: Option<&std::path::Path>) -> Result<ConfigFile> {
+    let Some(path) = path else {
+        return Ok(ConfigFile::default());
+    };
+    let loaded = Loaded::read(path)?;
+    if let Some(first) = loaded.problems().into_iter().next() {
+        return Err(first);
     }
-    let file = loaded.map(|l| l.file.tftp).unwrap_or_default();
+    Ok(loaded.file)
+}
+
+/// Command line over file over defaults.
+fn tftp_options(serve: Serve, file: config::TftpSection) -> Result<tftp::TftpOptions> {
     let Some(root) = serve.tftp_root.or(file.root.map(|v| v.into_inner())) else {
         bail!("no TFTP root: give --tftp-root DIR (or root in [tftp] of --config FILE)");
     };
@@ -282,8 +307,9 @@ fn run_serve(serve: Serve) -> Result<()> {
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
-    let dhcp_options = dhcp_options(&serve.dhcp)?;
-    let options = tftp_options(serve)?;
+    let file = load_config(serve.config.as_deref())?;
+    let dhcp_options = dhcp_options(&serve.dhcp, file.dhcp)?;
+    let options = tftp_options(serve, file.tftp)?;
     // DHCP runs on a thread of its own, so file serving never delays it.
     let _dhcp = dhcp_options.map(dhcp::spawn).transpose()?;
     let runtime = tokio::runtime::Builder::new_current_thread()

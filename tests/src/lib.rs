@@ -203,6 +203,13 @@ impl NetnsPair {
     /// Creates the pair; `subnet` (1–254) must differ between tests that
     /// run at the same time.
     pub fn new(subnet: u8, loss_percent: u8) -> Self {
+        Self::with_loss(subnet, loss_percent, loss_percent)
+    }
+
+    /// As [`NetnsPair::new`], with loss set per direction: `to_client` is
+    /// dropped on arrival in the client namespace, `to_server` on arrival
+    /// in the server namespace.
+    pub fn with_loss(subnet: u8, to_client: u8, to_server: u8) -> Self {
         require_tool("ip");
         require_tool("nft");
         let tag = format!("{}-{subnet}", std::process::id());
@@ -224,7 +231,9 @@ impl NetnsPair {
             "ip", "-n", &server, "link", "add", &sv, "type", "veth", "peer", "name", &cv, "netns",
             &client,
         ]);
-        for (ns, dev, ip) in [(&server, &sv, 1), (&client, &cv, 2)] {
+        for (ns, dev, ip, loss_percent) in
+            [(&server, &sv, 1, to_server), (&client, &cv, 2, to_client)]
+        {
             run(&[
                 "ip",
                 "-n",

@@ -16,7 +16,8 @@
 //!   after the last acknowledged one. The timer adapts to the measured round
 //!   trip (4 x smoothed RTT, Karn's rule, between `min_rto` and the
 //!   negotiated timeout), doubling on each retry, for at most `max_retries`
-//!   tries.
+//!   tries in a row from a silent client (a repeated ACK shows the client
+//!   is alive and restarts the count, without sending anything).
 
 use core::net::SocketAddr;
 
@@ -25,6 +26,10 @@ use super::options::Negotiated;
 use super::{Config, Ended, Event, FileError, FileSource, TransferId};
 use crate::time::{Duration, Instant};
 use crate::wire::tftp::{emit_data_header, ErrorCode, Mode, Repr};
+
+/// Retries that follow the measured RTT before the negotiated timeout sets
+/// the pace.
+const FAST_RETRIES: u8 = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -142,9 +147,22 @@ impl<H: Copy> Read<H> {
         self.ended = Some(how);
     }
 
+    /// Sets the retransmission deadline. The first retries follow the RTT
+    /// (quick recovery from a lost window); later ones wait at least the
+    /// negotiated timeout, doubling up to four times it, so a client that
+    /// stays quiet until its own timeout (atftp waits about 5 s) is not
+    /// given up on before it speaks: about 27 s of patience in all with the
+    /// defaults, and still `max_retries` datagrams for a silent peer.
     fn arm(&mut self, now: Instant) {
-        let backoff = self.rto.saturating_mul(1u64 << self.retries.min(6));
-        self.deadline = now + backoff.min(self.negotiated.timeout.saturating_mul(4));
+        let fast = self.rto.saturating_mul(1u64 << self.retries.min(6));
+        let slow = match self.retries.checked_sub(FAST_RETRIES) {
+            Some(k) => self.negotiated.timeout.saturating_mul(1u64 << k.min(2)),
+            None => Duration::ZERO,
+        };
+        self.deadline = now
+            + fast
+                .max(slow)
+                .min(self.negotiated.timeout.saturating_mul(4));
     }
 
     fn sample_rtt(&mut self, now: Instant, config: &Config) {
@@ -187,8 +205,15 @@ impl<H: Copy> Read<H> {
                 // The one block in acked+1..next this ACK can name.
                 let ahead = u64::from(block.wrapping_sub(self.acked as u16));
                 let abs = self.acked.saturating_add(ahead);
-                if ahead == 0 || abs >= self.next {
-                    return; // duplicate, stale or not yet sent: no send
+                if ahead == 0 {
+                    // A repeated ACK sends nothing (no Sorcerer's Apprentice),
+                    // but shows the client is alive: the give-up count is for
+                    // silent peers, not for ones losing windows to the network.
+                    self.retries = 0;
+                    return;
+                }
+                if abs >= self.next {
+                    return; // stale or not yet sent: no send
                 }
                 let window_sent = self.next > self.window_end || self.next > self.last;
                 if abs >= self.window_end.min(self.last) {

@@ -710,6 +710,26 @@ fn retransmission_backs_off_and_gives_up() {
 }
 
 #[test]
+fn a_live_client_repeating_its_ack_is_not_given_up() {
+    let mut s = sim(&[("f", file(5000))]);
+    s.rrq(CLIENT, b"\0\x01f\0octet\0blksize\0512\0windowsize\04\0");
+    let local = local_of(&s.drain());
+    s.send(local, CLIENT, &ack(0));
+    s.drain();
+    // Every window is lost; the client keeps repeating ACK 0.
+    for _ in 0..3 * usize::from(Config::default().max_retries) {
+        assert!(s.advance_to_timeout());
+        assert_eq!(data_blocks(&s.drain()), [1, 2, 3, 4], "the timer resends");
+        s.send(local, CLIENT, &ack(0));
+        assert!(
+            s.drain().is_empty(),
+            "the repeated ACK itself sends nothing"
+        );
+    }
+    assert_eq!(s.server.active(), 1, "still alive");
+}
+
+#[test]
 fn spurious_timeout_calls_do_nothing() {
     let mut s = sim(&[("f", file(100))]);
     s.rrq(CLIENT, b"\0\x01f\0octet\0");
