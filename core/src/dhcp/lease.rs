@@ -73,9 +73,9 @@ pub enum LeaseState {
     Declined,
 }
 
-/// One remembered client (or quarantined address).
+/// One remembered client (or quarantined address). (No `defmt::Format`:
+/// `core::net::Ipv4Addr` has none; firmware logs the fields.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Lease {
     /// The client.
     pub client: ClientKey,
