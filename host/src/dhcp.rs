@@ -229,6 +229,7 @@ async fn run(
     let mut pxe_buf = vec![0u8; 65_536];
     let mut out = vec![0u8; 1500];
     let mut last_exhausted = StdInstant::now() - std::time::Duration::from_secs(10);
+    let mut busy_logged = 0;
     loop {
         let deadline = server.poll_timeout();
         tokio::select! {
@@ -244,72 +245,20 @@ async fn run(
             }
             _ = sleep_until(epoch, deadline) => server.handle_timeout(now()),
         }
-        // Whatever else is already waiting, before writing the journal once.
+        // Events and the replies that may go (OFFERs, NAKs; not yet ACKs)
+        // after every datagram, so no queue in the core fills up; then
+        // whatever else is waiting, and one journal sync for the batch.
+        let mut commit = take_events(&mut server, &mut journal, now(), &mut last_exhausted)?;
+        send_ready(&mut server, &dhcp, &pxe, &mut out, now()).await;
         for _ in 0..256 {
             match dhcp.try_recv_from(&mut buf) {
                 Ok((len, SocketAddr::V4(from))) => {
-                    server.handle(now(), Ingress::Dhcp, from, &buf[..len])
+                    server.handle(now(), Ingress::Dhcp, from, &buf[..len]);
+                    let seq = take_events(&mut server, &mut journal, now(), &mut last_exhausted)?;
+                    commit = commit.max(seq);
+                    send_ready(&mut server, &dhcp, &pxe, &mut out, now()).await;
                 }
                 _ => break,
-            }
-        }
-        let mut commit = None;
-        while let Some(event) = server.poll_event() {
-            match event {
-                Event::Offered {
-                    mac,
-                    ip,
-                    facts,
-                    boot,
-                } => {
-                    info!(
-                        "dhcp: {} offer {ip} ({}): {}",
-                        mac_text(&mac),
-                        describe_client(&facts),
-                        describe_boot(&boot)
-                    )
-                }
-                Event::Bound { lease, boot, seq } => {
-                    info!(
-                        "dhcp: {} ack {}: {}",
-                        mac_text(&lease.mac),
-                        lease.ip,
-                        describe_boot(&boot)
-                    );
-                    journal.bound(&leases::record_of(&lease, now()))?;
-                    commit = Some(seq);
-                }
-                Event::BootAck { mac, boot } => info!(
-                    "dhcp: {} boot server ack: {}",
-                    mac_text(&mac),
-                    describe_boot(&boot)
-                ),
-                Event::Nak {
-                    mac,
-                    requested,
-                    reason,
-                } => info!("dhcp: {} nak {requested}: {reason}", mac_text(&mac)),
-                Event::Released { lease } => {
-                    info!("dhcp: {} released {}", mac_text(&lease.mac), lease.ip);
-                    journal.free(lease.client.as_bytes(), lease.ip)?;
-                }
-                Event::Declined { mac, ip } => warn!(
-                    "dhcp: {} declined {ip}: address in use on the network",
-                    mac_text(&mac)
-                ),
-                Event::PoolExhausted { mac }
-                    if last_exhausted.elapsed() >= std::time::Duration::from_secs(1) =>
-                {
-                    warn!("dhcp: {} no offer: pool exhausted", mac_text(&mac));
-                    last_exhausted = StdInstant::now();
-                }
-                Event::Ignored { mac, reason } => {
-                    tracing::debug!(
-                        "dhcp: {} ignored: {reason}",
-                        mac.map_or("-".into(), |m| mac_text(&m))
-                    )
-                }
-                _ => {}
             }
         }
         // The leases are on disk before their ACKs leave.
@@ -318,11 +267,13 @@ async fn run(
             server.committed(seq);
         }
         let t = now();
-        while let Some(tx) = server.poll_transmit(t, &mut out) {
-            let socket = if tx.src_port == 4011 { &pxe } else { &dhcp };
-            if let Err(e) = socket.send_to(&out[..tx.len], SocketAddr::V4(tx.dst)).await {
-                warn!("dhcp: send to {} failed: {e}", tx.dst);
-            }
+        send_ready(&mut server, &dhcp, &pxe, &mut out, t).await;
+        if server.busy_refusals() > busy_logged {
+            warn!(
+                "dhcp: {} requests refused so far while catching up (clients retry)",
+                server.busy_refusals()
+            );
+            busy_logged = server.busy_refusals();
         }
         if journal.appended() > 1000 + 10 * server.capacity() {
             let live: Vec<_> = server
@@ -331,6 +282,92 @@ async fn run(
                 .map(|l| leases::record_of(l, t))
                 .collect();
             journal.compact(&live)?;
+        }
+    }
+}
+
+/// Logs the server's events and writes leases to the journal (not yet
+/// synced); returns the highest binding's sequence number.
+fn take_events(
+    server: &mut DhcpServer<'_>,
+    journal: &mut Journal,
+    now: Instant,
+    last_exhausted: &mut StdInstant,
+) -> Result<Option<u64>> {
+    let mut commit = None;
+    while let Some(event) = server.poll_event() {
+        match event {
+            Event::Offered {
+                mac,
+                ip,
+                facts,
+                boot,
+            } => {
+                info!(
+                    "dhcp: {} offer {ip} ({}): {}",
+                    mac_text(&mac),
+                    describe_client(&facts),
+                    describe_boot(&boot)
+                )
+            }
+            Event::Bound { lease, boot, seq } => {
+                info!(
+                    "dhcp: {} ack {}: {}",
+                    mac_text(&lease.mac),
+                    lease.ip,
+                    describe_boot(&boot)
+                );
+                journal.bound(&leases::record_of(&lease, now))?;
+                commit = Some(seq);
+            }
+            Event::BootAck { mac, boot } => info!(
+                "dhcp: {} boot server ack: {}",
+                mac_text(&mac),
+                describe_boot(&boot)
+            ),
+            Event::Nak {
+                mac,
+                requested,
+                reason,
+            } => info!("dhcp: {} nak {requested}: {reason}", mac_text(&mac)),
+            Event::Released { lease } => {
+                info!("dhcp: {} released {}", mac_text(&lease.mac), lease.ip);
+                journal.free(lease.client.as_bytes(), lease.ip)?;
+            }
+            Event::Declined { mac, ip } => warn!(
+                "dhcp: {} declined {ip}: address in use on the network",
+                mac_text(&mac)
+            ),
+            Event::PoolExhausted { mac }
+                if last_exhausted.elapsed() >= std::time::Duration::from_secs(1) =>
+            {
+                warn!("dhcp: {} no offer: pool exhausted", mac_text(&mac));
+                *last_exhausted = StdInstant::now();
+            }
+            Event::Ignored { mac, reason } => {
+                tracing::debug!(
+                    "dhcp: {} ignored: {reason}",
+                    mac.map_or("-".into(), |m| mac_text(&m))
+                )
+            }
+            _ => {}
+        }
+    }
+    Ok(commit)
+}
+
+/// Sends every reply the server may send now.
+async fn send_ready(
+    server: &mut DhcpServer<'_>,
+    dhcp: &UdpSocket,
+    pxe: &UdpSocket,
+    out: &mut [u8],
+    now: Instant,
+) {
+    while let Some(tx) = server.poll_transmit(now, out) {
+        let socket = if tx.src_port == 4011 { pxe } else { dhcp };
+        if let Err(e) = socket.send_to(&out[..tx.len], SocketAddr::V4(tx.dst)).await {
+            warn!("dhcp: send to {} failed: {e}", tx.dst);
         }
     }
 }

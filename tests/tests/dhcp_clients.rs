@@ -177,3 +177,63 @@ fn dhclient_gets_a_lease_with_the_configured_options() {
         .unwrap();
     assert!(ip.starts_with("10.77.62.1"), "{ip}");
 }
+
+/// nmap's `broadcast-dhcp-discover` script, a third client implementation,
+/// sees awl's offer with the configured options.
+#[test]
+fn nmap_broadcast_dhcp_discover_sees_the_offer() {
+    require_tool("nmap");
+    let net = NetnsPair::new(63, 0);
+    let dir = TempDir::new("dhcp-nmap");
+    let server = start(&net, &dir, &[]);
+    // nmap's broadcast scripts want an interface with an IPv4 address.
+    let status = Command::new("ip")
+        .args([
+            "-n",
+            &net.client,
+            "addr",
+            "add",
+            "10.77.63.2/24",
+            "dev",
+            &net.client_if,
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &net.client,
+            "timeout",
+            "60",
+            "nmap",
+            "-n",
+            "--script",
+            "broadcast-dhcp-discover",
+        ])
+        .args([
+            "-e",
+            &net.client_if,
+            "--script-args",
+            "broadcast-dhcp-discover.timeout=5",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("IP Offered: 10.77.63.1"),
+        "{text}\n{}",
+        server.log()
+    );
+    for want in [
+        "DHCP Message Type: DHCPOFFER",
+        "Server Identifier: 10.77.63.1",
+        "Subnet Mask: 255.255.255.0",
+        "Router: 10.77.63.1",
+        "Domain Name Server: 10.9.9.9",
+        "Domain Name: lab.example",
+    ] {
+        assert!(text.contains(want), "{want} missing:\n{text}");
+    }
+}

@@ -226,14 +226,21 @@ pub enum Event<'a> {
     },
 }
 
-const QUEUE: usize = 8;
-const EVENTS: usize = 32;
+/// Replies waiting to be sent (or for the journal).
+const QUEUE: usize = 32;
+/// Events waiting for the driver. A request is refused (the client retries)
+/// while fewer than `RESERVE` places are free, so no event (a `Bound` above
+/// all) is ever dropped.
+const EVENTS: usize = 64;
+const RESERVE: usize = 4;
 
 /// The DHCP server.
 pub struct DhcpServer<'a> {
     config: Config<'a>,
     table: Table<'a>,
-    replies: heapless::Deque<Pending<'a>, QUEUE>,
+    replies: heapless::Vec<Pending<'a>, QUEUE>,
+    /// Requests refused because the driver was behind (queues full).
+    busy: u64,
     events: heapless::Deque<Event<'a>, EVENTS>,
     next_seq: u64,
     committed: u64,
@@ -267,7 +274,8 @@ impl<'a> DhcpServer<'a> {
                 start,
             ),
             config,
-            replies: heapless::Deque::new(),
+            replies: heapless::Vec::new(),
+            busy: 0,
             events: heapless::Deque::new(),
             next_seq: 1,
             committed: 0,
@@ -322,10 +330,18 @@ impl<'a> DhcpServer<'a> {
     }
 
     fn event(&mut self, event: Event<'a>) {
+        // `handle` keeps RESERVE places free, so this only drops an event
+        // when the driver reads none at all, and then the oldest log line.
         if self.events.is_full() {
             self.events.pop_front();
         }
         let _ = self.events.push_back(event);
+    }
+
+    /// Requests refused so far because the driver had not yet taken the
+    /// replies or events of earlier ones (the clients retry).
+    pub fn busy_refusals(&self) -> u64 {
+        self.busy
     }
 
     /// When lapsed leases must next be swept.
@@ -340,6 +356,13 @@ impl<'a> DhcpServer<'a> {
 
     /// Feeds one datagram received on `ingress` from `from`.
     pub fn handle(&mut self, now: Instant, ingress: Ingress, from: SocketAddrV4, datagram: &[u8]) {
+        // Refuse before changing any state while the driver is behind: a
+        // dropped request is retried by its client; a dropped reply or
+        // journal event would not be.
+        if self.replies.is_full() || self.events.len() + RESERVE > EVENTS {
+            self.busy = self.busy.saturating_add(1);
+            return;
+        }
         let Ok(packet) = Packet::new_checked(datagram) else {
             return self.event(Event::Ignored {
                 mac: None,
@@ -429,7 +452,7 @@ impl<'a> DhcpServer<'a> {
     }
 
     fn queue(&mut self, pending: Pending<'a>) {
-        if self.replies.push_back(pending).is_err() {
+        if self.replies.push(pending).is_err() {
             self.event(Event::Ignored {
                 mac: None,
                 reason: "reply queue full: the client will retry",
@@ -747,11 +770,14 @@ impl<'a> DhcpServer<'a> {
     /// buffer allows larger replies where the client accepts them).
     pub fn poll_transmit(&mut self, _now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         loop {
-            let front = self.replies.front()?;
-            if front.hold_until.is_some_and(|seq| seq > self.committed) {
-                return None; // waiting for the journal
-            }
-            let pending = self.replies.pop_front()?;
+            // The first reply that may go: an ACK held for the journal does
+            // not hold back the replies behind it.
+            let committed = self.committed;
+            let ready = self
+                .replies
+                .iter()
+                .position(|p| p.hold_until.is_none_or(|seq| seq <= committed))?;
+            let pending = self.replies.remove(ready);
             match pending.emit(&self.config, buf) {
                 Ok(len) => {
                     return Some(Transmit {

@@ -33,6 +33,8 @@ fn config(first: u8, last: u8) -> Config<'static> {
 struct Sim {
     server: DhcpServer<'static>,
     now: Instant,
+    /// Events taken from the server after every datagram, as a driver does.
+    log: Vec<Event<'static>>,
 }
 
 impl Sim {
@@ -42,6 +44,7 @@ impl Sim {
         Self {
             server: DhcpServer::new(config, leases, bitmap),
             now: Instant::ZERO,
+            log: Vec::new(),
         }
     }
 
@@ -52,6 +55,8 @@ impl Sim {
         bytes: &[u8],
     ) -> Vec<(Transmit, Vec<u8>)> {
         self.server.handle(self.now, ingress, from, bytes);
+        self.log
+            .extend(core::iter::from_fn(|| self.server.poll_event()));
         self.drain()
     }
 
@@ -73,7 +78,9 @@ impl Sim {
     }
 
     fn events(&mut self) -> Vec<Event<'static>> {
-        core::iter::from_fn(|| self.server.poll_event()).collect()
+        self.log
+            .extend(core::iter::from_fn(|| self.server.poll_event()));
+        core::mem::take(&mut self.log)
     }
 }
 
@@ -702,5 +709,78 @@ fn random_seed_moves_the_first_address() {
             .collect::<std::collections::BTreeSet<_>>()
             .len()
             > 1
+    );
+}
+
+#[test]
+fn a_burst_is_refused_before_any_state_changes_and_nothing_is_lost() {
+    let mut s = Sim::new(config(1, 250), 300);
+    // 100 DISCOVERs in one go, the driver reading nothing meanwhile.
+    for mac in 0..100u8 {
+        s.server.handle(
+            s.now,
+            Ingress::Dhcp,
+            SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68),
+            &req(1, mac).bytes(),
+        );
+    }
+    let refused = s.server.busy_refusals();
+    assert!(refused > 0, "the queues are bounded");
+    let offers = s.drain().len();
+    assert_eq!(
+        offers as u64 + refused,
+        100,
+        "every DISCOVER was either answered or refused, none half-done"
+    );
+    assert_eq!(
+        s.server.leases().count(),
+        offers,
+        "no state for refused requests"
+    );
+    // Afterwards the server serves everyone (the refused clients retry).
+    for mac in 0..100u8 {
+        assert_eq!(s.dhcp(&req(1, mac).bytes()).len(), 1, "client {mac}");
+    }
+}
+
+#[test]
+fn an_ack_held_for_the_journal_does_not_hold_back_other_replies() {
+    let mut s = Sim::new(
+        Config {
+            hold_acks: true,
+            ..config(100, 110)
+        },
+        8,
+    );
+    let out = s.dhcp(&req(1, 1).bytes());
+    let ip = parse(&out[0].1).yiaddr();
+    assert!(
+        s.dhcp(
+            &req(3, 1)
+                .opt(54, &SERVER.octets())
+                .opt(50, &ip.octets())
+                .bytes()
+        )
+        .is_empty(),
+        "ACK held"
+    );
+    // Another client's OFFER goes out while the ACK waits.
+    let out = s.dhcp(&req(1, 2).bytes());
+    assert_eq!(parse(&out[0].1).message_type(), Some(MessageType::Offer));
+    let seq = s
+        .events()
+        .iter()
+        .find_map(|e| {
+            if let Event::Bound { seq, .. } = e {
+                Some(*seq)
+            } else {
+                None
+            }
+        })
+        .unwrap();
+    s.server.committed(seq);
+    assert_eq!(
+        parse(&s.drain()[0].1).message_type(),
+        Some(MessageType::Ack)
     );
 }
