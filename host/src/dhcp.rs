@@ -256,6 +256,14 @@ async fn run(
                     server.handle(now(), Ingress::Dhcp, from, &buf[..len]);
                     let seq = take_events(&mut server, &mut journal, now(), &mut last_exhausted)?;
                     commit = commit.max(seq);
+                    // Sync early when ACKs pile up, so the reply queue keeps
+                    // room: one sync still covers many clients.
+                    if server.held() >= 16 {
+                        journal.sync()?;
+                        if let Some(seq) = commit.take() {
+                            server.committed(seq);
+                        }
+                    }
                     send_ready(&mut server, &dhcp, &pxe, &mut out, now()).await;
                 }
                 _ => break,

@@ -338,6 +338,16 @@ impl<'a> DhcpServer<'a> {
         let _ = self.events.push_back(event);
     }
 
+    /// Replies waiting for the journal ([`Config::hold_acks`]): a driver
+    /// that batches journal syncs syncs early when this grows.
+    pub fn held(&self) -> usize {
+        let committed = self.committed;
+        self.replies
+            .iter()
+            .filter(|p| p.hold_until.is_some_and(|seq| seq > committed))
+            .count()
+    }
+
     /// Requests refused so far because the driver had not yet taken the
     /// replies or events of earlier ones (the clients retry).
     pub fn busy_refusals(&self) -> u64 {
