@@ -18,6 +18,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::UdpSocket;
 use tracing::{info, warn};
 
+use crate::clock::{core_now, sleep_until};
 use crate::leases::{self, mac_text, Journal};
 
 /// What `awl serve` needs to serve DHCP.
@@ -187,7 +188,7 @@ async fn run(
     let mut server = DhcpServer::new(config, table, bitmap);
 
     let epoch = StdInstant::now();
-    let now = move || Instant::from_micros(epoch.elapsed().as_micros() as i64);
+    let now = move || core_now(epoch);
     let live = leases::load(&options.lease_file);
     let mut restored = Vec::new();
     for record in &live {
@@ -377,15 +378,5 @@ async fn send_ready(
         if let Err(e) = socket.send_to(&out[..tx.len], SocketAddr::V4(tx.dst)).await {
             warn!("dhcp: send to {} failed: {e}", tx.dst);
         }
-    }
-}
-
-async fn sleep_until(epoch: StdInstant, deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => {
-            let at = epoch + std::time::Duration::from_micros(d.total_micros().max(0) as u64);
-            tokio::time::sleep_until(at.into()).await;
-        }
-        None => std::future::pending().await,
     }
 }

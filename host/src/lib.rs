@@ -2,6 +2,7 @@
 //! tests share.
 
 pub mod capture;
+pub mod clock;
 pub mod config;
 pub mod decode;
 pub mod dhcp;

@@ -20,6 +20,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
+use crate::clock::{core_now, sleep_until};
 use crate::decode::printable;
 use crate::files::RootDir;
 
@@ -133,7 +134,7 @@ pub async fn serve(options: TftpOptions) -> Result<()> {
     let _listener_reader = spawn_reader(listener.clone(), Local::Listener, 65_536, tx.clone());
     let mut sockets: HashMap<TransferId, TransferSocket> = HashMap::new();
     let epoch = StdInstant::now();
-    let now = move || Instant::from_micros(epoch.elapsed().as_micros() as i64);
+    let now = move || core_now(epoch);
     let mut buf = vec![0u8; usize::from(config.max_blksize) + 4];
     let mut batch = vec![0u8; (usize::from(config.max_blksize) + 4) * MAX_SEGMENTS];
     let mut ready: Vec<TransferId> = Vec::new();
@@ -289,16 +290,6 @@ async fn send(
                 return;
             }
         }
-    }
-}
-
-async fn sleep_until(epoch: StdInstant, deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => {
-            let at = epoch + std::time::Duration::from_micros(d.total_micros().max(0) as u64);
-            tokio::time::sleep_until(at.into()).await;
-        }
-        None => std::future::pending().await,
     }
 }
 

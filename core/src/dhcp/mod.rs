@@ -461,6 +461,31 @@ impl<'a> DhcpServer<'a> {
         }
     }
 
+    /// Records a lease for `duration`; when the table has no room, says so
+    /// (an event) and returns `None`.
+    fn store(
+        &mut self,
+        now: Instant,
+        client: ClientKey,
+        mac: Option<[u8; 6]>,
+        ip: Ipv4Addr,
+        state: LeaseState,
+        duration: Duration,
+    ) -> Option<Lease> {
+        let lease = Lease {
+            client,
+            mac: mac.unwrap_or_default(),
+            ip,
+            state,
+            expires: now + duration,
+        };
+        if self.table.insert(now, lease).is_none() {
+            self.event(Event::PoolExhausted { mac: lease.mac });
+            return None;
+        }
+        Some(lease)
+    }
+
     fn queue(&mut self, pending: Pending<'a>) {
         if self.replies.push(pending).is_err() {
             self.event(Event::Ignored {
@@ -512,19 +537,13 @@ impl<'a> DhcpServer<'a> {
             .find_client(&client)
             .and_then(|s| self.table.get(s))
             .is_some_and(|l| l.state == LeaseState::Bound && l.ip == ip);
-        if !already_bound {
-            let lease = Lease {
-                client,
-                mac: mac.unwrap_or_default(),
-                ip,
-                state: LeaseState::Offered,
-                expires: now + self.config.offer_hold,
-            };
-            if self.table.insert(now, lease).is_none() {
-                return self.event(Event::PoolExhausted {
-                    mac: mac.unwrap_or_default(),
-                });
-            }
+        let hold = self.config.offer_hold;
+        if !already_bound
+            && self
+                .store(now, client, mac, ip, LeaseState::Offered, hold)
+                .is_none()
+        {
+            return;
         }
         let facts = ClientFacts::of(packet);
         let boot = self.boot_for(packet, &facts);
@@ -596,18 +615,11 @@ impl<'a> DhcpServer<'a> {
             };
             return self.nak(packet, wanted, reason);
         }
-        let bound = Lease {
-            client,
-            mac: mac.unwrap_or_default(),
-            ip: wanted,
-            state: LeaseState::Bound,
-            expires: now + self.config.lease_time,
+        let lease_time = self.config.lease_time;
+        let Some(bound) = self.store(now, client, mac, wanted, LeaseState::Bound, lease_time)
+        else {
+            return;
         };
-        if self.table.insert(now, bound).is_none() {
-            return self.event(Event::PoolExhausted {
-                mac: mac.unwrap_or_default(),
-            });
-        }
         let facts = ClientFacts::of(packet);
         let boot = self.boot_for(packet, &facts);
         let seq = self.next_seq;

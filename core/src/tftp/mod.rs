@@ -78,6 +78,47 @@ pub(crate) enum Ended {
     Failed(ErrorCode, &'static str),
 }
 
+impl Ended {
+    /// The event that says how transfer `id` ended.
+    fn event(
+        self,
+        id: TransferId,
+        peer: SocketAddr,
+        bytes: u64,
+        retransmits: u64,
+        elapsed: Duration,
+    ) -> Event {
+        match self {
+            Self::Finished => Event::Finished {
+                id,
+                peer,
+                bytes,
+                retransmits,
+                elapsed,
+            },
+            Self::Aborted(code) => Event::Aborted {
+                id,
+                peer,
+                code,
+                bytes,
+                elapsed,
+            },
+            Self::TimedOut => Event::TimedOut {
+                id,
+                peer,
+                bytes,
+                elapsed,
+            },
+            Self::Failed(code, reason) => Event::Failed {
+                id,
+                peer,
+                code,
+                reason,
+            },
+        }
+    }
+}
+
 /// One transfer's state, read or write. The storage is the caller's (see
 /// [`TftpServer::new`]); its contents are private.
 pub struct Transfer<H> {

@@ -364,35 +364,13 @@ impl<H: Copy> Read<H> {
     }
 
     pub(crate) fn event(&self, id: TransferId, now: Instant) -> Option<Event> {
-        let elapsed = now - self.started;
-        Some(match self.ended? {
-            Ended::Finished => Event::Finished {
-                id,
-                peer: self.peer,
-                bytes: self.bytes_acked(),
-                retransmits: self.retransmits,
-                elapsed,
-            },
-            Ended::Aborted(code) => Event::Aborted {
-                id,
-                peer: self.peer,
-                code,
-                bytes: self.bytes_acked(),
-                elapsed,
-            },
-            Ended::TimedOut => Event::TimedOut {
-                id,
-                peer: self.peer,
-                bytes: self.bytes_acked(),
-                elapsed,
-            },
-            Ended::Failed(code, reason) => Event::Failed {
-                id,
-                peer: self.peer,
-                code,
-                reason,
-            },
-        })
+        Some(self.ended?.event(
+            id,
+            self.peer,
+            self.bytes_acked(),
+            self.retransmits,
+            now - self.started,
+        ))
     }
 
     fn bytes_acked(&self) -> u64 {

@@ -16,7 +16,7 @@ use core::net::SocketAddr;
 
 use super::options::Negotiated;
 use super::{Config, Ended, Event, FileError, FileSource, TransferId};
-use crate::time::{Duration, Instant};
+use crate::time::Instant;
 use crate::wire::tftp::{ErrorCode, Repr};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -250,34 +250,9 @@ impl<H: Copy> Write<H> {
     }
 
     pub(crate) fn event(&self, id: TransferId, now: Instant) -> Option<Event> {
-        let elapsed: Duration = now - self.started;
-        Some(match self.ended? {
-            Ended::Finished => Event::Finished {
-                id,
-                peer: self.peer,
-                bytes: self.bytes,
-                retransmits: 0,
-                elapsed,
-            },
-            Ended::Aborted(code) => Event::Aborted {
-                id,
-                peer: self.peer,
-                code,
-                bytes: self.bytes,
-                elapsed,
-            },
-            Ended::TimedOut => Event::TimedOut {
-                id,
-                peer: self.peer,
-                bytes: self.bytes,
-                elapsed,
-            },
-            Ended::Failed(code, reason) => Event::Failed {
-                id,
-                peer: self.peer,
-                code,
-                reason,
-            },
-        })
+        Some(
+            self.ended?
+                .event(id, self.peer, self.bytes, 0, now - self.started),
+        )
     }
 }
