@@ -27,6 +27,9 @@ use super::{Config, Ended, Event, FileError, FileSource, TransferId};
 use crate::time::{Duration, Instant};
 use crate::wire::tftp::{emit_data_header, ErrorCode, Mode, Repr};
 
+/// The retransmission timeout before any round trip is measured.
+const INITIAL_RTO: Duration = Duration::from_millis(200);
+
 /// Retries that follow the measured RTT before the negotiated timeout sets
 /// the pace.
 const FAST_RETRIES: u8 = 3;
@@ -109,7 +112,9 @@ impl<H: Copy> Read<H> {
             send_now: true,
             deadline: now,
             retries: 0,
-            rto: negotiated.timeout,
+            // Until the first RTT sample: short enough to beat clients
+            // that abort after one lost handshake packet (atftp: 1 s).
+            rto: negotiated.timeout.min(INITIAL_RTO),
             srtt: None,
             sent_at: now,
             resending: false,
