@@ -229,10 +229,7 @@ impl<'a> Table<'a> {
                     .iter()
                     .position(|s| s.as_ref().is_some_and(|l| l.state == LeaseState::Offered))
             })?;
-        if let Some(old) = self.get(slot).copied() {
-            self.remove(slot);
-            let _ = old;
-        }
+        self.remove(slot);
         self.mark(lease.ip, true);
         if let Some(s) = self.slots.get_mut(slot) {
             *s = Some(lease);

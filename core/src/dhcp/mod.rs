@@ -740,16 +740,7 @@ impl<'a> DhcpServer<'a> {
             facts,
             boot,
         });
-        let mut pending = Pending::reply(
-            &self.config,
-            packet,
-            MessageType::Offer,
-            Ipv4Addr::UNSPECIFIED,
-            boot,
-            &facts,
-        );
-        pending.lease = false;
-        pending.network_options = false;
+        let pending = Pending::boot_only(&self.config, packet, MessageType::Offer, boot, &facts);
         self.queue(pending);
     }
 
@@ -769,16 +760,7 @@ impl<'a> DhcpServer<'a> {
             mac: mac.unwrap_or_default(),
             boot,
         });
-        let mut pending = Pending::reply(
-            &self.config,
-            packet,
-            MessageType::Ack,
-            Ipv4Addr::UNSPECIFIED,
-            boot,
-            &facts,
-        );
-        pending.lease = false;
-        pending.network_options = false;
+        let mut pending = Pending::boot_only(&self.config, packet, MessageType::Ack, boot, &facts);
         pending.dst = if from.ip().is_unspecified() {
             SocketAddrV4::new(Ipv4Addr::BROADCAST, CLIENT_PORT)
         } else {

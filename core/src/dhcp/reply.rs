@@ -93,6 +93,21 @@ impl<'a> Pending<'a> {
         }
     }
 
+    /// Boot options only: no address, no lease, no subnet options (a
+    /// proxyDHCP OFFER, or the ACK of a PXE boot server on port 4011).
+    pub(crate) fn boot_only(
+        config: &Config<'_>,
+        packet: &Packet<&[u8]>,
+        kind: MessageType,
+        boot: BootDecision<'a>,
+        facts: &ClientFacts,
+    ) -> Self {
+        let mut pending = Self::reply(config, packet, kind, Ipv4Addr::UNSPECIFIED, boot, facts);
+        pending.lease = false;
+        pending.network_options = false;
+        pending
+    }
+
     pub(crate) fn nak(config: &Config<'_>, packet: &Packet<&[u8]>, message: &'static str) -> Self {
         let facts = ClientFacts {
             netboot: false,
