@@ -8,7 +8,7 @@
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use awl_core::boot::BootConfig;
-use awl_core::dhcp::{pool_bitmap_len, Config, DhcpServer, Ingress, Lease, Mode, Reservation};
+use awl_core::dhcp::{pool_bitmap_len, Config, DhcpServer, Ingress, LeaseSlot, Mode, Reservation};
 use awl_core::time::{Duration, Instant};
 use awl_core::wire::dhcp::Packet;
 use libfuzzer_sys::fuzz_target;
@@ -26,7 +26,7 @@ fuzz_target!(|data: &[u8]| {
     config.hold_acks = flags & 2 != 0;
     config.reservations = &RESERVED;
     config.boot = BootConfig { tftp_server: config.server_ip, ipxe_script: "http://10.0.0.1/boot.ipxe", ..BootConfig::default() };
-    let mut leases: Vec<Option<Lease>> = vec![None; 6];
+    let mut leases = vec![LeaseSlot::EMPTY; 6];
     let mut bitmap = vec![0u8; pool_bitmap_len(config.pool_first, config.pool_last)];
     let mut server = DhcpServer::new(config, &mut leases[..], &mut bitmap[..]);
     let mut now = Instant::ZERO;

@@ -12,7 +12,7 @@ use std::time::Instant as StdInstant;
 
 use anyhow::{bail, Context, Result};
 use awl_core::boot::{BootConfig, BootDecision, ClientFacts};
-use awl_core::dhcp::{pool_bitmap_len, Config, DhcpServer, Event, Ingress, Lease, Mode};
+use awl_core::dhcp::{pool_bitmap_len, Config, DhcpServer, Event, Ingress, LeaseSlot, Mode};
 use awl_core::time::{Duration, Instant};
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::UdpSocket;
@@ -183,7 +183,7 @@ async fn run(
         http_boot: &options.http_boot,
         ..BootConfig::default()
     };
-    let table: Vec<Option<Lease>> = vec![None; options.capacity];
+    let table = vec![LeaseSlot::EMPTY; options.capacity];
     let bitmap = vec![0u8; pool_bitmap_len(first, last)];
     let mut server = DhcpServer::new(config, table, bitmap);
 

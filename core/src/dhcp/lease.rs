@@ -89,12 +89,65 @@ pub struct Lease {
     pub expires: Instant,
 }
 
+/// One place in the lease table: a lease (or nothing) and the links that
+/// index the table by client and by address, so a lookup never scans it.
+/// The caller provides the storage (`[LeaseSlot::EMPTY; N]` on a board, a
+/// `Vec` on a host); the server initialises it.
+#[derive(Debug, Clone, Copy)]
+pub struct LeaseSlot {
+    lease: Option<Lease>,
+    /// Heads of this slot's bucket in the two hash indexes (this slot's
+    /// index is the bucket number).
+    client_head: u32,
+    ip_head: u32,
+    /// Next slot in the same bucket; for a free slot, `client_next` links
+    /// the free list.
+    client_next: u32,
+    ip_next: u32,
+}
+
+impl LeaseSlot {
+    /// An empty slot.
+    pub const EMPTY: Self = Self {
+        lease: None,
+        client_head: NIL,
+        ip_head: NIL,
+        client_next: NIL,
+        ip_next: NIL,
+    };
+}
+
+impl Default for LeaseSlot {
+    fn default() -> Self {
+        Self::EMPTY
+    }
+}
+
+const NIL: u32 = u32::MAX;
+
+fn client_hash(key: &ClientKey) -> u32 {
+    // FNV-1a.
+    key.as_bytes().iter().fold(0x811c_9dc5u32, |h, &b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
+}
+
+fn ip_hash(ip: Ipv4Addr) -> u32 {
+    // Fibonacci hashing: consecutive addresses spread over the buckets.
+    u32::from(ip).wrapping_mul(0x9e37_79b9)
+}
+
 pub(crate) struct Table<'a> {
-    slots: ManagedSlice<'a, Option<Lease>>,
+    slots: ManagedSlice<'a, LeaseSlot>,
     pool: ManagedSlice<'a, u8>,
     first: u32,
     size: u32,
     cursor: u32,
+    /// First slot of the free list.
+    free: u32,
+    /// No lease lapses before this (a lower bound: a removed lease may
+    /// leave it early, which costs one needless sweep).
+    next_expiry: Option<Instant>,
 }
 
 /// Bytes of bitmap a pool of `first..=last` needs.
@@ -107,7 +160,7 @@ pub fn pool_bitmap_len(first: Ipv4Addr, last: Ipv4Addr) -> usize {
 
 impl<'a> Table<'a> {
     pub(crate) fn new(
-        slots: ManagedSlice<'a, Option<Lease>>,
+        slots: ManagedSlice<'a, LeaseSlot>,
         pool: ManagedSlice<'a, u8>,
         first: Ipv4Addr,
         last: Ipv4Addr,
@@ -123,14 +176,40 @@ impl<'a> Table<'a> {
             first: first_n,
             size,
             cursor: 0,
+            free: NIL,
+            next_expiry: None,
         };
         table.pool.iter_mut().for_each(|b| *b = 0);
         table.cursor = if size == 0 { 0 } else { start % size };
+        // Slot numbers are u32 links; storage past u32::MAX - 1 slots is
+        // left unused.
+        let usable = table.capacity();
+        for (i, slot) in table.slots.iter_mut().enumerate().take(usable) {
+            *slot = LeaseSlot::EMPTY;
+            slot.client_next = if i.saturating_add(1) < usable {
+                i.saturating_add(1) as u32
+            } else {
+                NIL
+            };
+        }
+        table.free = if usable == 0 { NIL } else { 0 };
         table
     }
 
     pub(crate) fn capacity(&self) -> usize {
-        self.slots.len()
+        self.slots.len().min(NIL as usize)
+    }
+
+    fn buckets(&self) -> u32 {
+        self.capacity() as u32
+    }
+
+    fn slot(&self, i: u32) -> Option<&LeaseSlot> {
+        self.slots.get(i as usize)
+    }
+
+    fn slot_mut(&mut self, i: u32) -> Option<&mut LeaseSlot> {
+        self.slots.get_mut(i as usize)
     }
 
     pub(crate) fn in_pool(&self, ip: Ipv4Addr) -> bool {
@@ -167,48 +246,135 @@ impl<'a> Table<'a> {
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Lease> + '_ {
-        self.slots.iter().flatten()
+        self.slots.iter().filter_map(|s| s.lease.as_ref())
+    }
+
+    /// Walks a bucket chain from `head`, following `next`, and returns the
+    /// first slot whose lease satisfies `hit`. A chain never holds more
+    /// links than the table has slots, so a damaged one cannot loop.
+    fn walk(
+        &self,
+        head: u32,
+        next: impl Fn(&LeaseSlot) -> u32,
+        hit: impl Fn(&Lease) -> bool,
+    ) -> Option<usize> {
+        let mut at = head;
+        for _ in 0..self.capacity() {
+            let slot = self.slot(at)?;
+            if slot.lease.as_ref().is_some_and(&hit) {
+                return Some(at as usize);
+            }
+            at = next(slot);
+        }
+        None
     }
 
     pub(crate) fn find_client(&self, client: &ClientKey) -> Option<usize> {
-        self.slots.iter().position(|s| {
-            s.as_ref()
-                .is_some_and(|l| l.client == *client && l.state != LeaseState::Declined)
-        })
+        let bucket = client_hash(client).checked_rem(self.buckets())?;
+        let head = self.slot(bucket)?.client_head;
+        self.walk(
+            head,
+            |s| s.client_next,
+            |l| l.client == *client && l.state != LeaseState::Declined,
+        )
     }
 
     pub(crate) fn find_ip(&self, ip: Ipv4Addr) -> Option<usize> {
-        self.slots
-            .iter()
-            .position(|s| s.as_ref().is_some_and(|l| l.ip == ip))
+        let bucket = ip_hash(ip).checked_rem(self.buckets())?;
+        let head = self.slot(bucket)?.ip_head;
+        self.walk(head, |s| s.ip_next, |l| l.ip == ip)
     }
 
     pub(crate) fn get(&self, slot: usize) -> Option<&Lease> {
-        self.slots.get(slot)?.as_ref()
+        self.slots.get(slot)?.lease.as_ref()
     }
 
-    pub(crate) fn get_mut(&mut self, slot: usize) -> Option<&mut Lease> {
-        self.slots.get_mut(slot)?.as_mut()
+    /// Changes a lease's state and expiry (its client and address, which
+    /// the indexes hang on, stay).
+    pub(crate) fn set_state(&mut self, slot: usize, state: LeaseState, expires: Instant) {
+        if let Some(lease) = self.slots.get_mut(slot).and_then(|s| s.lease.as_mut()) {
+            lease.state = state;
+            lease.expires = expires;
+            self.note_expiry(expires);
+        }
+    }
+
+    fn note_expiry(&mut self, expires: Instant) {
+        self.next_expiry = Some(self.next_expiry.map_or(expires, |e| e.min(expires)));
+    }
+
+    /// Unlinks slot `i` from the bucket chain starting at `head_of(bucket)`.
+    fn unlink(
+        &mut self,
+        i: u32,
+        bucket: u32,
+        head: fn(&mut LeaseSlot) -> &mut u32,
+        next: fn(&mut LeaseSlot) -> &mut u32,
+    ) {
+        let after = self.slot_mut(i).map_or(NIL, |s| *next(s));
+        let Some(first) = self.slot_mut(bucket).map(|s| *head(s)) else {
+            return;
+        };
+        if first == i {
+            if let Some(s) = self.slot_mut(bucket) {
+                *head(s) = after;
+            }
+            return;
+        }
+        let mut at = first;
+        for _ in 0..self.capacity() {
+            let Some(s) = self.slot_mut(at) else { return };
+            let link = next(s);
+            if *link == i {
+                *link = after;
+                return;
+            }
+            at = *link;
+        }
     }
 
     /// Frees `slot` and its address.
     pub(crate) fn remove(&mut self, slot: usize) -> Option<Lease> {
-        let lease = self.slots.get_mut(slot)?.take()?;
+        let i = u32::try_from(slot).ok()?;
+        let lease = self.slots.get_mut(slot)?.lease.take()?;
+        let buckets = self.buckets();
+        if let Some(b) = client_hash(&lease.client).checked_rem(buckets) {
+            self.unlink(i, b, |s| &mut s.client_head, |s| &mut s.client_next);
+        }
+        if let Some(b) = ip_hash(lease.ip).checked_rem(buckets) {
+            self.unlink(i, b, |s| &mut s.ip_head, |s| &mut s.ip_next);
+        }
+        let free = self.free;
+        if let Some(s) = self.slot_mut(i) {
+            s.client_next = free;
+            s.ip_next = NIL;
+        }
+        self.free = i;
         if self.find_ip(lease.ip).is_none() {
             self.mark(lease.ip, false);
         }
         Some(lease)
     }
 
-    /// Frees every lease that has lapsed by `now`; returns how many.
+    /// Frees every lease that has lapsed by `now`; returns how many. Costs
+    /// nothing until the earliest lease lapses.
     pub(crate) fn expire(&mut self, now: Instant) -> usize {
+        if self.next_expiry.is_none_or(|e| e > now) {
+            return 0;
+        }
         let mut freed = 0;
-        for slot in 0..self.slots.len() {
-            if self.get(slot).is_some_and(|l| l.expires <= now) {
-                self.remove(slot);
-                freed += 1;
+        let mut next: Option<Instant> = None;
+        for slot in 0..self.capacity() {
+            match self.get(slot).map(|l| l.expires) {
+                Some(e) if e <= now => {
+                    self.remove(slot);
+                    freed += 1;
+                }
+                Some(e) => next = Some(next.map_or(e, |n| n.min(e))),
+                None => {}
             }
         }
+        self.next_expiry = next;
         freed
     }
 
@@ -218,23 +384,42 @@ impl<'a> Table<'a> {
     pub(crate) fn insert(&mut self, now: Instant, lease: Lease) -> Option<usize> {
         let slot = self
             .find_client(&lease.client)
-            .or_else(|| self.slots.iter().position(Option::is_none))
+            .or_else(|| (self.free != NIL).then_some(self.free as usize))
             .or_else(|| {
-                self.slots
-                    .iter()
-                    .position(|s| s.as_ref().is_some_and(|l| l.expires <= now))
+                self.iter_slots()
+                    .position(|s| s.is_some_and(|l| l.expires <= now))
             })
             .or_else(|| {
-                self.slots
-                    .iter()
-                    .position(|s| s.as_ref().is_some_and(|l| l.state == LeaseState::Offered))
+                self.iter_slots()
+                    .position(|s| s.is_some_and(|l| l.state == LeaseState::Offered))
             })?;
         self.remove(slot);
-        self.mark(lease.ip, true);
-        if let Some(s) = self.slots.get_mut(slot) {
-            *s = Some(lease);
+        let i = u32::try_from(slot).ok()?;
+        // Take `i` off the free list (after `remove`, it is its head).
+        if self.free == i {
+            self.free = self.slot(i).map_or(NIL, |s| s.client_next);
         }
+        let buckets = self.buckets();
+        let client_bucket = client_hash(&lease.client).checked_rem(buckets)?;
+        let ip_bucket = ip_hash(lease.ip).checked_rem(buckets)?;
+        let client_next = self.slot(client_bucket)?.client_head;
+        let ip_next = self.slot(ip_bucket)?.ip_head;
+        let s = self.slot_mut(i)?;
+        s.lease = Some(lease);
+        s.client_next = client_next;
+        s.ip_next = ip_next;
+        self.slot_mut(client_bucket)?.client_head = i;
+        self.slot_mut(ip_bucket)?.ip_head = i;
+        self.mark(lease.ip, true);
+        self.note_expiry(lease.expires);
         Some(slot)
+    }
+
+    fn iter_slots(&self) -> impl Iterator<Item = Option<&Lease>> + '_ {
+        self.slots
+            .iter()
+            .take(self.capacity())
+            .map(|s| s.lease.as_ref())
     }
 
     /// The next free pool address from the cursor, skipping `skip` (the
@@ -251,7 +436,142 @@ impl<'a> Table<'a> {
         None
     }
 
+    /// When the next lease lapses (or earlier: see `next_expiry`).
     pub(crate) fn earliest_expiry(&self) -> Option<Instant> {
-        self.iter().map(|l| l.expires).min()
+        self.next_expiry
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::vec;
+    use std::vec::Vec;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::time::Duration;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert {
+            client: u8,
+            ip: u8,
+            state: u8,
+            ttl: u8,
+        },
+        Remove {
+            client: u8,
+        },
+        Decline {
+            client: u8,
+            ttl: u8,
+        },
+        Tick {
+            secs: u8,
+        },
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0u8..24, 0u8..20, 0u8..2, 1u8..50).prop_map(|(client, ip, state, ttl)| Op::Insert {
+                client,
+                ip,
+                state,
+                ttl
+            }),
+            (0u8..24).prop_map(|client| Op::Remove { client }),
+            (0u8..24, 1u8..50).prop_map(|(client, ttl)| Op::Decline { client, ttl }),
+            (0u8..30).prop_map(|secs| Op::Tick { secs }),
+        ]
+    }
+
+    fn key(c: u8) -> ClientKey {
+        ClientKey::from_mac(1, &[2, 0, 0, 0, 0, c])
+    }
+
+    fn ip(i: u8) -> Ipv4Addr {
+        Ipv4Addr::new(10, 0, 0, 100u8.wrapping_add(i))
+    }
+
+    proptest! {
+        /// The indexed table answers every lookup as a scan of the same
+        /// leases would, through any sequence of changes.
+        #[test]
+        fn index_agrees_with_a_scan(ops in proptest::collection::vec(op(), 1..200)) {
+            let mut slots = vec![LeaseSlot::EMPTY; 8];
+            let mut bitmap = vec![0u8; pool_bitmap_len(ip(0), ip(15))];
+            let mut t = Table::new((&mut slots[..]).into(), (&mut bitmap[..]).into(), ip(0), ip(15), 0);
+            let mut now = Instant::ZERO;
+            for op in ops {
+                match op {
+                    Op::Insert { client, ip: i, state, ttl } => {
+                        let state = if state == 0 { LeaseState::Offered } else { LeaseState::Bound };
+                        let lease = Lease {
+                            client: key(client),
+                            mac: [2, 0, 0, 0, 0, client],
+                            ip: ip(i),
+                            state,
+                            expires: now + Duration::from_secs(u64::from(ttl)),
+                        };
+                        if let Some(s) = t.insert(now, lease) {
+                            prop_assert_eq!(t.get(s), Some(&lease));
+                        } else {
+                            prop_assert_eq!(t.iter().count(), 8);
+                        }
+                    }
+                    Op::Remove { client } => {
+                        if let Some(s) = t.find_client(&key(client)) {
+                            prop_assert!(t.remove(s).is_some());
+                        }
+                    }
+                    Op::Decline { client, ttl } => {
+                        if let Some(s) = t.find_client(&key(client)) {
+                            t.set_state(s, LeaseState::Declined, now + Duration::from_secs(u64::from(ttl)));
+                        }
+                    }
+                    Op::Tick { secs } => {
+                        now = now + Duration::from_secs(u64::from(secs));
+                        t.expire(now);
+                        prop_assert!(t.iter().all(|l| l.expires > now));
+                    }
+                }
+                // Lookups agree with a scan.
+                let leases: Vec<(usize, Lease)> = (0..8)
+                    .filter_map(|s| t.get(s).map(|l| (s, *l)))
+                    .collect();
+                for c in 0..24 {
+                    let scan: Vec<usize> = leases
+                        .iter()
+                        .filter(|(_, l)| l.client == key(c) && l.state != LeaseState::Declined)
+                        .map(|(s, _)| *s)
+                        .collect();
+                    prop_assert!(scan.len() <= 1, "one live lease per client");
+                    prop_assert_eq!(t.find_client(&key(c)), scan.first().copied());
+                }
+                for i in 0..20 {
+                    let held = leases.iter().any(|(_, l)| l.ip == ip(i));
+                    prop_assert_eq!(t.find_ip(ip(i)).is_some(), held);
+                    if t.in_pool(ip(i)) {
+                        prop_assert_eq!(t.pool_used(ip(i)), held);
+                    }
+                }
+                // The free list holds exactly the empty slots.
+                let empty = (0..8).filter(|&s| t.get(s).is_none()).count();
+                let mut free = 0;
+                let mut at = t.free;
+                while at != NIL {
+                    prop_assert!(t.get(at as usize).is_none());
+                    free += 1;
+                    prop_assert!(free <= 8);
+                    at = t.slot(at).map_or(NIL, |s| s.client_next);
+                }
+                prop_assert_eq!(free, empty);
+                // The expiry bound is never late.
+                if let Some(first) = t.iter().map(|l| l.expires).min() {
+                    prop_assert!(t.earliest_expiry().is_some_and(|e| e <= first));
+                }
+            }
+        }
     }
 }

@@ -35,7 +35,7 @@ use core::net::{Ipv4Addr, SocketAddrV4};
 use managed::ManagedSlice;
 
 use lease::Table;
-pub use lease::{pool_bitmap_len, ClientKey, Lease, LeaseState};
+pub use lease::{pool_bitmap_len, ClientKey, Lease, LeaseSlot, LeaseState};
 use reply::Pending;
 
 use crate::boot::{decide, BootConfig, BootDecision, ClientFacts};
@@ -261,7 +261,7 @@ impl<'a> DhcpServer<'a> {
     /// bitmap of [`pool_bitmap_len`] bytes.
     pub fn new(
         config: Config<'a>,
-        leases: impl Into<ManagedSlice<'a, Option<Lease>>>,
+        leases: impl Into<ManagedSlice<'a, LeaseSlot>>,
         pool_bitmap: impl Into<ManagedSlice<'a, u8>>,
     ) -> Self {
         let start = (config.random_seed ^ (config.random_seed >> 29)) as u32;
@@ -666,10 +666,8 @@ impl<'a> DhcpServer<'a> {
                 reason: "DECLINE of an address the client does not hold",
             });
         };
-        if let Some(lease) = self.table.get_mut(slot) {
-            lease.state = LeaseState::Declined;
-            lease.expires = now + self.config.decline_hold;
-        }
+        self.table
+            .set_state(slot, LeaseState::Declined, now + self.config.decline_hold);
         self.event(Event::Declined {
             mac: mac.unwrap_or_default(),
             ip,

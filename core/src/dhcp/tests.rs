@@ -39,7 +39,7 @@ struct Sim {
 
 impl Sim {
     fn new(config: Config<'static>, slots: usize) -> Self {
-        let leases: Vec<Option<Lease>> = vec![None; slots];
+        let leases = vec![LeaseSlot::EMPTY; slots];
         let bitmap = vec![0u8; pool_bitmap_len(config.pool_first, config.pool_last)];
         Self {
             server: DhcpServer::new(config, leases, bitmap),
