@@ -32,6 +32,8 @@ and the Cortex-M firmware.
 
 pub mod boot;
 pub mod dhcp;
+pub mod http;
+pub mod script;
 pub mod tftp;
 pub mod time;
 pub mod wire;

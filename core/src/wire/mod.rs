@@ -21,6 +21,7 @@ Every function in this module is total on arbitrary input:
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
 pub mod dhcp;
+pub mod http;
 pub mod tftp;
 
 use core::fmt;
@@ -71,6 +72,9 @@ pub enum Error {
     /// An emitter was asked to write a value the format cannot carry
     /// (for example a DHCP `chaddr` longer than 16 bytes).
     Unrepresentable,
+    /// HTTP: the request does not follow the grammar (or its path holds a
+    /// bad escape, a NUL, or bytes that are not UTF-8).
+    Malformed,
 }
 
 impl fmt::Display for Error {
@@ -93,6 +97,7 @@ impl fmt::Display for Error {
             Self::BadOption => "option without a name or without a value",
             Self::BufferTooSmall => "output buffer too small",
             Self::Unrepresentable => "value cannot be represented on the wire",
+            Self::Malformed => "malformed request",
         })
     }
 }
