@@ -1,0 +1,194 @@
+//! Each kind of boot client, played by ISC dhclient sending what that
+//! firmware sends (option 93, option 60 `PXEClient:Arch:…` or
+//! `HTTPClient:Arch:…`, option 77 `iPXE`), in a network namespace this
+//! test creates: each gets the boot file `awl serve` is configured to give
+//! its kind, in the reply dhclient itself parsed. (The QEMU tests boot the
+//! real BIOS iPXE ROM and x64 OVMF; this covers the kinds no QEMU machine
+//! here plays: arch 9, arch 11, and UEFI HTTP Boot.)
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use awl_tests::{require_tool, AwlServer, NetnsPair, TempDir};
+
+/// One client kind: its dhclient.conf lines, and what dhclient must see.
+struct Kind {
+    name: &'static str,
+    conf: &'static str,
+    /// `new_filename` (the `file` field, mirrored in option 67).
+    filename: &'static str,
+    /// `new_vendor_class_identifier`: option 60 echoed (`PXEClient` to
+    /// every PXE client, iPXE included; `HTTPClient` to HTTP Boot).
+    vendor_class: Option<&'static str>,
+}
+
+const KINDS: &[Kind] = &[
+    Kind {
+        name: "x64 UEFI PXE (arch 7)",
+        conf: "send pxe-arch 7;\nsend vendor-class-identifier \"PXEClient:Arch:00007:UNDI:003016\";",
+        filename: "x64/ipxe.efi",
+        vendor_class: Some("PXEClient"),
+    },
+    Kind {
+        name: "EFI BC PXE (arch 9)",
+        conf: "send pxe-arch 9;\nsend vendor-class-identifier \"PXEClient:Arch:00009:UNDI:003016\";",
+        filename: "x64/ipxe.efi",
+        vendor_class: Some("PXEClient"),
+    },
+    Kind {
+        name: "ARM64 UEFI PXE (arch 11)",
+        conf: "send pxe-arch 11;\nsend vendor-class-identifier \"PXEClient:Arch:00011:UNDI:003001\";",
+        filename: "arm64/ipxe.efi",
+        vendor_class: Some("PXEClient"),
+    },
+    Kind {
+        name: "BIOS PXE (arch 0)",
+        conf: "send pxe-arch 0;\nsend vendor-class-identifier \"PXEClient:Arch:00000:UNDI:002001\";",
+        filename: "bios/undionly.kpxe",
+        vendor_class: Some("PXEClient"),
+    },
+    Kind {
+        name: "x64 UEFI HTTP Boot (arch 16)",
+        conf: "send pxe-arch 16;\nsend vendor-class-identifier \"HTTPClient:Arch:00016:UNDI:003001\";",
+        filename: "http://10.77.64.1/boot/x64/ipxe.efi",
+        vendor_class: Some("HTTPClient"),
+    },
+    Kind {
+        name: "iPXE (option 77)",
+        conf: "send pxe-arch 7;\nsend vendor-class-identifier \"PXEClient:Arch:00007:UNDI:003016\";\nsend user-class \"iPXE\";",
+        filename: "http://10.77.64.1/boot.ipxe",
+        vendor_class: Some("PXEClient"),
+    },
+];
+
+#[test]
+fn each_kind_of_boot_client_gets_its_boot_file() {
+    require_tool("dhclient");
+    let net = NetnsPair::new(64, 0);
+    let dir = TempDir::new("dhcp-boot-clients");
+    let status = Command::new("ip")
+        .args(["-n", &net.client, "addr", "flush", "dev", &net.client_if])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let root = dir.0.to_str().unwrap().to_string();
+    let lease_file = dir.0.join("leases");
+    let server = AwlServer::start(
+        Some(&net.server),
+        &[
+            "--tftp-root",
+            &root,
+            "--tftp-listen",
+            "10.77.64.1:69",
+            "--interface",
+            &net.server_if,
+            "--dhcp-range",
+            "10.77.64.100,10.77.64.110",
+            "--lease-file",
+            lease_file.to_str().unwrap(),
+            "--boot-bios",
+            "bios/undionly.kpxe",
+            "--boot-uefi-x64",
+            "x64/ipxe.efi",
+            "--boot-uefi-arm64",
+            "arm64/ipxe.efi",
+            "--http-boot",
+            "http://10.77.64.1/boot/x64/ipxe.efi",
+            "--ipxe-script",
+            "http://10.77.64.1/boot.ipxe",
+        ],
+    );
+    assert!(server.log().contains("dhcp: serving"), "{}", server.log());
+
+    for (i, kind) in KINDS.iter().enumerate() {
+        let env = run_dhclient(&net, &dir, i, kind.conf);
+        assert!(
+            env.contains("reason=BOUND"),
+            "{}: no lease\n{env}\n{}",
+            kind.name,
+            server.log()
+        );
+        let got = |key: &str| {
+            env.lines()
+                .find_map(|l| l.strip_prefix(&format!("new_{key}=")))
+                .map(|v| v.trim_matches('\'').to_string())
+        };
+        assert_eq!(
+            got("filename").as_deref(),
+            Some(kind.filename),
+            "{}: boot file\n{env}",
+            kind.name
+        );
+        assert_eq!(
+            got("vendor_class_identifier").as_deref(),
+            kind.vendor_class,
+            "{}: option 60\n{env}",
+            kind.name
+        );
+        // Back to no address for the next kind.
+        let _ = Command::new("ip")
+            .args(["-n", &net.client, "addr", "flush", "dev", &net.client_if])
+            .status();
+    }
+    // Every decision is logged with the client's kind.
+    let log = server.log();
+    for arch in [
+        "(arch X64Uefi)",
+        "(arch Ebc)",
+        "(arch Arm64Uefi)",
+        "(arch X86Bios)",
+        "(arch X64UefiHttp, HTTP boot)",
+        "(arch X64Uefi, iPXE)",
+    ] {
+        assert!(log.contains(arch), "{arch} not in the log:\n{log}");
+    }
+}
+
+/// Runs dhclient once with `conf` added to its configuration, until it is
+/// bound (or 30 s), and returns what its script saw.
+fn run_dhclient(net: &NetnsPair, dir: &TempDir, n: usize, conf: &str) -> String {
+    let env_file = dir.0.join(format!("env{n}"));
+    let script = dir.0.join(format!("script{n}.sh"));
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nenv >> {}\n", env_file.display()),
+    )
+    .unwrap();
+    Command::new("chmod")
+        .arg("+x")
+        .arg(&script)
+        .status()
+        .unwrap();
+    let conf_file = dir.0.join(format!("dhclient{n}.conf"));
+    std::fs::write(
+        &conf_file,
+        format!(
+            "option pxe-arch code 93 = unsigned integer 16;\n{conf}\n\
+             request subnet-mask, routers, vendor-class-identifier;\n"
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", &net.client, "dhclient", "-4", "-d", "-v"])
+        .arg("-sf")
+        .arg(&script)
+        .arg("-cf")
+        .arg(&conf_file)
+        .arg("-lf")
+        .arg(dir.0.join(format!("lease{n}")))
+        .arg("-pf")
+        .arg(dir.0.join(format!("pid{n}")))
+        .arg(&net.client_if)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let read = || std::fs::read_to_string(&env_file).unwrap_or_default();
+    while !read().contains("reason=BOUND") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    read()
+}
