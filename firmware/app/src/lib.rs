@@ -1,0 +1,762 @@
+/*! awl's appliance: the board-independent half of the firmware. It owns a
+smoltcp [`Interface`] and [`SocketSet`] in static storage ([`Resources`])
+and, on every [`Appliance::poll`], moves datagrams between smoltcp's UDP
+sockets and `awl-core`'s sans-IO DHCP and TFTP servers.
+
+```text
+board main                                   Appliance::poll(now, device)
+  static RES: Resources (bss, no heap)         iface.poll(now, device, sockets)
+  clock (SysTick, ms)                          DHCP  :67 / :4011  <-> DhcpServer
+  Device (LAN9118 / stm32-eth)                 TFTP  :69 + one port per transfer <-> TftpServer
+  Log sink (UART / defmt)                      HTTP  :80 (TCP) -> http::serve (hook)
+  loop { if !poll() { wfi } }                  every core event -> one log line
+```
+
+Sockets hold one outgoing datagram each; a server is asked for its next
+datagram only when the socket it goes out of is empty, so the core never
+hands over a datagram that smoltcp would then drop. Capacities are the
+constants in [`capacity`].
+*/
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod capacity;
+pub mod files;
+pub mod http;
+pub mod log;
+pub mod packed;
+
+use core::net::{SocketAddr, SocketAddrV4};
+
+use awl_core::boot::{BootConfig, BootDecision, ClientFacts};
+use awl_core::dhcp::{self, DhcpServer, Ingress, LeaseSlot};
+use awl_core::tftp::{self, Local, TftpServer, Transfer, TransferId};
+use awl_core::time::{Duration as CoreDuration, Instant as CoreInstant};
+use awl_core::wire::dhcp::{PXE_PORT, SERVER_PORT};
+use smoltcp::iface::{Config as IfaceConfig, Interface, SocketHandle, SocketSet, SocketStorage};
+use smoltcp::phy::Device;
+use smoltcp::socket::{tcp, udp};
+use smoltcp::time::Instant;
+use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpEndpoint, Ipv4Cidr};
+
+use crate::capacity::{
+    DHCP_RX_DATAGRAMS, HTTP_CONNECTIONS, HTTP_RX_BYTES, HTTP_TX_BYTES, LEASES, POOL_BITMAP,
+    TFTP_MAX_BLKSIZE, TFTP_MAX_WINDOWSIZE, TRANSFERS, UDP_MAX_PAYLOAD,
+};
+use crate::files::FlashFiles;
+use crate::log::{Log, Mac};
+use crate::packed::{DhcpMode, Packed};
+
+/// Sockets in the set: DHCP (67), PXE (4011), TFTP (69), one per transfer,
+/// one per HTTP connection.
+pub const SOCKETS: usize = 3 + TRANSFERS + HTTP_CONNECTIONS;
+
+/// The TFTP port.
+pub const TFTP_PORT: u16 = 69;
+/// The HTTP port.
+pub const HTTP_PORT: u16 = 80;
+
+/// Storage of one UDP socket: `RM` received datagrams in `RB` bytes, one
+/// outgoing datagram of up to `TB` bytes.
+struct UdpStore<const RM: usize, const RB: usize, const TB: usize> {
+    rx_meta: [udp::PacketMetadata; RM],
+    rx: [u8; RB],
+    tx_meta: [udp::PacketMetadata; 1],
+    tx: [u8; TB],
+}
+
+impl<const RM: usize, const RB: usize, const TB: usize> UdpStore<RM, RB, TB> {
+    const fn new() -> Self {
+        Self {
+            rx_meta: [udp::PacketMetadata::EMPTY; RM],
+            rx: [0; RB],
+            tx_meta: [udp::PacketMetadata::EMPTY; 1],
+            tx: [0; TB],
+        }
+    }
+
+    fn socket(&'static mut self) -> udp::Socket<'static> {
+        udp::Socket::new(
+            udp::PacketBuffer::new(&mut self.rx_meta[..], &mut self.rx[..]),
+            udp::PacketBuffer::new(&mut self.tx_meta[..], &mut self.tx[..]),
+        )
+    }
+}
+
+struct TcpStore {
+    rx: [u8; HTTP_RX_BYTES],
+    tx: [u8; HTTP_TX_BYTES],
+}
+
+impl TcpStore {
+    const fn new() -> Self {
+        Self {
+            rx: [0; HTTP_RX_BYTES],
+            tx: [0; HTTP_TX_BYTES],
+        }
+    }
+
+    fn socket(&'static mut self) -> tcp::Socket<'static> {
+        tcp::Socket::new(
+            tcp::SocketBuffer::new(&mut self.rx[..]),
+            tcp::SocketBuffer::new(&mut self.tx[..]),
+        )
+    }
+}
+
+/// Everything the appliance stores, sized by [`capacity`]. Put it in a
+/// `static_cell::StaticCell` and fill it at start-up with
+/// `init_with(Resources::new)`: its empty value is not all zeroes (smoltcp's
+/// and the core's empty slots have non-zero niches), so a `static`
+/// initialised at compile time would be copied from flash (`.data`: 43 KiB
+/// of flash) instead of taking only RAM (`.bss`).
+pub struct Resources {
+    sockets: [SocketStorage<'static>; SOCKETS],
+    leases: [LeaseSlot; LEASES],
+    pool: [u8; POOL_BITMAP],
+    transfers: [Option<Transfer<u16>>; TRANSFERS],
+    /// Port 67: requests from clients without an address are broadcasts.
+    dhcp: UdpStore<DHCP_RX_DATAGRAMS, 2048, UDP_MAX_PAYLOAD>,
+    /// Port 4011.
+    pxe: UdpStore<2, 1024, UDP_MAX_PAYLOAD>,
+    /// Port 69: requests in, refusals out.
+    tftp: UdpStore<4, 1024, 256>,
+    /// One per transfer: ACKs (and a client's ERROR) in, DATA/OACK out.
+    transfer: [UdpStore<4, 256, UDP_MAX_PAYLOAD>; TRANSFERS],
+    http: [TcpStore; HTTP_CONNECTIONS],
+}
+
+impl Resources {
+    /// Empty storage (usable in a `static` initialiser).
+    pub const fn new() -> Self {
+        Self {
+            sockets: [SocketStorage::EMPTY; SOCKETS],
+            leases: [LeaseSlot::EMPTY; LEASES],
+            pool: [0; POOL_BITMAP],
+            transfers: [const { None }; TRANSFERS],
+            dhcp: UdpStore::new(),
+            pxe: UdpStore::new(),
+            tftp: UdpStore::new(),
+            transfer: [const { UdpStore::new() }; TRANSFERS],
+            http: [const { TcpStore::new() }; HTTP_CONNECTIONS],
+        }
+    }
+}
+
+impl Default for Resources {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The core's clock from smoltcp's.
+pub fn core_instant(now: Instant) -> CoreInstant {
+    CoreInstant::from_micros(now.total_micros())
+}
+
+fn smoltcp_instant(at: CoreInstant) -> Instant {
+    Instant::from_micros(at.total_micros())
+}
+
+fn v4(endpoint: IpEndpoint) -> SocketAddrV4 {
+    let IpAddress::Ipv4(ip) = endpoint.addr;
+    SocketAddrV4::new(ip, endpoint.port)
+}
+
+fn endpoint(addr: SocketAddr) -> Option<IpEndpoint> {
+    match addr {
+        SocketAddr::V4(a) => Some(IpEndpoint::new(IpAddress::Ipv4(*a.ip()), a.port())),
+        SocketAddr::V6(_) => None,
+    }
+}
+
+/// Whether a socket's single outgoing datagram has gone out.
+fn empty(socket: &udp::Socket<'_>) -> bool {
+    socket.send_queue() == 0 && socket.can_send()
+}
+
+/// The appliance: network interface, sockets, DHCP and TFTP servers.
+pub struct Appliance<L: Log> {
+    packed: &'static Packed,
+    iface: Interface,
+    sockets: SocketSet<'static>,
+    dhcp: Option<DhcpServer<'static>>,
+    tftp: TftpServer<'static, u16>,
+    files: FlashFiles,
+    dhcp_socket: SocketHandle,
+    pxe_socket: SocketHandle,
+    tftp_socket: SocketHandle,
+    transfer_sockets: [SocketHandle; TRANSFERS],
+    /// Which transfer each transfer socket serves now.
+    transfer_owner: [Option<TransferId>; TRANSFERS],
+    /// The file each transfer slot serves (for the end-of-transfer line).
+    transfer_file: [&'static str; TRANSFERS],
+    http_sockets: [SocketHandle; HTTP_CONNECTIONS],
+    next_port: u16,
+    out: [u8; UDP_MAX_PAYLOAD],
+    log: L,
+}
+
+impl<L: Log> Appliance<L> {
+    /// Brings the appliance up on `device` with the settings and files in
+    /// `packed`; `seed` should differ between boots (smoltcp's TCP initial
+    /// sequence numbers, the DHCP pool's starting point, transfer ports).
+    pub fn new<D: Device>(
+        resources: &'static mut Resources,
+        packed: &'static Packed,
+        device: &mut D,
+        now: Instant,
+        seed: u64,
+        mut log: L,
+    ) -> Self {
+        let Resources {
+            sockets: socket_storage,
+            leases,
+            pool,
+            transfers,
+            dhcp: dhcp_store,
+            pxe: pxe_store,
+            tftp: tftp_store,
+            transfer: transfer_stores,
+            http: http_stores,
+        } = resources;
+
+        let mut config = IfaceConfig::new(HardwareAddress::Ethernet(EthernetAddress(packed.mac)));
+        config.random_seed = seed;
+        let mut iface = Interface::new(config, device, now);
+        iface.update_ip_addrs(|addrs| {
+            let _ = addrs.push(IpCidr::Ipv4(Ipv4Cidr::new(packed.ip, packed.prefix_len)));
+        });
+        if let Some(gateway) = packed.gateway {
+            let _ = iface.routes_mut().add_default_ipv4_route(gateway);
+        }
+
+        let mut sockets = SocketSet::new(&mut socket_storage[..]);
+        let mut dhcp_udp = dhcp_store.socket();
+        let _ = dhcp_udp.bind(SERVER_PORT);
+        let dhcp_socket = sockets.add(dhcp_udp);
+        let mut pxe_udp = pxe_store.socket();
+        let _ = pxe_udp.bind(PXE_PORT);
+        let pxe_socket = sockets.add(pxe_udp);
+        let mut tftp_udp = tftp_store.socket();
+        let _ = tftp_udp.bind(TFTP_PORT);
+        let tftp_socket = sockets.add(tftp_udp);
+        let transfer_sockets = transfer_stores
+            .each_mut()
+            .map(|store| sockets.add(store.socket()));
+        let http_sockets = http_stores.each_mut().map(|store| {
+            let mut socket = store.socket();
+            let _ = socket.listen(HTTP_PORT);
+            sockets.add(socket)
+        });
+
+        let dhcp = match packed.dhcp {
+            DhcpMode::Off => None,
+            mode => {
+                let mut config = dhcp::Config::default();
+                config.server_ip = packed.ip;
+                config.mode = if mode == DhcpMode::Proxy {
+                    dhcp::Mode::Proxy
+                } else {
+                    dhcp::Mode::Full
+                };
+                config.subnet_mask = packed.netmask();
+                config.pool_first = packed.pool_first;
+                config.pool_last = packed.pool_last;
+                config.routers = packed.routers;
+                config.dns = packed.dns;
+                config.domain = packed.domain;
+                config.lease_time = CoreDuration::from_secs(u64::from(packed.lease_secs));
+                config.random_seed = seed;
+                config.mtu = capacity::MTU;
+                config.boot = BootConfig {
+                    tftp_server: packed.ip,
+                    bios: packed.bios,
+                    uefi_x64: packed.uefi_x64,
+                    uefi_ia32: packed.uefi_ia32,
+                    uefi_arm64: packed.uefi_arm64,
+                    ipxe_script: packed.ipxe_script,
+                    http_boot: packed.http_boot,
+                };
+                let bitmap =
+                    dhcp::pool_bitmap_len(packed.pool_first, packed.pool_last).min(POOL_BITMAP);
+                let pool = pool.get_mut(..bitmap).unwrap_or(&mut []);
+                Some(DhcpServer::new(config, &mut leases[..], pool))
+            }
+        };
+
+        let mut tftp_config = tftp::Config::default();
+        tftp_config.max_blksize = TFTP_MAX_BLKSIZE;
+        tftp_config.max_windowsize = TFTP_MAX_WINDOWSIZE;
+        tftp_config.allow_write = false;
+        let tftp = TftpServer::new(tftp_config, &mut transfers[..]);
+
+        crate::log!(
+            log,
+            "awl-firmware: {} {}/{}, dhcp {}, {} files, mirror {}",
+            Mac(packed.mac),
+            packed.ip,
+            packed.prefix_len,
+            match packed.dhcp {
+                DhcpMode::Full => "full",
+                DhcpMode::Proxy => "proxy",
+                DhcpMode::Off => "off",
+            },
+            packed.files.len(),
+            if packed.mirror.is_empty() {
+                "-"
+            } else {
+                packed.mirror
+            }
+        );
+        if packed.dhcp == DhcpMode::Full {
+            crate::log!(
+                log,
+                "dhcp: pool {}-{}, {} leases",
+                packed.pool_first,
+                packed.pool_last,
+                LEASES
+            );
+        }
+        for file in packed.files {
+            crate::log!(log, "file: {} {} bytes", file.name, file.bytes.len());
+        }
+        crate::log!(log, "awl-firmware: up {}", packed.ip);
+
+        Self {
+            packed,
+            iface,
+            sockets,
+            dhcp,
+            tftp,
+            files: FlashFiles::new(packed.files),
+            dhcp_socket,
+            pxe_socket,
+            tftp_socket,
+            transfer_sockets,
+            transfer_owner: [None; TRANSFERS],
+            transfer_file: ["?"; TRANSFERS],
+            http_sockets,
+            next_port: 49152 + (seed % 8192) as u16,
+            out: [0; UDP_MAX_PAYLOAD],
+            log,
+        }
+    }
+
+    /// The settings the appliance runs with.
+    pub fn packed(&self) -> &'static Packed {
+        self.packed
+    }
+
+    /// The log sink.
+    pub fn log_mut(&mut self) -> &mut L {
+        &mut self.log
+    }
+
+    /// One pass: frames in and out of `device`, datagrams between the
+    /// sockets and the servers, timers. Returns whether anything moved:
+    /// call again at once when it did, else wait for the next tick (or
+    /// until [`Appliance::poll_at`]).
+    pub fn poll<D: Device>(&mut self, now: Instant, device: &mut D) -> bool {
+        let t = core_instant(now);
+        let mut busy = matches!(
+            self.iface.poll(now, device, &mut self.sockets),
+            smoltcp::iface::PollResult::SocketStateChanged
+        );
+        busy |= self.dhcp_pass(t);
+        busy |= self.tftp_pass(t);
+        busy |= self.http_pass(t);
+        if busy {
+            // Send what the passes queued without waiting for the next call.
+            self.iface.poll(now, device, &mut self.sockets);
+        }
+        busy
+    }
+
+    /// When [`Appliance::poll`] has work next, if nothing arrives before.
+    pub fn poll_at(&mut self, now: Instant) -> Option<Instant> {
+        let core = [
+            self.dhcp.as_ref().and_then(DhcpServer::poll_timeout),
+            self.tftp.poll_timeout(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .map(smoltcp_instant);
+        match (self.iface.poll_at(now, &self.sockets), core) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn dhcp_pass(&mut self, t: CoreInstant) -> bool {
+        let Some(server) = self.dhcp.as_mut() else {
+            return false;
+        };
+        let mut busy = false;
+        for (handle, ingress) in [
+            (self.dhcp_socket, Ingress::Dhcp),
+            (self.pxe_socket, Ingress::Pxe),
+        ] {
+            let socket = self.sockets.get_mut::<udp::Socket<'_>>(handle);
+            while let Ok((data, meta)) = socket.recv() {
+                server.handle(t, ingress, v4(meta.endpoint), data);
+                busy = true;
+            }
+        }
+        if server.poll_timeout().is_some_and(|at| at <= t) {
+            server.handle_timeout(t);
+        }
+        while let Some(event) = server.poll_event() {
+            log_dhcp(&mut self.log, &event);
+        }
+        // Replies go out of port 67 or 4011: ask for one only when both
+        // sockets can take it.
+        if empty(self.sockets.get::<udp::Socket<'_>>(self.dhcp_socket))
+            && empty(self.sockets.get::<udp::Socket<'_>>(self.pxe_socket))
+        {
+            if let Some(tx) = server.poll_transmit(t, &mut self.out) {
+                let handle = if tx.src_port == PXE_PORT {
+                    self.pxe_socket
+                } else {
+                    self.dhcp_socket
+                };
+                let to = IpEndpoint::new(IpAddress::Ipv4(*tx.dst.ip()), tx.dst.port());
+                let bytes = self.out.get(..tx.len).unwrap_or(&[]);
+                let socket = self.sockets.get_mut::<udp::Socket<'_>>(handle);
+                if let Err(e) = socket.send_slice(bytes, to) {
+                    crate::log!(self.log, "dhcp: reply to {} dropped: {:?}", tx.dst, e);
+                }
+                busy = true;
+            }
+        }
+        while let Some(event) = server.poll_event() {
+            log_dhcp(&mut self.log, &event);
+        }
+        busy
+    }
+
+    fn tftp_pass(&mut self, t: CoreInstant) -> bool {
+        let mut busy = false;
+        let socket = self.sockets.get_mut::<udp::Socket<'_>>(self.tftp_socket);
+        while let Ok((data, meta)) = socket.recv() {
+            let from = SocketAddr::V4(v4(meta.endpoint));
+            self.tftp
+                .handle(t, Local::Listener, from, data, &mut self.files);
+            busy = true;
+        }
+        for (slot, owner) in self.transfer_owner.iter().enumerate() {
+            let (Some(id), Some(&handle)) = (owner, self.transfer_sockets.get(slot)) else {
+                continue;
+            };
+            let socket = self.sockets.get_mut::<udp::Socket<'_>>(handle);
+            while let Ok((data, meta)) = socket.recv() {
+                let from = SocketAddr::V4(v4(meta.endpoint));
+                self.tftp
+                    .handle(t, Local::Transfer(*id), from, data, &mut self.files);
+                busy = true;
+            }
+        }
+        if self.tftp.poll_timeout().is_some_and(|at| at <= t) {
+            self.tftp.handle_timeout(t, &mut self.files);
+        }
+        self.tftp_events();
+
+        // Each transfer with something to send, out of its own socket.
+        let mut ready = [None; TRANSFERS];
+        for (place, id) in ready.iter_mut().zip(self.tftp.ready()) {
+            *place = Some(id);
+        }
+        for id in ready.into_iter().flatten() {
+            let Some(handle) = self.transfer_socket(id) else {
+                continue;
+            };
+            if !empty(self.sockets.get::<udp::Socket<'_>>(handle)) {
+                continue; // the previous datagram is still going out
+            }
+            if let Some(tx) = self
+                .tftp
+                .poll_transmit_for(t, id, &mut self.files, &mut self.out)
+            {
+                self.send_tftp(handle, tx);
+                busy = true;
+            }
+        }
+        // Refusals, out of the listener (a transfer's datagram that comes
+        // this way goes out of its own socket, or is lost like any other
+        // datagram and resent by the transfer's timer).
+        if empty(self.sockets.get::<udp::Socket<'_>>(self.tftp_socket)) {
+            if let Some(tx) = self.tftp.poll_transmit(t, &mut self.files, &mut self.out) {
+                let handle = match tx.local {
+                    Local::Listener => Some(self.tftp_socket),
+                    Local::Transfer(id) => self.transfer_socket(id),
+                };
+                if let Some(handle) = handle {
+                    self.send_tftp(handle, tx);
+                }
+                busy = true;
+            }
+        }
+        self.tftp_events();
+
+        // Free the sockets of transfers that have ended, once their last
+        // datagram has gone out.
+        for (slot, owner) in self.transfer_owner.iter_mut().enumerate() {
+            let (Some(id), Some(&handle)) = (*owner, self.transfer_sockets.get(slot)) else {
+                continue;
+            };
+            let socket = self.sockets.get_mut::<udp::Socket<'_>>(handle);
+            if !self.tftp.is_active(id) && socket.send_queue() == 0 {
+                socket.close();
+                *owner = None;
+            }
+        }
+        busy
+    }
+
+    fn send_tftp(&mut self, handle: SocketHandle, tx: tftp::Transmit) {
+        let Some(to) = endpoint(tx.dst) else {
+            return;
+        };
+        let bytes = self.out.get(..tx.len).unwrap_or(&[]);
+        let socket = self.sockets.get_mut::<udp::Socket<'_>>(handle);
+        if let Err(e) = socket.send_slice(bytes, to) {
+            // Lost like a dropped datagram: the transfer's timer resends.
+            crate::log!(self.log, "tftp: datagram to {} dropped: {:?}", tx.dst, e);
+        }
+    }
+
+    /// Transfer `id`'s socket, bound to a fresh port the first time.
+    fn transfer_socket(&mut self, id: TransferId) -> Option<SocketHandle> {
+        let slot = id.slot();
+        let handle = *self.transfer_sockets.get(slot)?;
+        let owner = self.transfer_owner.get_mut(slot)?;
+        if *owner == Some(id) {
+            return Some(handle);
+        }
+        // A new transfer ID (port) for each transfer, never one in use.
+        let mut port;
+        loop {
+            port = self.next_port;
+            self.next_port = if self.next_port == u16::MAX {
+                49152
+            } else {
+                self.next_port + 1
+            };
+            let taken = self.transfer_sockets.iter().any(|&h| {
+                let s = self.sockets.get::<udp::Socket<'_>>(h);
+                s.is_open() && s.endpoint().port == port
+            });
+            if !taken {
+                break;
+            }
+        }
+        let socket = self.sockets.get_mut::<udp::Socket<'_>>(handle);
+        socket.close();
+        socket.bind(port).ok()?;
+        *owner = Some(id);
+        Some(handle)
+    }
+
+    fn tftp_events(&mut self) {
+        while let Some(event) = self.tftp.poll_event() {
+            match event {
+                tftp::Event::Started {
+                    id,
+                    peer,
+                    size,
+                    negotiated,
+                    upload,
+                    ..
+                } => {
+                    let file = self
+                        .tftp
+                        .file_handle(id)
+                        .map_or("?", |h| self.files.name(h));
+                    if let Some(name) = self.transfer_file.get_mut(id.slot()) {
+                        *name = file;
+                    }
+                    crate::log!(
+                        self.log,
+                        "tftp: {} {} \"{}\" size {} blksize {} windowsize {}",
+                        peer,
+                        if upload { "upload" } else { "start" },
+                        file,
+                        size,
+                        negotiated.blksize,
+                        negotiated.windowsize
+                    );
+                    let _ = self.transfer_socket(id);
+                }
+                tftp::Event::Finished {
+                    id,
+                    peer,
+                    bytes,
+                    retransmits,
+                    elapsed,
+                } => crate::log!(
+                    self.log,
+                    "tftp: {} done \"{}\" {} bytes in {} ms, {} blocks resent",
+                    peer,
+                    file_of(&self.transfer_file, id),
+                    bytes,
+                    elapsed.total_millis(),
+                    retransmits
+                ),
+                tftp::Event::Aborted {
+                    id,
+                    peer,
+                    code,
+                    bytes,
+                    ..
+                } => crate::log!(
+                    self.log,
+                    "tftp: {} aborted \"{}\" with ERROR {:?} after {} bytes",
+                    peer,
+                    file_of(&self.transfer_file, id),
+                    code,
+                    bytes
+                ),
+                tftp::Event::TimedOut {
+                    id, peer, bytes, ..
+                } => crate::log!(
+                    self.log,
+                    "tftp: {} timed out on \"{}\" after {} bytes",
+                    peer,
+                    file_of(&self.transfer_file, id),
+                    bytes
+                ),
+                tftp::Event::Failed {
+                    id,
+                    peer,
+                    code,
+                    reason,
+                } => crate::log!(
+                    self.log,
+                    "tftp: {} failed \"{}\": sent ERROR {:?} {}",
+                    peer,
+                    file_of(&self.transfer_file, id),
+                    code,
+                    reason
+                ),
+                tftp::Event::Refused { peer, code, reason } => crate::log!(
+                    self.log,
+                    "tftp: {} refused: ERROR {:?} {}",
+                    peer,
+                    code,
+                    reason
+                ),
+                _ => {}
+            }
+        }
+    }
+
+    fn http_pass(&mut self, t: CoreInstant) -> bool {
+        let mut busy = false;
+        for &handle in &self.http_sockets {
+            let socket = self.sockets.get_mut::<tcp::Socket<'_>>(handle);
+            if !socket.is_open() {
+                // A connection ended: listen again.
+                let _ = socket.listen(HTTP_PORT);
+                continue;
+            }
+            if socket.is_active() {
+                busy |= http::serve(socket, t, self.packed, &self.files, &mut self.log);
+            }
+        }
+        busy
+    }
+}
+
+fn file_of(files: &[&'static str], id: TransferId) -> &'static str {
+    files.get(id.slot()).copied().unwrap_or("?")
+}
+
+fn describe_boot<'a>(boot: &BootDecision<'a>) -> Boot<'a> {
+    Boot(*boot)
+}
+
+struct Boot<'a>(BootDecision<'a>);
+
+impl core::fmt::Display for Boot<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.0 {
+            BootDecision::Tftp { server, file } => write!(f, "boot {file} from tftp {server}"),
+            BootDecision::Url { url, .. } => write!(f, "boot {url}"),
+            BootDecision::None => f.write_str("no boot options"),
+        }
+    }
+}
+
+struct Client(ClientFacts);
+
+impl core::fmt::Display for Client {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.0.arch {
+            Some(arch) => write!(f, "arch {arch:?}")?,
+            None => f.write_str("arch none")?,
+        }
+        if self.0.ipxe {
+            f.write_str(", iPXE")?;
+        }
+        if self.0.http {
+            f.write_str(", HTTP boot")?;
+        }
+        Ok(())
+    }
+}
+
+/// One line per DHCP decision, as the host logs them.
+fn log_dhcp<L: Log>(log: &mut L, event: &dhcp::Event<'_>) {
+    match *event {
+        dhcp::Event::Offered {
+            mac,
+            ip,
+            facts,
+            boot,
+        } => crate::log!(
+            log,
+            "dhcp: {} offer {} ({}): {}",
+            Mac(mac),
+            ip,
+            Client(facts),
+            describe_boot(&boot)
+        ),
+        dhcp::Event::Bound { lease, boot, .. } => crate::log!(
+            log,
+            "dhcp: {} ack {}: {}",
+            Mac(lease.mac),
+            lease.ip,
+            describe_boot(&boot)
+        ),
+        dhcp::Event::BootAck { mac, boot } => crate::log!(
+            log,
+            "dhcp: {} boot server ack: {}",
+            Mac(mac),
+            describe_boot(&boot)
+        ),
+        dhcp::Event::Nak {
+            mac,
+            requested,
+            reason,
+        } => crate::log!(log, "dhcp: {} nak {}: {}", Mac(mac), requested, reason),
+        dhcp::Event::Released { lease } => {
+            crate::log!(log, "dhcp: {} released {}", Mac(lease.mac), lease.ip)
+        }
+        dhcp::Event::Declined { mac, ip } => crate::log!(
+            log,
+            "dhcp: {} declined {}: address in use on the network",
+            Mac(mac),
+            ip
+        ),
+        dhcp::Event::PoolExhausted { mac } => {
+            crate::log!(log, "dhcp: {} no offer: pool exhausted", Mac(mac))
+        }
+        dhcp::Event::Ignored { mac, reason } => match mac {
+            Some(mac) => crate::log!(log, "dhcp: {} ignored: {}", Mac(mac), reason),
+            None => crate::log!(log, "dhcp: - ignored: {}", reason),
+        },
+        _ => {}
+    }
+}

@@ -1,0 +1,79 @@
+//! awl firmware for QEMU's mps2-an386 board: Cortex-M4, LAN9118 Ethernet at
+//! 0x40200000, log lines on UART0. See ../README.md for the QEMU command.
+#![no_std]
+#![no_main]
+#![deny(unsafe_code)]
+
+mod clock;
+#[allow(unsafe_code)]
+mod hw;
+mod lan9118;
+mod uart;
+
+use core::panic::PanicInfo;
+
+use awl_firmware::log::Log;
+use awl_firmware::{log, Appliance, Resources};
+use cortex_m_rt::entry;
+use static_cell::StaticCell;
+
+#[allow(unreachable_pub)]
+mod packed {
+    include!(concat!(env!("OUT_DIR"), "/appliance.rs"));
+}
+use packed::APPLIANCE;
+
+/// Sockets, leases, transfers: in .bss, filled once at start-up.
+static RESOURCES: StaticCell<Resources> = StaticCell::new();
+
+#[entry]
+fn main() -> ! {
+    let mut log = uart::Uart::new();
+    let Some(core) = cortex_m::Peripherals::take() else {
+        halt(&mut log, "core peripherals taken twice")
+    };
+    clock::start(core.SYST);
+    let mut clock = clock::Clock::default();
+    let mut eth = match lan9118::Lan9118::new(APPLIANCE.mac) {
+        Ok(eth) => eth,
+        Err(e) => halt(&mut log, format_args!("lan9118: {e:?}")),
+    };
+    log!(log, "lan9118: id {:08x}", eth.id());
+    let seed = u64::from(eth.free_run()) << 32
+        ^ u64::from_le_bytes([
+            APPLIANCE.mac[0],
+            APPLIANCE.mac[1],
+            APPLIANCE.mac[2],
+            APPLIANCE.mac[3],
+            APPLIANCE.mac[4],
+            APPLIANCE.mac[5],
+            0,
+            0,
+        ]);
+    let now = clock.now();
+    let resources = RESOURCES.init_with(Resources::new);
+    let mut app = Appliance::new(resources, &APPLIANCE, &mut eth, now, seed, log);
+    loop {
+        let now = clock.now();
+        if !app.poll(now, &mut eth) {
+            // Nothing moved: sleep until the next tick (1 ms).
+            cortex_m::asm::wfi();
+        }
+    }
+}
+
+fn halt(log: &mut uart::Uart, why: impl core::fmt::Display) -> ! {
+    log!(log, "awl-firmware: halted: {}", why);
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
+
+#[panic_handler]
+fn panic(info: &PanicInfo<'_>) -> ! {
+    let mut log = uart::Uart::new();
+    log.line(format_args!("awl-firmware: panic: {info}"));
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
