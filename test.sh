@@ -25,7 +25,7 @@ step() {
 # --- what the tests need, installed here so a fresh machine works ---------
 need_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # Real clients and the tools the end-to-end tests use.
-packages=(atftp curl tftp-hpa busybox nftables iproute2 isc-dhcp-client nmap dnsmasq-base qemu-system-x86 ipxe-qemu ovmf ipxe)
+packages=(atftp curl tftp-hpa busybox nftables iproute2 isc-dhcp-client isc-dhcp-relay nmap dnsmasq-base qemu-system-x86 ipxe-qemu ovmf ipxe)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -ne 0 ]; then

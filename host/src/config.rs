@@ -16,6 +16,11 @@
 //! interface = "eth1"           # --interface
 //! range = "10.0.0.100,10.0.0.200"  # --dhcp-range (or proxy = true)
 //! ipxe_script = "http://10.0.0.1/boot.ipxe"
+//!
+//! [[dhcp.relayed]]             # --dhcp-relayed 10.1.0.0/16,10.1.0.10,10.1.0.200,10.1.0.1
+//! network = "10.1.0.0/16"      # requests relayed with a giaddr in here ...
+//! range = "10.1.0.10,10.1.0.200"   # ... get addresses from this pool
+//! routers = ["10.1.0.1"]
 //! ```
 //!
 //! Errors name the file, line and column, and the field: unknown keys,
@@ -73,6 +78,87 @@ pub struct DhcpSection {
     pub ipxe_script: Option<String>,
     /// `--http-boot`
     pub http_boot: Option<String>,
+    /// `--dhcp-relayed`, one table each
+    #[serde(default)]
+    pub relayed: Vec<RelayedSection>,
+}
+
+/// `[[dhcp.relayed]]`: a subnet served through relay agents.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelayedSection {
+    /// "NETWORK/PREFIX"
+    pub network: Spanned<String>,
+    /// "FIRST,LAST"
+    pub range: Spanned<String>,
+    /// Routers (option 3).
+    #[serde(default)]
+    pub routers: Vec<std::net::Ipv4Addr>,
+}
+
+/// A subnet served through relay agents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relayed {
+    /// Its network address.
+    pub network: std::net::Ipv4Addr,
+    /// Its mask.
+    pub mask: std::net::Ipv4Addr,
+    /// Its pool.
+    pub range: (std::net::Ipv4Addr, std::net::Ipv4Addr),
+    /// Its routers.
+    pub routers: Vec<std::net::Ipv4Addr>,
+}
+
+/// Parses "NETWORK/PREFIX" into a network address and a mask.
+pub fn parse_network(text: &str) -> Result<(std::net::Ipv4Addr, std::net::Ipv4Addr), String> {
+    let (net, prefix) = text.split_once('/').ok_or("expected NETWORK/PREFIX")?;
+    let net: std::net::Ipv4Addr = net.trim().parse().map_err(|e| format!("{net}: {e}"))?;
+    let prefix: u32 = prefix
+        .trim()
+        .parse()
+        .ok()
+        .filter(|p| *p <= 32)
+        .ok_or_else(|| format!("{prefix}: a prefix length is 0 to 32"))?;
+    let mask = u32::MAX.checked_shl(32 - prefix).unwrap_or(0);
+    Ok((std::net::Ipv4Addr::from(u32::from(net) & mask), mask.into()))
+}
+
+/// Parses and checks one relayed subnet: the pool must lie inside it.
+pub fn relayed(
+    network: &str,
+    range: &str,
+    routers: Vec<std::net::Ipv4Addr>,
+) -> Result<Relayed, String> {
+    let (network, mask) = parse_network(network)?;
+    let range = parse_range(range)?;
+    let inside = |ip: std::net::Ipv4Addr| u32::from(ip) & u32::from(mask) == u32::from(network);
+    if !inside(range.0) || !inside(range.1) {
+        return Err(format!(
+            "range {},{} is not inside {network}/{}",
+            range.0,
+            range.1,
+            u32::from(mask).count_ones()
+        ));
+    }
+    Ok(Relayed {
+        network,
+        mask,
+        range,
+        routers,
+    })
+}
+
+/// Parses `--dhcp-relayed NETWORK/PREFIX,FIRST,LAST[,ROUTER...]`.
+pub fn parse_relayed(text: &str) -> Result<Relayed, String> {
+    let mut parts = text.split(',');
+    let (Some(network), Some(first), Some(last)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err("expected NETWORK/PREFIX,FIRST,LAST[,ROUTER...]".into());
+    };
+    let routers = parts
+        .map(|r| r.trim().parse().map_err(|e| format!("{r}: {e}")))
+        .collect::<Result<Vec<_>, String>>()?;
+    relayed(network, &format!("{first},{last}"), routers)
 }
 
 /// Parses "FIRST,LAST" into an address range.
@@ -191,6 +277,13 @@ impl Loaded {
         if let Some(range) = &self.file.dhcp.range {
             if let Err(e) = parse_range(range.get_ref()) {
                 out.push(self.error_at("dhcp.range", range, &e));
+            }
+        }
+        for r in &self.file.dhcp.relayed {
+            if let Err(e) = parse_network(r.network.get_ref()) {
+                out.push(self.error_at("dhcp.relayed.network", &r.network, &e));
+            } else if let Err(e) = relayed(r.network.get_ref(), r.range.get_ref(), Vec::new()) {
+                out.push(self.error_at("dhcp.relayed.range", &r.range, &e));
             }
         }
         if let (Some(root), Some(up)) = (&t.root, &t.upload_dir) {

@@ -12,7 +12,7 @@ use std::time::Instant as StdInstant;
 
 use anyhow::{bail, Context, Result};
 use awl_core::boot::{BootConfig, BootDecision, ClientFacts};
-use awl_core::dhcp::{pool_bitmap_len, Config, DhcpServer, Event, Ingress, LeaseSlot, Mode};
+use awl_core::dhcp::{Config, DhcpServer, Event, Ingress, LeaseSlot, Mode, Subnet};
 use awl_core::time::{Duration, Instant};
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::UdpSocket;
@@ -28,6 +28,8 @@ pub struct DhcpOptions {
     pub interface: String,
     /// Full server with this pool, or proxyDHCP when `None`.
     pub range: Option<(Ipv4Addr, Ipv4Addr)>,
+    /// Subnets served through relay agents.
+    pub relayed: Vec<crate::config::Relayed>,
     /// Routers (option 3); empty: this server.
     pub routers: Vec<Ipv4Addr>,
     /// DNS servers (option 6).
@@ -174,6 +176,18 @@ async fn run(
     config.lease_time = Duration::from_secs(options.lease_secs);
     config.hold_acks = true;
     config.random_seed = leases::unix_now() ^ u64::from(std::process::id());
+    let relayed: Vec<Subnet<'_>> = options
+        .relayed
+        .iter()
+        .map(|r| Subnet {
+            network: r.network,
+            mask: r.mask,
+            pool_first: r.range.0,
+            pool_last: r.range.1,
+            routers: &r.routers,
+        })
+        .collect();
+    config.relayed = &relayed;
     config.boot = BootConfig {
         tftp_server: ip,
         bios: &options.bios,
@@ -184,7 +198,7 @@ async fn run(
         ..BootConfig::default()
     };
     let table = vec![LeaseSlot::EMPTY; options.capacity];
-    let bitmap = vec![0u8; pool_bitmap_len(first, last)];
+    let bitmap = vec![0u8; config.pool_bitmap_len()];
     let mut server = DhcpServer::new(config, table, bitmap);
 
     let epoch = StdInstant::now();
@@ -210,6 +224,15 @@ async fn run(
             return Ok(());
         }
     };
+    for r in &options.relayed {
+        info!(
+            "dhcp: relayed subnet {}/{}, pool {}-{}",
+            r.network,
+            u32::from(r.mask).count_ones(),
+            r.range.0,
+            r.range.1
+        );
+    }
     info!(
         "dhcp: {} on {} ({ip}/{mask}){}, {} leases restored from {}",
         if mode == Mode::Full {

@@ -140,6 +140,11 @@ struct DhcpArgs {
     /// What a UEFI HTTP Boot client boots (a URL); without it, nothing.
     #[arg(long)]
     http_boot: Option<String>,
+    /// A subnet served through DHCP relay agents (repeatable):
+    /// NETWORK/PREFIX,FIRST,LAST[,ROUTER...]. Requests relayed from inside
+    /// it get addresses from FIRST..LAST.
+    #[arg(long, value_parser = config::parse_relayed, conflicts_with = "proxy")]
+    dhcp_relayed: Vec<config::Relayed>,
 }
 
 fn main() -> ExitCode {
@@ -213,9 +218,27 @@ fn dhcp_options(args: &DhcpArgs, file: config::DhcpSection) -> Result<Option<dhc
             flag.clone()
         }
     };
+    let relayed = if args.dhcp_relayed.is_empty() {
+        file.relayed
+            .iter()
+            .map(|r| {
+                config::relayed(r.network.get_ref(), r.range.get_ref(), r.routers.clone())
+                    .map_err(|e| anyhow::anyhow!("[[dhcp.relayed]] {}: {e}", r.network.get_ref()))
+            })
+            .collect::<Result<Vec<_>>>()?
+    } else {
+        args.dhcp_relayed.clone()
+    };
+    if relayed.len() >= awl_core::dhcp::MAX_POOLS {
+        bail!(
+            "--dhcp-relayed: at most {} relayed subnets",
+            awl_core::dhcp::MAX_POOLS - 1
+        );
+    }
     Ok(Some(dhcp::DhcpOptions {
         interface,
         range,
+        relayed,
         routers: list(&args.dhcp_router, file.routers),
         dns: list(&args.dhcp_dns, file.dns),
         domain: pick(&args.dhcp_domain, file.domain, ""),

@@ -100,3 +100,31 @@ fn check_names_file_line_and_field() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn check_refuses_a_relayed_pool_outside_its_network() {
+    let dir = TempDir::new("cfg-relayed");
+    let path = dir.0.join("awl.toml");
+    std::fs::write(
+        &path,
+        "[dhcp]\nrange = \"10.0.0.100,10.0.0.200\"\n\n[[dhcp.relayed]]\nnetwork = \"10.1.0.0/16\"\n\
+         range = \"10.1.0.10,10.1.0.20\"\n\n[[dhcp.relayed]]\nnetwork = \"10.2.0.0/24\"\n\
+         range = \"10.3.0.10,10.3.0.20\"\n",
+    )
+    .unwrap();
+    let out = Command::new(awl_binary())
+        .args(["check", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "{}:10:9: dhcp.relayed.range: range 10.3.0.10,10.3.0.20 is not inside 10.2.0.0/24",
+            path.display()
+        )),
+        "{err}"
+    );
+    assert!(!err.contains(":6:"), "the first subnet is fine: {err}");
+}

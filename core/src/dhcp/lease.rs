@@ -137,12 +137,31 @@ fn ip_hash(ip: Ipv4Addr) -> u32 {
     u32::from(ip).wrapping_mul(0x9e37_79b9)
 }
 
-pub(crate) struct Table<'a> {
-    slots: ManagedSlice<'a, LeaseSlot>,
-    pool: ManagedSlice<'a, u8>,
+/// Most address pools (the local subnet's and the relayed ones).
+pub const MAX_POOLS: usize = 16;
+
+/// One pool: addresses `first .. first + size`, bits `base ..` of the
+/// bitmap.
+#[derive(Debug, Clone, Copy)]
+struct Pool {
     first: u32,
     size: u32,
+    base: u32,
     cursor: u32,
+}
+
+impl Pool {
+    fn index_of(&self, ip: Ipv4Addr) -> Option<u32> {
+        u32::from(ip)
+            .checked_sub(self.first)
+            .filter(|i| *i < self.size)
+    }
+}
+
+pub(crate) struct Table<'a> {
+    slots: ManagedSlice<'a, LeaseSlot>,
+    bitmap: ManagedSlice<'a, u8>,
+    pools: heapless::Vec<Pool, MAX_POOLS>,
     /// First slot of the free list.
     free: u32,
     /// No lease lapses before this (a lower bound: a removed lease may
@@ -150,7 +169,8 @@ pub(crate) struct Table<'a> {
     next_expiry: Option<Instant>,
 }
 
-/// Bytes of bitmap a pool of `first..=last` needs.
+/// Bytes of bitmap a pool of `first..=last` needs (for several pools:
+/// the sum, as [`super::Config::pool_bitmap_len`] counts it).
 pub fn pool_bitmap_len(first: Ipv4Addr, last: Ipv4Addr) -> usize {
     let size = u32::from(last)
         .saturating_sub(u32::from(first))
@@ -159,28 +179,42 @@ pub fn pool_bitmap_len(first: Ipv4Addr, last: Ipv4Addr) -> usize {
 }
 
 impl<'a> Table<'a> {
+    /// A table over `slots`, with the pools `first..=last` of `pools` (in
+    /// order: the first is the local subnet's) sharing `bitmap`; a pool
+    /// the bitmap has no room left for is cut short. `start` seeds where
+    /// each pool starts handing out.
     pub(crate) fn new(
         slots: ManagedSlice<'a, LeaseSlot>,
-        pool: ManagedSlice<'a, u8>,
-        first: Ipv4Addr,
-        last: Ipv4Addr,
+        bitmap: ManagedSlice<'a, u8>,
+        pools: &[(Ipv4Addr, Ipv4Addr)],
         start: u32,
     ) -> Self {
-        let first_n = u32::from(first);
-        let wanted = u32::from(last).saturating_sub(first_n).saturating_add(1);
-        // The pool cannot be larger than its bitmap.
-        let size = wanted.min(u32::try_from(pool.len().saturating_mul(8)).unwrap_or(u32::MAX));
+        let bits = u32::try_from(bitmap.len().saturating_mul(8)).unwrap_or(u32::MAX);
+        let mut base = 0u32;
+        let mut list = heapless::Vec::new();
+        for &(first, last) in pools.iter().take(MAX_POOLS) {
+            let first = u32::from(first);
+            let wanted = u32::from(last).saturating_sub(first).saturating_add(1);
+            // Each pool starts on a byte boundary (as `pool_bitmap_len`
+            // counts them).
+            let size = wanted.min(bits.saturating_sub(base));
+            let cursor = if size == 0 { 0 } else { start % size };
+            let _ = list.push(Pool {
+                first,
+                size,
+                base,
+                cursor,
+            });
+            base = base.saturating_add(size.div_ceil(8).saturating_mul(8));
+        }
         let mut table = Self {
             slots,
-            pool,
-            first: first_n,
-            size,
-            cursor: 0,
+            bitmap,
+            pools: list,
             free: NIL,
             next_expiry: None,
         };
-        table.pool.iter_mut().for_each(|b| *b = 0);
-        table.cursor = if size == 0 { 0 } else { start % size };
+        table.bitmap.iter_mut().for_each(|b| *b = 0);
         // Slot numbers are u32 links; storage past u32::MAX - 1 slots is
         // left unused.
         let usable = table.capacity();
@@ -212,22 +246,22 @@ impl<'a> Table<'a> {
         self.slots.get_mut(i as usize)
     }
 
+    /// Whether `ip` is in any pool.
     pub(crate) fn in_pool(&self, ip: Ipv4Addr) -> bool {
-        u32::from(ip)
-            .checked_sub(self.first)
-            .is_some_and(|i| i < self.size)
+        self.pools.iter().any(|p| p.index_of(ip).is_some())
     }
 
     fn bit(&self, ip: Ipv4Addr) -> Option<(usize, u8)> {
-        let i = u32::from(ip)
-            .checked_sub(self.first)
-            .filter(|i| *i < self.size)?;
+        let i = self
+            .pools
+            .iter()
+            .find_map(|p| p.index_of(ip).map(|i| p.base.saturating_add(i)))?;
         Some(((i / 8) as usize, 1u8 << (i % 8)))
     }
 
     fn mark(&mut self, ip: Ipv4Addr, used: bool) {
         if let Some((byte, bit)) = self.bit(ip) {
-            if let Some(b) = self.pool.get_mut(byte) {
+            if let Some(b) = self.bitmap.get_mut(byte) {
                 if used {
                     *b |= bit;
                 } else {
@@ -241,7 +275,7 @@ impl<'a> Table<'a> {
     /// outside the pool are reservations and checked by the caller).
     pub(crate) fn pool_used(&self, ip: Ipv4Addr) -> bool {
         self.bit(ip)
-            .and_then(|(byte, bit)| self.pool.get(byte).map(|b| b & bit != 0))
+            .and_then(|(byte, bit)| self.bitmap.get(byte).map(|b| b & bit != 0))
             .unwrap_or(false)
     }
 
@@ -422,14 +456,21 @@ impl<'a> Table<'a> {
             .map(|s| s.lease.as_ref())
     }
 
-    /// The next free pool address from the cursor, skipping `skip` (the
-    /// server's own address, reserved addresses).
-    pub(crate) fn next_free(&mut self, mut skip: impl FnMut(Ipv4Addr) -> bool) -> Option<Ipv4Addr> {
-        for step in 0..self.size {
-            let i = (self.cursor.wrapping_add(step)) % self.size.max(1);
-            let ip = Ipv4Addr::from(self.first.wrapping_add(i));
+    /// The next free address of pool `pool` from its cursor, skipping
+    /// `skip` (the server's own address, reserved addresses).
+    pub(crate) fn next_free(
+        &mut self,
+        pool: usize,
+        mut skip: impl FnMut(Ipv4Addr) -> bool,
+    ) -> Option<Ipv4Addr> {
+        let p = *self.pools.get(pool)?;
+        for step in 0..p.size {
+            let i = (p.cursor.wrapping_add(step)) % p.size.max(1);
+            let ip = Ipv4Addr::from(p.first.wrapping_add(i));
             if !self.pool_used(ip) && !skip(ip) {
-                self.cursor = i.wrapping_add(1) % self.size.max(1);
+                if let Some(p) = self.pools.get_mut(pool) {
+                    p.cursor = i.wrapping_add(1) % p.size.max(1);
+                }
                 return Some(ip);
             }
         }
@@ -501,7 +542,7 @@ mod tests {
         fn index_agrees_with_a_scan(ops in proptest::collection::vec(op(), 1..200)) {
             let mut slots = vec![LeaseSlot::EMPTY; 8];
             let mut bitmap = vec![0u8; pool_bitmap_len(ip(0), ip(15))];
-            let mut t = Table::new((&mut slots[..]).into(), (&mut bitmap[..]).into(), ip(0), ip(15), 0);
+            let mut t = Table::new((&mut slots[..]).into(), (&mut bitmap[..]).into(), &[(ip(0), ip(15))], 0);
             let mut now = Instant::ZERO;
             for op in ops {
                 match op {

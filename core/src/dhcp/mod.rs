@@ -35,7 +35,7 @@ use core::net::{Ipv4Addr, SocketAddrV4};
 use managed::ManagedSlice;
 
 use lease::Table;
-pub use lease::{pool_bitmap_len, ClientKey, Lease, LeaseSlot, LeaseState};
+pub use lease::{pool_bitmap_len, ClientKey, Lease, LeaseSlot, LeaseState, MAX_POOLS};
 use reply::Pending;
 
 use crate::boot::{decide, BootConfig, BootDecision, ClientFacts};
@@ -63,6 +63,29 @@ pub struct Reservation<'a> {
     pub netboot: bool,
     /// A boot file or URL instead of the default one (empty: the default).
     pub boot_file: &'a str,
+}
+
+/// A subnet served through DHCP relay agents: a request whose `giaddr`
+/// lies inside it gets an address from its pool, and its mask and routers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subnet<'a> {
+    /// Its network address.
+    pub network: Ipv4Addr,
+    /// Its mask.
+    pub mask: Ipv4Addr,
+    /// First address handed out.
+    pub pool_first: Ipv4Addr,
+    /// Last address handed out.
+    pub pool_last: Ipv4Addr,
+    /// Routers (option 3); usually the relay's own address.
+    pub routers: &'a [Ipv4Addr],
+}
+
+impl Subnet<'_> {
+    fn contains(&self, ip: Ipv4Addr) -> bool {
+        let mask = u32::from(self.mask);
+        u32::from(ip) & mask == u32::from(self.network) & mask
+    }
 }
 
 /// Server settings.
@@ -103,6 +126,11 @@ pub struct Config<'a> {
     /// Hold each binding ACK until [`DhcpServer::committed`] (a lease
     /// journal); off: send at once.
     pub hold_acks: bool,
+    /// Further subnets, reached through relay agents (at most
+    /// [`MAX_POOLS`]` - 1`; more are ignored). The local subnet is the
+    /// one `server_ip`, `subnet_mask`, the pool and `routers` describe;
+    /// DNS servers, domain and lease time are shared.
+    pub relayed: &'a [Subnet<'a>],
 }
 
 impl Default for Config<'_> {
@@ -124,14 +152,44 @@ impl Default for Config<'_> {
             mtu: 1500,
             random_seed: 0,
             hold_acks: false,
+            relayed: &[],
         }
     }
 }
 
 impl<'a> Config<'a> {
-    fn in_subnet(&self, ip: Ipv4Addr) -> bool {
-        let mask = u32::from(self.subnet_mask);
-        u32::from(ip) & mask == u32::from(self.server_ip) & mask
+    /// Subnet `i`: 0 is the local one, then the relayed ones.
+    pub(crate) fn subnet(&self, i: usize) -> Subnet<'a> {
+        match i.checked_sub(1).and_then(|r| self.relayed.get(r)) {
+            Some(s) => *s,
+            None => Subnet {
+                network: Ipv4Addr::from(u32::from(self.server_ip) & u32::from(self.subnet_mask)),
+                mask: self.subnet_mask,
+                pool_first: self.pool_first,
+                pool_last: self.pool_last,
+                routers: self.routers,
+            },
+        }
+    }
+
+    fn subnets(&self) -> impl Iterator<Item = Subnet<'a>> + '_ {
+        (0..=self.relayed.len().min(MAX_POOLS.saturating_sub(1))).map(|i| self.subnet(i))
+    }
+
+    /// Which subnet a request belongs to: the local one when it was not
+    /// relayed, else the one holding `giaddr` (`None`: not served).
+    fn subnet_of(&self, giaddr: Ipv4Addr) -> Option<usize> {
+        if giaddr.is_unspecified() {
+            return Some(0);
+        }
+        self.subnets().position(|s| s.contains(giaddr))
+    }
+
+    /// Bytes of pool bitmap all the pools need.
+    pub fn pool_bitmap_len(&self) -> usize {
+        self.subnets()
+            .map(|s| pool_bitmap_len(s.pool_first, s.pool_last))
+            .fold(0usize, usize::saturating_add)
     }
 
     fn reservation_for(&self, mac: Option<[u8; 6]>) -> Option<&'a Reservation<'a>> {
@@ -258,21 +316,19 @@ pub enum Ingress {
 
 impl<'a> DhcpServer<'a> {
     /// A server with a lease table of `leases.len()` slots and a pool
-    /// bitmap of [`pool_bitmap_len`] bytes.
+    /// bitmap of [`Config::pool_bitmap_len`] bytes.
     pub fn new(
         config: Config<'a>,
         leases: impl Into<ManagedSlice<'a, LeaseSlot>>,
         pool_bitmap: impl Into<ManagedSlice<'a, u8>>,
     ) -> Self {
         let start = (config.random_seed ^ (config.random_seed >> 29)) as u32;
+        let mut pools: heapless::Vec<(Ipv4Addr, Ipv4Addr), MAX_POOLS> = heapless::Vec::new();
+        for s in config.subnets() {
+            let _ = pools.push((s.pool_first, s.pool_last));
+        }
         Self {
-            table: Table::new(
-                leases.into(),
-                pool_bitmap.into(),
-                config.pool_first,
-                config.pool_last,
-                start,
-            ),
+            table: Table::new(leases.into(), pool_bitmap.into(), &pools, start),
             config,
             replies: heapless::Vec::new(),
             busy: 0,
@@ -392,13 +448,12 @@ impl<'a> DhcpServer<'a> {
                 reason: "more than 16 relay hops",
             });
         }
-        let giaddr = packet.giaddr();
-        if !giaddr.is_unspecified() && !self.config.in_subnet(giaddr) {
+        let Some(subnet) = self.config.subnet_of(packet.giaddr()) else {
             return self.event(Event::Ignored {
                 mac,
                 reason: "relayed from a subnet this server does not serve",
             });
-        }
+        };
         let Some(kind) = packet.message_type() else {
             return self.event(Event::Ignored {
                 mac,
@@ -419,11 +474,11 @@ impl<'a> DhcpServer<'a> {
                 mac,
                 reason: "proxy mode: the network's DHCP server answers this",
             }),
-            (Mode::Full, _, MessageType::Discover) => self.discover(now, &packet),
-            (Mode::Full, _, MessageType::Request) => self.request(now, &packet),
+            (Mode::Full, _, MessageType::Discover) => self.discover(now, &packet, subnet),
+            (Mode::Full, _, MessageType::Request) => self.request(now, &packet, subnet),
             (Mode::Full, _, MessageType::Decline) => self.decline(now, &packet),
             (Mode::Full, _, MessageType::Release) => self.release(&packet),
-            (Mode::Full, _, MessageType::Inform) => self.inform(&packet),
+            (Mode::Full, _, MessageType::Inform) => self.inform(&packet, subnet),
             (Mode::Full, _, _) => self.event(Event::Ignored {
                 mac,
                 reason: "not a client message",
@@ -497,7 +552,13 @@ impl<'a> DhcpServer<'a> {
 
     /// An address for this client: its lease, its reservation, the one it
     /// asks for if free, or the next free one in the pool.
-    fn choose_address(&mut self, packet: &Packet<&[u8]>, client: &ClientKey) -> Option<Ipv4Addr> {
+    fn choose_address(
+        &mut self,
+        packet: &Packet<&[u8]>,
+        client: &ClientKey,
+        subnet: usize,
+    ) -> Option<Ipv4Addr> {
+        let net = self.config.subnet(subnet);
         let mac = packet.client_mac();
         if let Some(ip) = self.config.reservation_for(mac).and_then(|r| r.ip) {
             return Some(ip);
@@ -506,6 +567,7 @@ impl<'a> DhcpServer<'a> {
             .table
             .find_client(client)
             .and_then(|s| self.table.get(s))
+            .filter(|l| net.contains(l.ip))
         {
             return Some(lease.ip);
         }
@@ -513,6 +575,7 @@ impl<'a> DhcpServer<'a> {
         let config = self.config;
         if let Some(ip) = packet.requested_ip() {
             if self.table.in_pool(ip)
+                && net.contains(ip)
                 && !self.table.pool_used(ip)
                 && ip != server
                 && !config.reserved_for_other(ip, mac)
@@ -520,14 +583,15 @@ impl<'a> DhcpServer<'a> {
                 return Some(ip);
             }
         }
-        self.table
-            .next_free(|ip| ip == server || config.reserved_for_other(ip, mac))
+        self.table.next_free(subnet, |ip| {
+            ip == server || config.reserved_for_other(ip, mac)
+        })
     }
 
-    fn discover(&mut self, now: Instant, packet: &Packet<&[u8]>) {
+    fn discover(&mut self, now: Instant, packet: &Packet<&[u8]>, subnet: usize) {
         let mac = packet.client_mac();
         let client = Self::client_key(packet);
-        let Some(ip) = self.choose_address(packet, &client) else {
+        let Some(ip) = self.choose_address(packet, &client, subnet) else {
             return self.event(Event::PoolExhausted {
                 mac: mac.unwrap_or_default(),
             });
@@ -553,11 +617,14 @@ impl<'a> DhcpServer<'a> {
             facts,
             boot,
         });
-        let pending = Pending::reply(&self.config, packet, MessageType::Offer, ip, boot, &facts);
+        let mut pending =
+            Pending::reply(&self.config, packet, MessageType::Offer, ip, boot, &facts);
+        pending.subnet = subnet;
         self.queue(pending);
     }
 
-    fn request(&mut self, now: Instant, packet: &Packet<&[u8]>) {
+    fn request(&mut self, now: Instant, packet: &Packet<&[u8]>, subnet: usize) {
+        let net = self.config.subnet(subnet);
         let mac = packet.client_mac();
         let client = Self::client_key(packet);
         let slot = self.table.find_client(&client);
@@ -586,27 +653,25 @@ impl<'a> DhcpServer<'a> {
             (None, _) if !ciaddr.is_unspecified() => (ciaddr, false),
             _ => return self.nak(packet, Ipv4Addr::UNSPECIFIED, "REQUEST names no address"),
         };
-        let ours = lease.is_some_and(|l| l.ip == wanted && l.state != LeaseState::Declined);
+        let ours = lease.is_some_and(|l| l.ip == wanted && l.state != LeaseState::Declined)
+            && net.contains(wanted);
         let reserved = self.config.reservation_for(mac).and_then(|r| r.ip) == Some(wanted);
         let grantable = ours
             || reserved
             || (!selecting
                 && self.table.in_pool(wanted)
+                && net.contains(wanted)
                 && !self.table.pool_used(wanted)
                 && wanted != self.config.server_ip
                 && !self.config.reserved_for_other(wanted, mac));
         if !grantable {
-            if !self.config.in_subnet(wanted)
-                && lease.is_none()
-                && !selecting
-                && !ciaddr.is_unspecified()
-            {
+            if !net.contains(wanted) && lease.is_none() && !selecting && !ciaddr.is_unspecified() {
                 return self.event(Event::Ignored {
                     mac,
                     reason: "renewal of an address from another network",
                 });
             }
-            let reason = if !self.config.in_subnet(wanted) {
+            let reason = if !net.contains(wanted) {
                 "address is not on this network"
             } else if selecting {
                 "no matching offer"
@@ -631,6 +696,7 @@ impl<'a> DhcpServer<'a> {
         });
         let mut pending =
             Pending::reply(&self.config, packet, MessageType::Ack, wanted, boot, &facts);
+        pending.subnet = subnet;
         if self.config.hold_acks {
             pending.hold_until = Some(seq);
         }
@@ -694,7 +760,7 @@ impl<'a> DhcpServer<'a> {
         }
     }
 
-    fn inform(&mut self, packet: &Packet<&[u8]>) {
+    fn inform(&mut self, packet: &Packet<&[u8]>, subnet: usize) {
         if packet.ciaddr().is_unspecified() {
             return self.event(Event::Ignored {
                 mac: packet.client_mac(),
@@ -712,6 +778,7 @@ impl<'a> DhcpServer<'a> {
             &facts,
         );
         pending.lease = false;
+        pending.subnet = subnet;
         self.queue(pending);
     }
 

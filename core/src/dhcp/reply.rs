@@ -37,6 +37,8 @@ pub(crate) struct Pending<'a> {
     pub(crate) network_options: bool,
     /// Held until the lease journal reaches this sequence number.
     pub(crate) hold_until: Option<u64>,
+    /// Whose mask and routers it carries (see [`Config::subnet`]).
+    pub(crate) subnet: usize,
 }
 
 impl<'a> Pending<'a> {
@@ -90,6 +92,7 @@ impl<'a> Pending<'a> {
             lease: kind != MessageType::Nak,
             network_options: true,
             hold_until: None,
+            subnet: 0,
         }
     }
 
@@ -175,9 +178,10 @@ impl<'a> Pending<'a> {
         if self.network_options {
             // 1 and 3 go out whether or not the client listed them (Pi ROMs
             // do not ask for them and need them).
-            let _ = required.push(DhcpOption::SubnetMask(config.subnet_mask));
-            if !config.routers.is_empty() {
-                let _ = required.push(DhcpOption::Router(Addrs::Slice(config.routers)));
+            let net = config.subnet(self.subnet);
+            let _ = required.push(DhcpOption::SubnetMask(net.mask));
+            if !net.routers.is_empty() {
+                let _ = required.push(DhcpOption::Router(Addrs::Slice(net.routers)));
             }
             if !config.dns.is_empty() {
                 let _ = optional.push(DhcpOption::DnsServers(Addrs::Slice(config.dns)));
@@ -185,8 +189,8 @@ impl<'a> Pending<'a> {
             if !config.domain.is_empty() {
                 let _ = optional.push(DhcpOption::DomainName(config.domain.as_bytes()));
             }
-            let mask = u32::from(config.subnet_mask);
-            let bcast = Ipv4Addr::from((u32::from(config.server_ip) & mask) | !mask);
+            let mask = u32::from(net.mask);
+            let bcast = Ipv4Addr::from((u32::from(net.network) & mask) | !mask);
             let _ = optional.push(DhcpOption::BroadcastAddress(bcast));
         }
         if self.boot != BootDecision::None {

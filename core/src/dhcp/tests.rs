@@ -40,7 +40,7 @@ struct Sim {
 impl Sim {
     fn new(config: Config<'static>, slots: usize) -> Self {
         let leases = vec![LeaseSlot::EMPTY; slots];
-        let bitmap = vec![0u8; pool_bitmap_len(config.pool_first, config.pool_last)];
+        let bitmap = vec![0u8; config.pool_bitmap_len()];
         Self {
             server: DhcpServer::new(config, leases, bitmap),
             now: Instant::ZERO,
@@ -464,6 +464,101 @@ fn cve_d2_relayed_request_goes_to_the_relay_with_option_82_echoed() {
     assert!(parse(&out[0].1).option(82).is_none());
     // A relay from a subnet this server does not serve: ignored.
     let mut d = req(1, 3);
+    d.giaddr = Ipv4Addr::new(192, 168, 9, 1);
+    assert!(s.dhcp(&d.bytes()).is_empty());
+}
+
+static RELAYED: [Subnet<'static>; 2] = [
+    Subnet {
+        network: Ipv4Addr::new(10, 1, 0, 0),
+        mask: Ipv4Addr::new(255, 255, 0, 0),
+        pool_first: Ipv4Addr::new(10, 1, 0, 10),
+        pool_last: Ipv4Addr::new(10, 1, 0, 12),
+        routers: &[Ipv4Addr::new(10, 1, 0, 1)],
+    },
+    Subnet {
+        network: Ipv4Addr::new(10, 2, 0, 0),
+        mask: Ipv4Addr::new(255, 255, 255, 0),
+        pool_first: Ipv4Addr::new(10, 2, 0, 100),
+        pool_last: Ipv4Addr::new(10, 2, 0, 200),
+        routers: &[],
+    },
+];
+
+#[test]
+fn relayed_requests_get_addresses_and_options_of_the_relay_subnet() {
+    let mut s = Sim::new(
+        Config {
+            relayed: &RELAYED,
+            ..config(100, 110)
+        },
+        16,
+    );
+    // Local, then from each relay: each pool, each subnet's mask and routers.
+    let cases = [
+        (
+            Ipv4Addr::UNSPECIFIED,
+            (10, 0, 0),
+            [255, 255, 255, 0],
+            Some(ROUTERS[0]),
+        ),
+        (
+            Ipv4Addr::new(10, 1, 0, 1),
+            (10, 1, 0),
+            [255, 255, 0, 0],
+            Some(Ipv4Addr::new(10, 1, 0, 1)),
+        ),
+        (
+            Ipv4Addr::new(10, 2, 0, 1),
+            (10, 2, 0),
+            [255, 255, 255, 0],
+            None,
+        ),
+    ];
+    let mut held = Vec::new();
+    for (i, (giaddr, net, mask, router)) in cases.into_iter().enumerate() {
+        let mut d = req(1, i as u8 + 1);
+        d.giaddr = giaddr;
+        let ack = dora(&mut s, d);
+        let ack = parse(&ack);
+        held.push(ack.yiaddr());
+        assert_eq!(ack.message_type(), Some(MessageType::Ack));
+        let [a, b, c, _] = ack.yiaddr().octets();
+        assert_eq!((a, b, c), net, "address from the pool of {giaddr}");
+        assert_eq!(text(&ack, code::SUBNET_MASK).unwrap(), mask);
+        assert_eq!(
+            text(&ack, code::ROUTER).map(|r| Ipv4Addr::new(r[0], r[1], r[2], r[3])),
+            router
+        );
+        if !giaddr.is_unspecified() {
+            assert_eq!(ack.giaddr(), giaddr);
+        }
+    }
+    // A small relayed pool runs out on its own; the others still serve.
+    for mac in 10..12 {
+        let mut d = req(1, mac);
+        d.giaddr = Ipv4Addr::new(10, 1, 0, 1);
+        dora(&mut s, d);
+    }
+    let mut d = req(1, 12);
+    d.giaddr = Ipv4Addr::new(10, 1, 0, 1);
+    assert!(s.dhcp(&d.bytes()).is_empty(), "10.1.0.10-12 are all taken");
+    let mut d = req(1, 13);
+    d.giaddr = Ipv4Addr::new(10, 2, 0, 1);
+    assert_eq!(parse(&dora(&mut s, d)).yiaddr().octets()[..3], [10, 2, 0]);
+    // A client that moves to another subnet gets an address there.
+    let mut d = req(1, 1);
+    d.giaddr = Ipv4Addr::new(10, 2, 0, 1);
+    assert_eq!(parse(&dora(&mut s, d)).yiaddr().octets()[..3], [10, 2, 0]);
+    // Client 2, bound in 10.1/16, rebooting behind the 10.2.0 relay and
+    // asking for its old address: NAK (it must start over there).
+    let mut r = req(3, 2);
+    r.giaddr = Ipv4Addr::new(10, 2, 0, 1);
+    let r = r.opt(50, &held[1].octets());
+    let out = s.dhcp(&r.bytes());
+    assert_eq!(parse(&out[0].1).message_type(), Some(MessageType::Nak));
+    // Relayed from a network nobody configured: ignored.
+    let mut d = req(1, 20);
     d.giaddr = Ipv4Addr::new(192, 168, 9, 1);
     assert!(s.dhcp(&d.bytes()).is_empty());
 }
