@@ -5,7 +5,7 @@ sockets and `awl-core`'s sans-IO DHCP and TFTP servers.
 
 ```text
 board main                                   Appliance::poll(now, device)
-  static RES: Resources (bss, no heap)         iface.poll(now, device, sockets)
+  resources!() (bss, no heap)                  iface.poll(now, device, sockets)
   clock (SysTick, ms)                          DHCP  :67 / :4011  <-> DhcpServer
   Device (LAN9118 / stm32-eth)                 TFTP  :69 + one port per transfer <-> TftpServer
   Log sink (UART / defmt)                      HTTP  :80 (TCP) -> http::serve (hook)
@@ -30,8 +30,8 @@ pub mod packed;
 use core::net::{SocketAddr, SocketAddrV4};
 
 use awl_core::boot::{BootConfig, BootDecision, ClientFacts};
-use awl_core::dhcp::{self, DhcpServer, Ingress, LeaseSlot};
-use awl_core::tftp::{self, Local, TftpServer, Transfer, TransferId};
+use awl_core::dhcp::{self, DhcpServer, Ingress};
+use awl_core::tftp::{self, Local, TftpServer, TransferId};
 use awl_core::time::{Duration as CoreDuration, Instant as CoreInstant};
 use awl_core::wire::dhcp::{PXE_PORT, SERVER_PORT};
 use smoltcp::iface::{Config as IfaceConfig, Interface, SocketHandle, SocketSet, SocketStorage};
@@ -57,97 +57,156 @@ pub const TFTP_PORT: u16 = 69;
 /// The HTTP port.
 pub const HTTP_PORT: u16 = 80;
 
-/// Storage of one UDP socket: `RM` received datagrams in `RB` bytes, one
-/// outgoing datagram of up to `TB` bytes.
-struct UdpStore<const RM: usize, const RB: usize, const TB: usize> {
-    rx_meta: [udp::PacketMetadata; RM],
-    rx: [u8; RB],
-    tx_meta: [udp::PacketMetadata; 1],
-    tx: [u8; TB],
-}
+/// Receive buffer bytes and datagrams of each UDP socket; each sends one
+/// datagram of up to [`UDP_MAX_PAYLOAD`] bytes at a time (the listener on 69
+/// only refusals).
+const DHCP_RX: usize = 2048;
+const PXE_RX: usize = 1024;
+const PXE_RX_DATAGRAMS: usize = 2;
+const TFTP_RX: usize = 1024;
+const TFTP_RX_DATAGRAMS: usize = 4;
+const TFTP_TX: usize = 256;
+/// A transfer's socket receives ACKs (and a client's ERROR).
+const TRANSFER_RX: usize = 256;
+const TRANSFER_RX_DATAGRAMS: usize = 4;
+/// Packet metadata slots of all UDP sockets.
+#[doc(hidden)]
+pub const METAS: usize = DHCP_RX_DATAGRAMS
+    + 1
+    + PXE_RX_DATAGRAMS
+    + 1
+    + TFTP_RX_DATAGRAMS
+    + 1
+    + TRANSFERS * (TRANSFER_RX_DATAGRAMS + 1);
 
-impl<const RM: usize, const RB: usize, const TB: usize> UdpStore<RM, RB, TB> {
-    const fn new() -> Self {
-        Self {
-            rx_meta: [udp::PacketMetadata::EMPTY; RM],
-            rx: [0; RB],
-            tx_meta: [udp::PacketMetadata::EMPTY; 1],
-            tx: [0; TB],
-        }
-    }
-
-    fn socket(&'static mut self) -> udp::Socket<'static> {
-        udp::Socket::new(
-            udp::PacketBuffer::new(&mut self.rx_meta[..], &mut self.rx[..]),
-            udp::PacketBuffer::new(&mut self.tx_meta[..], &mut self.tx[..]),
-        )
-    }
-}
-
-struct TcpStore {
-    rx: [u8; HTTP_RX_BYTES],
-    tx: [u8; HTTP_TX_BYTES],
-}
-
-impl TcpStore {
-    const fn new() -> Self {
-        Self {
-            rx: [0; HTTP_RX_BYTES],
-            tx: [0; HTTP_TX_BYTES],
-        }
-    }
-
-    fn socket(&'static mut self) -> tcp::Socket<'static> {
-        tcp::Socket::new(
-            tcp::SocketBuffer::new(&mut self.rx[..]),
-            tcp::SocketBuffer::new(&mut self.tx[..]),
-        )
-    }
-}
-
-/// Everything the appliance stores, sized by [`capacity`]. Put it in a
-/// `static_cell::StaticCell` and fill it at start-up with
-/// `init_with(Resources::new)`: its empty value is not all zeroes (smoltcp's
-/// and the core's empty slots have non-zero niches), so a `static`
-/// initialised at compile time would be copied from flash (`.data`: 43 KiB
-/// of flash) instead of taking only RAM (`.bss`).
-pub struct Resources {
-    sockets: [SocketStorage<'static>; SOCKETS],
-    leases: [LeaseSlot; LEASES],
+/// The byte buffers of every socket and the pool bitmap: all zeroes, so a
+/// `static` of it lands in `.bss` (RAM only) with a `const` initialiser.
+pub struct Buffers {
     pool: [u8; POOL_BITMAP],
-    transfers: [Option<Transfer<u16>>; TRANSFERS],
-    /// Port 67: requests from clients without an address are broadcasts.
-    dhcp: UdpStore<DHCP_RX_DATAGRAMS, 2048, UDP_MAX_PAYLOAD>,
-    /// Port 4011.
-    pxe: UdpStore<2, 1024, UDP_MAX_PAYLOAD>,
-    /// Port 69: requests in, refusals out.
-    tftp: UdpStore<4, 1024, 256>,
-    /// One per transfer: ACKs (and a client's ERROR) in, DATA/OACK out.
-    transfer: [UdpStore<4, 256, UDP_MAX_PAYLOAD>; TRANSFERS],
-    http: [TcpStore; HTTP_CONNECTIONS],
+    dhcp_rx: [u8; DHCP_RX],
+    dhcp_tx: [u8; UDP_MAX_PAYLOAD],
+    pxe_rx: [u8; PXE_RX],
+    pxe_tx: [u8; UDP_MAX_PAYLOAD],
+    tftp_rx: [u8; TFTP_RX],
+    tftp_tx: [u8; TFTP_TX],
+    transfer_rx: [[u8; TRANSFER_RX]; TRANSFERS],
+    transfer_tx: [[u8; UDP_MAX_PAYLOAD]; TRANSFERS],
+    http_rx: [[u8; HTTP_RX_BYTES]; HTTP_CONNECTIONS],
+    http_tx: [[u8; HTTP_TX_BYTES]; HTTP_CONNECTIONS],
 }
 
-impl Resources {
-    /// Empty storage (usable in a `static` initialiser).
+impl Buffers {
+    /// All zeroes.
     pub const fn new() -> Self {
         Self {
-            sockets: [SocketStorage::EMPTY; SOCKETS],
-            leases: [LeaseSlot::EMPTY; LEASES],
             pool: [0; POOL_BITMAP],
-            transfers: [const { None }; TRANSFERS],
-            dhcp: UdpStore::new(),
-            pxe: UdpStore::new(),
-            tftp: UdpStore::new(),
-            transfer: [const { UdpStore::new() }; TRANSFERS],
-            http: [const { TcpStore::new() }; HTTP_CONNECTIONS],
+            dhcp_rx: [0; DHCP_RX],
+            dhcp_tx: [0; UDP_MAX_PAYLOAD],
+            pxe_rx: [0; PXE_RX],
+            pxe_tx: [0; UDP_MAX_PAYLOAD],
+            tftp_rx: [0; TFTP_RX],
+            tftp_tx: [0; TFTP_TX],
+            transfer_rx: [[0; TRANSFER_RX]; TRANSFERS],
+            transfer_tx: [[0; UDP_MAX_PAYLOAD]; TRANSFERS],
+            http_rx: [[0; HTTP_RX_BYTES]; HTTP_CONNECTIONS],
+            http_tx: [[0; HTTP_TX_BYTES]; HTTP_CONNECTIONS],
         }
     }
 }
 
-impl Default for Resources {
+impl Default for Buffers {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// The rest of the appliance's storage: slots whose empty value is not all
+/// zeroes (smoltcp's socket and packet metadata slots, the core's lease and
+/// transfer slots have non-zero niches), so each array is filled at
+/// start-up (see [`resources!`]) rather than copied from flash.
+pub struct Slots {
+    /// The socket set.
+    pub sockets: &'static mut [SocketStorage<'static>; SOCKETS],
+    /// UDP packet metadata.
+    pub metas: &'static mut [udp::PacketMetadata; METAS],
+    /// The DHCP lease table.
+    pub leases: &'static mut [LeaseSlot; LEASES],
+    /// The TFTP transfer table.
+    pub transfers: &'static mut [Option<Transfer<u16>>; TRANSFERS],
+}
+
+/// Everything the appliance stores, sized by [`capacity`]; made once by
+/// [`resources!`].
+pub struct Resources {
+    /// Byte buffers (`.bss`).
+    pub buffers: &'static mut Buffers,
+    /// Slots (`.bss`, filled at start-up).
+    pub slots: Slots,
+}
+
+#[doc(hidden)]
+pub use smoltcp as __smoltcp;
+#[doc(hidden)]
+pub use static_cell as __static_cell;
+
+/// The appliance's storage in `static`s, handed out once: `.bss` only, no
+/// heap, no `.data` (flash). Returns `None` when called a second time.
+/// Each slot array is built by a loop straight into its static, never as a
+/// whole value on the stack.
+#[macro_export]
+macro_rules! resources {
+    () => {{
+        use $crate::__static_cell::{ConstStaticCell, StaticCell};
+        static BUFFERS: ConstStaticCell<$crate::Buffers> =
+            ConstStaticCell::new($crate::Buffers::new());
+        static SOCKETS: StaticCell<
+            [$crate::__smoltcp::iface::SocketStorage<'static>; $crate::SOCKETS],
+        > = StaticCell::new();
+        static METAS: StaticCell<[$crate::__smoltcp::socket::udp::PacketMetadata; $crate::METAS]> =
+            StaticCell::new();
+        static LEASES: StaticCell<[$crate::LeaseSlot; $crate::capacity::LEASES]> =
+            StaticCell::new();
+        static TRANSFERS: StaticCell<[Option<$crate::Transfer<u16>>; $crate::capacity::TRANSFERS]> =
+            StaticCell::new();
+        match BUFFERS.try_take() {
+            Some(buffers) => Some($crate::Resources {
+                buffers,
+                slots: $crate::Slots {
+                    sockets: SOCKETS.init_with(|| {
+                        [$crate::__smoltcp::iface::SocketStorage::EMPTY; $crate::SOCKETS]
+                    }),
+                    metas: METAS.init_with(|| {
+                        [$crate::__smoltcp::socket::udp::PacketMetadata::EMPTY; $crate::METAS]
+                    }),
+                    leases: LEASES
+                        .init_with(|| [$crate::LeaseSlot::EMPTY; $crate::capacity::LEASES]),
+                    transfers: TRANSFERS
+                        .init_with(|| [const { None }; $crate::capacity::TRANSFERS]),
+                },
+            }),
+            None => None,
+        }
+    }};
+}
+
+#[doc(hidden)]
+pub use awl_core::dhcp::LeaseSlot;
+#[doc(hidden)]
+pub use awl_core::tftp::Transfer;
+
+fn udp_socket(
+    metas: &mut &'static mut [udp::PacketMetadata],
+    rx_datagrams: usize,
+    rx: &'static mut [u8],
+    tx: &'static mut [u8],
+) -> udp::Socket<'static> {
+    let (rx_meta, rest) = core::mem::take(metas).split_at_mut(rx_datagrams.min(METAS));
+    let (tx_meta, rest) = rest.split_at_mut(1.min(rest.len()));
+    *metas = rest;
+    udp::Socket::new(
+        udp::PacketBuffer::new(rx_meta, rx),
+        udp::PacketBuffer::new(tx_meta, tx),
+    )
 }
 
 /// The core's clock from smoltcp's.
@@ -203,24 +262,34 @@ impl<L: Log> Appliance<L> {
     /// `packed`; `seed` should differ between boots (smoltcp's TCP initial
     /// sequence numbers, the DHCP pool's starting point, transfer ports).
     pub fn new<D: Device>(
-        resources: &'static mut Resources,
+        resources: Resources,
         packed: &'static Packed,
         device: &mut D,
         now: Instant,
         seed: u64,
         mut log: L,
     ) -> Self {
-        let Resources {
-            sockets: socket_storage,
-            leases,
+        let Resources { buffers, slots } = resources;
+        let Buffers {
             pool,
+            dhcp_rx,
+            dhcp_tx,
+            pxe_rx,
+            pxe_tx,
+            tftp_rx,
+            tftp_tx,
+            transfer_rx,
+            transfer_tx,
+            http_rx,
+            http_tx,
+        } = buffers;
+        let Slots {
+            sockets: socket_storage,
+            metas,
+            leases,
             transfers,
-            dhcp: dhcp_store,
-            pxe: pxe_store,
-            tftp: tftp_store,
-            transfer: transfer_stores,
-            http: http_stores,
-        } = resources;
+        } = slots;
+        let mut metas: &'static mut [udp::PacketMetadata] = &mut metas[..];
 
         let mut config = IfaceConfig::new(HardwareAddress::Ethernet(EthernetAddress(packed.mac)));
         config.random_seed = seed;
@@ -233,20 +302,27 @@ impl<L: Log> Appliance<L> {
         }
 
         let mut sockets = SocketSet::new(&mut socket_storage[..]);
-        let mut dhcp_udp = dhcp_store.socket();
+        let mut dhcp_udp = udp_socket(&mut metas, DHCP_RX_DATAGRAMS, dhcp_rx, dhcp_tx);
         let _ = dhcp_udp.bind(SERVER_PORT);
         let dhcp_socket = sockets.add(dhcp_udp);
-        let mut pxe_udp = pxe_store.socket();
+        let mut pxe_udp = udp_socket(&mut metas, PXE_RX_DATAGRAMS, pxe_rx, pxe_tx);
         let _ = pxe_udp.bind(PXE_PORT);
         let pxe_socket = sockets.add(pxe_udp);
-        let mut tftp_udp = tftp_store.socket();
+        let mut tftp_udp = udp_socket(&mut metas, TFTP_RX_DATAGRAMS, tftp_rx, tftp_tx);
         let _ = tftp_udp.bind(TFTP_PORT);
         let tftp_socket = sockets.add(tftp_udp);
-        let transfer_sockets = transfer_stores
-            .each_mut()
-            .map(|store| sockets.add(store.socket()));
-        let http_sockets = http_stores.each_mut().map(|store| {
-            let mut socket = store.socket();
+        let mut transfer_tx = transfer_tx.iter_mut();
+        let transfer_sockets = transfer_rx.each_mut().map(|rx| {
+            let tx = transfer_tx.next().map_or(&mut [][..], |tx| &mut tx[..]);
+            sockets.add(udp_socket(&mut metas, TRANSFER_RX_DATAGRAMS, rx, tx))
+        });
+        let mut http_tx = http_tx.iter_mut();
+        let http_sockets = http_rx.each_mut().map(|rx| {
+            let tx = http_tx.next().map_or(&mut [][..], |tx| &mut tx[..]);
+            let mut socket = tcp::Socket::new(
+                tcp::SocketBuffer::new(&mut rx[..]),
+                tcp::SocketBuffer::new(tx),
+            );
             let _ = socket.listen(HTTP_PORT);
             sockets.add(socket)
         });

@@ -13,9 +13,8 @@ mod uart;
 use core::panic::PanicInfo;
 
 use awl_firmware::log::Log;
-use awl_firmware::{log, Appliance, Resources};
+use awl_firmware::{log, Appliance};
 use cortex_m_rt::entry;
-use static_cell::StaticCell;
 
 #[allow(unreachable_pub)]
 mod packed {
@@ -23,11 +22,9 @@ mod packed {
 }
 use packed::APPLIANCE;
 
-/// Sockets, leases, transfers: in .bss, filled once at start-up.
-static RESOURCES: StaticCell<Resources> = StaticCell::new();
-
 #[entry]
 fn main() -> ! {
+    hw::stack::paint();
     let mut log = uart::Uart::new();
     let Some(core) = cortex_m::Peripherals::take() else {
         halt(&mut log, "core peripherals taken twice")
@@ -51,10 +48,28 @@ fn main() -> ! {
             0,
         ]);
     let now = clock.now();
-    let resources = RESOURCES.init_with(Resources::new);
+    let Some(resources) = awl_firmware::resources!() else {
+        halt(&mut log, "resources taken twice")
+    };
     let mut app = Appliance::new(resources, &APPLIANCE, &mut eth, now, seed, log);
+    log!(
+        app.log_mut(),
+        "ram: {} bytes stack so far",
+        hw::stack::used()
+    );
+    let mut stack_logged = 0;
+    let mut next_check = clock.now();
     loop {
         let now = clock.now();
+        if now >= next_check {
+            // Say when the deepest stack use grows (for the RAM figures).
+            next_check = now + smoltcp::time::Duration::from_secs(5);
+            let used = hw::stack::used();
+            if used > stack_logged {
+                log!(app.log_mut(), "ram: {} bytes stack at most", used);
+                stack_logged = used;
+            }
+        }
         if !app.poll(now, &mut eth) {
             // Nothing moved: sleep until the next tick (1 ms).
             cortex_m::asm::wfi();

@@ -10,7 +10,7 @@ use core::fmt;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use awl_firmware::log::Log;
-use awl_firmware::{Appliance, Resources};
+use awl_firmware::Appliance;
 use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m_rt::{entry, exception};
 use defmt_rtt as _;
@@ -38,7 +38,6 @@ const PHY_ADDRESS: u8 = 0;
 const RX_RING: usize = 4;
 const TX_RING: usize = 2;
 
-static RESOURCES: StaticCell<Resources> = StaticCell::new();
 static RX: StaticCell<[RxRingEntry; RX_RING]> = StaticCell::new();
 static TX: StaticCell<[TxRingEntry; TX_RING]> = StaticCell::new();
 static MILLIS: AtomicU32 = AtomicU32::new(0);
@@ -146,7 +145,9 @@ fn main() -> ! {
     mac.set_speed(speed);
     defmt::info!("eth: link up");
 
-    let resources = RESOURCES.init_with(Resources::new);
+    let Some(resources) = awl_firmware::resources!() else {
+        halt("resources taken twice")
+    };
     let now = clock.now();
     let mut app = Appliance::new(resources, &APPLIANCE, &mut dma, now, seed, Defmt);
     loop {
