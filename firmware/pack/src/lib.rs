@@ -393,18 +393,29 @@ pub fn parse(file: &Path, text: &str, board: Board) -> Result<Appliance, String>
         pick(|b| &b.mirror, ""),
     ];
     if let Some(b) = boot {
-        for (value, field) in [
-            (&b.ipxe_script, "[boot] ipxe_script"),
-            (&b.http_boot, "[boot] http_boot"),
-            (&b.mirror, "[boot] mirror"),
+        for (value, field, schemes) in [
+            (
+                &b.ipxe_script,
+                "[boot] ipxe_script",
+                &["http://", "https://", "tftp://"][..],
+            ),
+            (
+                &b.http_boot,
+                "[boot] http_boot",
+                &["http://", "https://"][..],
+            ),
+            (&b.mirror, "[boot] mirror", &["http://", "https://"][..]),
         ] {
             if let Some(v) = value {
                 let s = v.get_ref();
-                if !(s.is_empty() || s.starts_with("http://") || s.starts_with("https://")) {
+                if !(s.is_empty() || schemes.iter().any(|p| s.starts_with(p))) {
                     return Err(at.err(
                         &v.span(),
                         field,
-                        format!("\"{s}\" is not an http:// or https:// URL"),
+                        format!(
+                            "\"{s}\" is not a URL starting with {}",
+                            schemes.join(" or ")
+                        ),
                     ));
                 }
             }
