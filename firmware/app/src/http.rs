@@ -1,53 +1,211 @@
-//! HTTP on port 80: **the hook** where an accepted TCP connection's bytes
-//! are handed to the core's HTTP responder.
-//!
-//! `awl_core::http` (a sans-IO GET responder on `httparse`, with the iPXE
-//! script renderer) is being written in `core/` now. Until it lands, every
-//! request gets `501 Not Implemented` and the connection is closed, so a
-//! client is told at once rather than left waiting. Replace the body of
-//! [`serve`] with the core responder; nothing else in the app changes.
+//! HTTP on port 80: each accepted TCP connection's bytes go to the core's
+//! sans-IO GET responder (`awl_core::http::Connection`), which reads the
+//! bodies from [`FlashSite`]: the packed files, at `/<name>` and
+//! `/boot/<name>`; a file packed with `render = true` is a boot-script
+//! template (`awl_core::script`) filled in for the asking client (its
+//! address, its MAC from the DHCP lease table, the server, the mirror).
 
-use awl_core::time::Instant;
+use core::net::{Ipv4Addr, SocketAddr};
+
+use awl_core::dhcp::DhcpServer;
+use awl_core::http::{Connection, Resource, Site};
+use awl_core::script::{self, ClientVars};
 use smoltcp::socket::tcp;
 
-use crate::files::FlashFiles;
 use crate::log::Log;
 use crate::packed::Packed;
 
-const NOT_IMPLEMENTED: &[u8] = b"HTTP/1.0 501 Not Implemented\r\n\
-Content-Type: text/plain\r\nContent-Length: 30\r\nConnection: close\r\n\r\n\
-HTTP is not served here yet.\r\n";
+/// What a response reads: a packed file, raw or rendered for a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body {
+    /// The bytes of file `index`.
+    File(u16),
+    /// File `index` rendered as a template for this client.
+    Script {
+        /// The file.
+        index: u16,
+        /// The client's address.
+        ip: Ipv4Addr,
+        /// Its MAC, when it has a lease.
+        mac: Option<[u8; 6]>,
+    },
+}
 
-/// Serves one established connection for one poll pass: reads what the
-/// client sent, writes what fits of the answer, closes when done. Returns
-/// whether anything moved. `files` are the packed boot files (served under
-/// `/boot/` once the responder lands), `packed` the settings a boot script
-/// is rendered from (server address, mirror URL).
+/// The packed files as an HTTP site.
+pub struct FlashSite<'s> {
+    packed: &'static Packed,
+    dhcp: Option<&'s DhcpServer<'s>>,
+}
+
+impl<'s> FlashSite<'s> {
+    /// Serves `packed`'s files; MACs of clients come from `dhcp`'s leases.
+    pub fn new(packed: &'static Packed, dhcp: Option<&'s DhcpServer<'s>>) -> Self {
+        Self { packed, dhcp }
+    }
+
+    fn template(&self, index: u16) -> Option<&'static str> {
+        let file = self.packed.files.get(usize::from(index))?;
+        core::str::from_utf8(file.bytes).ok()
+    }
+
+    fn vars(&self, ip: Ipv4Addr, mac: Option<[u8; 6]>) -> ClientVars<'static> {
+        ClientVars {
+            server: self.packed.ip,
+            mirror: self.packed.mirror,
+            mac,
+            ip,
+            hostname: "",
+        }
+    }
+}
+
+fn content_type(name: &str) -> &'static str {
+    if name.ends_with(".ipxe") || name.ends_with(".txt") || name.ends_with(".cfg") {
+        "text/plain"
+    } else {
+        "application/octet-stream"
+    }
+}
+
+impl Site for FlashSite<'_> {
+    type Handle = Body;
+
+    fn open(&mut self, path: &str, peer: SocketAddr) -> Option<Resource<Body>> {
+        let name = path.strip_prefix("boot/").unwrap_or(path);
+        let index = self.packed.files.iter().position(|f| f.name == name)?;
+        let file = self.packed.files.get(index)?;
+        let index = u16::try_from(index).ok()?;
+        let content_type = content_type(name);
+        let SocketAddr::V4(peer) = peer else {
+            return None;
+        };
+        if file.render {
+            let ip = *peer.ip();
+            let mac = self
+                .dhcp
+                .and_then(|d| d.leases().find(|l| l.ip == ip).map(|l| l.mac));
+            let template = self.template(index)?;
+            let (_, len) = script::render(template, &self.vars(ip, mac), 0, &mut []);
+            Some(Resource {
+                handle: Body::Script { index, ip, mac },
+                len,
+                content_type,
+            })
+        } else {
+            Some(Resource {
+                handle: Body::File(index),
+                len: file.bytes.len() as u64,
+                content_type,
+            })
+        }
+    }
+
+    fn read_at(&mut self, handle: Body, offset: u64, buf: &mut [u8]) -> usize {
+        match handle {
+            Body::File(index) => {
+                let Some(file) = self.packed.files.get(usize::from(index)) else {
+                    return 0;
+                };
+                let start = usize::try_from(offset).unwrap_or(usize::MAX);
+                let rest = file.bytes.get(start..).unwrap_or(&[]);
+                let n = rest.len().min(buf.len());
+                if let (Some(dst), Some(src)) = (buf.get_mut(..n), rest.get(..n)) {
+                    dst.copy_from_slice(src);
+                }
+                n
+            }
+            Body::Script { index, ip, mac } => match self.template(index) {
+                Some(template) => script::render(template, &self.vars(ip, mac), offset, buf).0,
+                None => 0,
+            },
+        }
+    }
+}
+
+/// One HTTP connection slot: the responder's state and whether its log
+/// line has been written.
+pub struct Slot {
+    connection: Connection<Body>,
+    logged: bool,
+}
+
+impl Slot {
+    /// A slot waiting for a connection.
+    pub const fn new() -> Self {
+        Self {
+            connection: Connection::new(),
+            logged: false,
+        }
+    }
+}
+
+impl Default for Slot {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// **The hook**: serves one TCP connection for one poll pass. Feeds what
+/// the client sent to the core's responder, sends what fits of the answer,
+/// closes when it is all out. Returns whether anything moved.
 pub fn serve<L: Log>(
     socket: &mut tcp::Socket<'_>,
-    now: Instant,
-    packed: &Packed,
-    files: &FlashFiles,
+    slot: &mut Slot,
+    site: &mut FlashSite<'_>,
     log: &mut L,
 ) -> bool {
-    let _ = (now, packed, files);
+    let Some(remote) = socket.remote_endpoint() else {
+        return false;
+    };
+    let smoltcp::wire::IpAddress::Ipv4(ip) = remote.addr;
+    let peer = SocketAddr::from((ip, remote.port));
     let mut moved = false;
-    // Wait for the end of the request head (or a full buffer).
-    let mut head_done = false;
+    let conn = &mut slot.connection;
     if socket.can_recv() {
+        let answered = conn.answered().is_some();
         let _ = socket.recv(|data| {
-            head_done = data.windows(4).any(|w| w == b"\r\n\r\n");
-            (data.len(), ())
+            // After the head, whatever else comes is not needed.
+            let n = if answered {
+                data.len()
+            } else {
+                conn.receive(site, peer, data)
+            };
+            (n, ())
         });
         moved = true;
     }
-    if head_done && socket.can_send() {
-        if let Some(peer) = socket.remote_endpoint() {
-            crate::log!(log, "http: {} 501 (no HTTP responder in this build)", peer);
+    if let (Some(answered), false) = (conn.answered(), slot.logged) {
+        crate::log!(
+            log,
+            "http: {} {} {} {} bytes",
+            peer,
+            conn.target(),
+            answered.status.code(),
+            answered.len
+        );
+        slot.logged = true;
+    }
+    while socket.can_send() && !conn.is_done() {
+        let sent = socket
+            .send(|buf| {
+                let n = conn.poll_send(site, buf);
+                (n, n)
+            })
+            .unwrap_or(0);
+        if sent == 0 {
+            break;
         }
-        let _ = socket.send_slice(NOT_IMPLEMENTED);
+        moved = true;
+    }
+    if conn.is_done() && socket.send_queue() == 0 && socket.may_send() {
         socket.close();
         moved = true;
     }
     moved
+}
+
+/// Makes a slot ready for the next connection.
+pub fn reset(slot: &mut Slot, site: &mut FlashSite<'_>) {
+    slot.connection.reset(site);
+    slot.logged = false;
 }

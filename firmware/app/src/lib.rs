@@ -252,6 +252,7 @@ pub struct Appliance<L: Log> {
     /// The file each transfer slot serves (for the end-of-transfer line).
     transfer_file: [&'static str; TRANSFERS],
     http_sockets: [SocketHandle; HTTP_CONNECTIONS],
+    http_slots: [http::Slot; HTTP_CONNECTIONS],
     next_port: u16,
     out: [u8; UDP_MAX_PAYLOAD],
     log: L,
@@ -323,6 +324,8 @@ impl<L: Log> Appliance<L> {
                 tcp::SocketBuffer::new(&mut rx[..]),
                 tcp::SocketBuffer::new(tx),
             );
+            // A client that goes quiet loses its connection.
+            socket.set_timeout(Some(smoltcp::time::Duration::from_secs(10)));
             let _ = socket.listen(HTTP_PORT);
             sockets.add(socket)
         });
@@ -414,6 +417,7 @@ impl<L: Log> Appliance<L> {
             transfer_owner: [None; TRANSFERS],
             transfer_file: ["?"; TRANSFERS],
             http_sockets,
+            http_slots: [const { http::Slot::new() }; HTTP_CONNECTIONS],
             next_port: 49152 + (seed % 8192) as u16,
             out: [0; UDP_MAX_PAYLOAD],
             log,
@@ -442,7 +446,7 @@ impl<L: Log> Appliance<L> {
         );
         busy |= self.dhcp_pass(t);
         busy |= self.tftp_pass(t);
-        busy |= self.http_pass(t);
+        busy |= self.http_pass();
         if busy {
             // Send what the passes queued without waiting for the next call.
             self.iface.poll(now, device, &mut self.sockets);
@@ -728,17 +732,22 @@ impl<L: Log> Appliance<L> {
         }
     }
 
-    fn http_pass(&mut self, t: CoreInstant) -> bool {
+    fn http_pass(&mut self) -> bool {
         let mut busy = false;
-        for &handle in &self.http_sockets {
+        let mut site = http::FlashSite::new(self.packed, self.dhcp.as_ref());
+        for (&handle, slot) in self.http_sockets.iter().zip(&mut self.http_slots) {
             let socket = self.sockets.get_mut::<tcp::Socket<'_>>(handle);
-            if !socket.is_open() {
-                // A connection ended: listen again.
-                let _ = socket.listen(HTTP_PORT);
-                continue;
-            }
-            if socket.is_active() {
-                busy |= http::serve(socket, t, self.packed, &self.files, &mut self.log);
+            match socket.state() {
+                tcp::State::Closed => {
+                    // The last connection is over: ready for the next.
+                    http::reset(slot, &mut site);
+                    let _ = socket.listen(HTTP_PORT);
+                }
+                // Both sides have closed: no need to hold the socket for
+                // TIME-WAIT with two of them.
+                tcp::State::TimeWait => socket.abort(),
+                tcp::State::Listen | tcp::State::SynReceived => {}
+                _ => busy |= http::serve(socket, slot, &mut site, &mut self.log),
             }
         }
         busy

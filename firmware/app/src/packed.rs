@@ -22,6 +22,9 @@ pub struct File {
     pub name: &'static str,
     /// Its bytes, in flash.
     pub bytes: &'static [u8],
+    /// Served over HTTP as a boot-script template rendered for the client
+    /// (`awl_core::script`); TFTP serves it as it is.
+    pub render: bool,
 }
 
 /// The appliance's settings and files.

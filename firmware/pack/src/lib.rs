@@ -134,6 +134,8 @@ struct RawBoot {
 struct RawFile {
     name: Spanned<String>,
     path: Spanned<String>,
+    #[serde(default)]
+    render: Option<Spanned<bool>>,
 }
 
 /// A validated appliance.
@@ -177,6 +179,8 @@ pub struct PackedFile {
     pub path: PathBuf,
     /// Its size.
     pub size: u64,
+    /// Served over HTTP as a template rendered per client.
+    pub render: bool,
 }
 
 /// Where an error is: `file:line: [section] field: message`.
@@ -484,10 +488,40 @@ pub fn parse(file: &Path, text: &str, board: Board) -> Result<Appliance, String>
                 format!("{}: {e}", path.display()),
             )
         })?;
+        let render = f.render.as_ref().is_some_and(|r| *r.get_ref());
+        if render {
+            let span = f.render.as_ref().map_or(f.path.span(), Spanned::span);
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                at.err(
+                    &span,
+                    "[[files]] render",
+                    format!("{}: not UTF-8 text: {e}", path.display()),
+                )
+            })?;
+            if let Err(t) = awl_core::script::check(&text) {
+                let names: Vec<&str> = awl_core::script::VARIABLES
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect();
+                return Err(at.err(
+                    &span,
+                    "[[files]] render",
+                    format!(
+                        "{}:{}: {{{{{}}}}}: {} (known: {})",
+                        path.display(),
+                        t.line,
+                        t.name,
+                        t.reason,
+                        names.join(", ")
+                    ),
+                ));
+            }
+        }
         files.push(PackedFile {
             name: name.clone(),
             path,
             size: meta.len(),
+            render,
         });
     }
     if mode != "Off" {
@@ -629,9 +663,10 @@ pub fn render(a: &Appliance, toml_path: &Path) -> String {
     for f in &a.files {
         let _ = writeln!(
             s,
-            "        ::awl_firmware::packed::File {{ name: {:?}, bytes: include_bytes!({:?}) }},",
+            "        ::awl_firmware::packed::File {{ name: {:?}, bytes: include_bytes!({:?}), render: {} }},",
             f.name,
-            f.path.display().to_string()
+            f.path.display().to_string(),
+            f.render
         );
     }
     let _ = writeln!(s, "    ],");
@@ -714,6 +749,24 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("[[files]] name"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn templates_are_checked() {
+        let dir = std::env::temp_dir().join(format!("awl-pack-tpl-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("ok.ipxe"), "#!ipxe\necho {{mac}} ${net0/ip}\n").unwrap();
+        std::fs::write(dir.join("bad.ipxe"), "#!ipxe\n\necho {{nope}}\n").unwrap();
+        let toml = dir.join("appliance.toml");
+        let text =
+            format!("{MINIMAL}[[files]]\nname = \"ok.ipxe\"\npath = \"ok.ipxe\"\nrender = true\n");
+        assert!(parse(&toml, &text, BOARD).unwrap().files[0].render);
+        let e = parse(&toml, &text.replace("ok.ipxe", "bad.ipxe"), BOARD).unwrap_err();
+        assert!(
+            e.contains(":8: [[files]] render:") && e.contains("bad.ipxe:3: {{nope}}"),
+            "{e}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
