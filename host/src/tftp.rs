@@ -1,28 +1,33 @@
 //! The TFTP driver: moves datagrams between UDP sockets and the core's
 //! `TftpServer`, and reads files. No protocol decisions are made here.
 //!
-//! One engine task owns the server. The listener and each transfer's own
-//! socket (a new port per transfer, as RFC 1350 asks) have a reader task
-//! that forwards what arrives, tagged with the socket it came from.
+//! One engine thread owns the server, the listener and each transfer's own
+//! socket (a new port per transfer, as RFC 1350 asks), and waits on all of
+//! them with one epoll. Each wake-up takes every datagram waiting on the
+//! sockets that are ready (`recvmmsg`), feeds them to the core, then sends
+//! each transfer's window in as few system calls as the kernel allows (UDP
+//! GSO), its blocks read ahead with one `pread` per window
+//! ([`readahead`]).
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
+mod readahead;
+mod udp;
+
+use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant as StdInstant;
 
-use anyhow::{Context, Result};
+use anyhow::{anyhow, Context, Result};
 use awl_core::tftp::{Config, Event, Local, TftpServer, Transfer, TransferId};
 use awl_core::time::Instant;
-use socket2::{Domain, Protocol, Socket, Type};
-use tokio::net::UdpSocket;
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
+use nix::errno::Errno;
+use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 use tracing::{info, warn};
 
-use crate::clock::{core_now, sleep_until};
+use crate::clock::core_now;
 use crate::decode::printable;
 use crate::files::RootDir;
+use readahead::ReadAhead;
+use udp::{Gso, Receiver, GSO_BYTES, MAX_SEGMENTS};
 
 /// What `awl serve` needs to serve TFTP.
 #[derive(Debug, Clone)]
@@ -45,381 +50,392 @@ pub struct TftpOptions {
     pub max_upload: u64,
 }
 
-struct Datagram {
-    local: Local,
-    from: SocketAddr,
-    data: Vec<u8>,
-}
+/// The epoll token of the listener; a transfer's is its slot + 1.
+const LISTENER: u64 = 0;
+/// Datagrams taken from one socket per system call.
+const BATCH: usize = 8;
+/// Room for any datagram (a request, or a block of up to 65464 bytes).
+const LARGEST: usize = 65_536;
 
-/// A UDP socket with large buffers: a window of blocks must fit the send
-/// buffer, and requests must not be dropped while the engine is busy.
-fn udp_socket(addr: SocketAddr, buffer: usize) -> Result<UdpSocket> {
-    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
-    socket.set_nonblocking(true)?;
-    let _ = socket.set_send_buffer_size(buffer);
-    let _ = socket.set_recv_buffer_size(buffer);
-    socket
-        .bind(&addr.into())
-        .with_context(|| format!("cannot bind UDP {addr}"))?;
-    Ok(UdpSocket::from_std(socket.into())?)
-}
-
-/// Reads datagrams of up to `largest` bytes (longer ones are cut, and then
-/// fail to parse or are refused as oversized blocks).
-fn spawn_reader(
-    socket: Arc<UdpSocket>,
-    local: Local,
-    largest: usize,
-    tx: mpsc::Sender<Datagram>,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut buf = vec![0u8; largest];
-        loop {
-            match socket.recv_from(&mut buf).await {
-                Ok((len, from)) => {
-                    let datagram = Datagram {
-                        local,
-                        from,
-                        data: buf[..len].to_vec(),
-                    };
-                    if tx.send(datagram).await.is_err() {
-                        return;
-                    }
-                }
-                // ICMP errors from a vanished client surface here; the
-                // transfer's own timer deals with the silence.
-                Err(_) => tokio::task::yield_now().await,
-            }
-        }
-    })
+/// Runs the TFTP server until the task is dropped. The work happens on a
+/// thread of its own; this only waits for it (and returns its error).
+pub async fn serve(options: TftpOptions) -> Result<()> {
+    let engine = Engine::new(&options)?;
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("awl-tftp".into())
+        .spawn(move || {
+            let _ = done_tx.send(engine.run());
+        })
+        .context("cannot start the TFTP thread")?;
+    done_rx
+        .await
+        .unwrap_or_else(|_| Err(anyhow!("the TFTP thread stopped")))
 }
 
 struct TransferSocket {
-    socket: Arc<UdpSocket>,
-    /// Sends a window of equal-size blocks in one system call (UDP GSO).
-    gso: quinn_udp::UdpSocketState,
-    reader: JoinHandle<()>,
+    id: TransferId,
+    socket: UdpSocket,
+    /// A full DATA datagram (blksize + 4): the GSO segment size.
+    segment: usize,
     file: String,
     started: StdInstant,
 }
 
-/// Runs the TFTP server until the task is dropped.
-pub async fn serve(options: TftpOptions) -> Result<()> {
-    let mut files =
-        RootDir::new(&options.root, options.upload_dir.as_deref()).with_context(|| {
-            format!(
-                "--tftp-root {}: cannot open the directory",
-                options.root.display()
-            )
-        })?;
-    let mut config = Config::default();
-    config.max_blksize = Config::blksize_for_mtu(options.mtu, options.listen.is_ipv6());
-    config.max_windowsize = options.max_windowsize;
-    config.max_per_ip = options.max_per_ip;
-    config.allow_write = options.upload_dir.is_some();
-    config.max_upload = options.max_upload;
-    let slots: Vec<Option<Transfer<usize>>> = (0..options.capacity).map(|_| None).collect();
-    let mut server = TftpServer::new(config, slots);
+struct Engine {
+    server: TftpServer<'static, usize>,
+    files: ReadAhead,
+    listener: UdpSocket,
+    epoll: Epoll,
+    gso: Gso,
+    /// Each transfer's socket, by slot.
+    sockets: Vec<Option<TransferSocket>>,
+    bind_ip: SocketAddr,
+    epoch: StdInstant,
+}
 
-    let listener = Arc::new(udp_socket(options.listen, 4 << 20)?);
-    info!(
-        "tftp: serving {} on {} (blksize up to {}, windowsize up to {}, {} transfers)",
-        files.root().display(),
-        listener.local_addr()?,
-        config.max_blksize,
-        config.max_windowsize,
-        options.capacity
-    );
-    let (tx, mut rx) = mpsc::channel::<Datagram>(4096);
-    let _listener_reader = spawn_reader(listener.clone(), Local::Listener, 65_536, tx.clone());
-    let mut sockets: HashMap<TransferId, TransferSocket> = HashMap::new();
-    let epoch = StdInstant::now();
-    let now = move || core_now(epoch);
-    let mut buf = vec![0u8; usize::from(config.max_blksize) + 4];
-    let mut batch = vec![0u8; (usize::from(config.max_blksize) + 4) * MAX_SEGMENTS];
-    let mut ready: Vec<TransferId> = Vec::new();
-    let bind_ip = SocketAddr::new(options.listen.ip(), 0);
+impl Engine {
+    fn new(options: &TftpOptions) -> Result<Self> {
+        let root =
+            RootDir::new(&options.root, options.upload_dir.as_deref()).with_context(|| {
+                format!(
+                    "--tftp-root {}: cannot open the directory",
+                    options.root.display()
+                )
+            })?;
+        let mut config = Config::default();
+        config.max_blksize = Config::blksize_for_mtu(options.mtu, options.listen.is_ipv6());
+        config.max_windowsize = options.max_windowsize;
+        config.max_per_ip = options.max_per_ip;
+        config.allow_write = options.upload_dir.is_some();
+        config.max_upload = options.max_upload;
+        let slots: Vec<Option<Transfer<usize>>> = (0..options.capacity).map(|_| None).collect();
+        let server = TftpServer::new(config, slots);
 
-    loop {
-        let deadline = server.poll_timeout();
-        tokio::select! {
-            received = rx.recv() => {
-                let Some(first) = received else { return Ok(()) };
-                let t = now();
-                server.handle(t, first.local, first.from, &first.data, &mut files);
-                // Take whatever else is waiting before sending, reading
-                // events as they come so no log line is lost to a burst.
-                while let Ok(more) = rx.try_recv() {
-                    while let Some(event) = server.poll_event() {
-                        on_event(event, &server, &files, &mut sockets, bind_ip, &tx);
+        let listener = udp::bind(options.listen, 4 << 20, 4 << 20)?;
+        let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC).context("epoll_create")?;
+        epoll
+            .add(&listener, EpollEvent::new(EpollFlags::EPOLLIN, LISTENER))
+            .context("epoll_ctl")?;
+        let gso = Gso::probe(&listener);
+        info!(
+            "tftp: serving {} on {} (blksize up to {}, windowsize up to {}, {} transfers)",
+            root.root().display(),
+            listener.local_addr()?,
+            config.max_blksize,
+            config.max_windowsize,
+            options.capacity
+        );
+        Ok(Self {
+            server,
+            files: ReadAhead::new(root),
+            listener,
+            epoll,
+            gso,
+            sockets: (0..options.capacity).map(|_| None).collect(),
+            bind_ip: SocketAddr::new(options.listen.ip(), 0),
+            epoch: StdInstant::now(),
+        })
+    }
+
+    fn now(&self) -> Instant {
+        core_now(self.epoch)
+    }
+
+    fn run(mut self) -> Result<()> {
+        let mut events = vec![EpollEvent::empty(); 256];
+        let mut receiver = Receiver::new(BATCH, LARGEST);
+        let max_datagram = usize::from(self.server.config().max_blksize) + 4;
+        // One GSO batch, plus room for the datagram that ends it.
+        let mut batch = vec![0u8; GSO_BYTES + max_datagram.max(LARGEST)];
+        let mut ready: Vec<TransferId> = Vec::new();
+        loop {
+            let deadline = self.server.poll_timeout();
+            let timeout = match deadline {
+                None => EpollTimeout::NONE,
+                Some(d) => {
+                    let wait = (d - self.now()).total_micros(); // 0 once past
+                                                                // Rounded up: waking before the deadline does nothing.
+                    EpollTimeout::try_from(wait.div_ceil(1000)).unwrap_or(EpollTimeout::MAX)
+                }
+            };
+            let n = match self.epoll.wait(&mut events, timeout) {
+                Ok(n) => n,
+                Err(Errno::EINTR) => 0,
+                Err(e) => return Err(anyhow!("epoll_wait: {e}")),
+            };
+            let t = self.now();
+            for event in &events[..n] {
+                let token = event.data();
+                let local = if token == LISTENER {
+                    Local::Listener
+                } else {
+                    let slot = usize::try_from(token - 1).unwrap_or(usize::MAX);
+                    match self.sockets.get(slot).and_then(Option::as_ref) {
+                        Some(s) => Local::Transfer(s.id),
+                        None => continue,
                     }
-                    server.handle(t, more.local, more.from, &more.data, &mut files);
+                };
+                // A burst on the listener is taken a few batches at a time,
+                // so transfers under way keep being served.
+                let rounds = if token == LISTENER { 8 } else { 1 };
+                for _ in 0..rounds {
+                    let socket = match local {
+                        Local::Listener => &self.listener,
+                        Local::Transfer(id) => match self.socket(id) {
+                            Some(s) => &s.socket,
+                            None => break,
+                        },
+                    };
+                    let count = receiver.receive(socket);
+                    for i in 0..count {
+                        if let Some((from, data)) = receiver.datagram(i) {
+                            self.server.handle(t, local, from, data, &mut self.files);
+                        }
+                        // Read events as they come, so no log line is lost
+                        // to a burst.
+                        self.drain_events();
+                    }
+                    if count < BATCH {
+                        break;
+                    }
                 }
             }
-            _ = sleep_until(epoch, deadline) => {
-                server.handle_timeout(now(), &mut files);
+            if deadline.is_some_and(|d| d <= t) {
+                self.server.handle_timeout(t, &mut self.files);
             }
-        }
-        while let Some(event) = server.poll_event() {
-            on_event(event, &server, &files, &mut sockets, bind_ip, &tx);
-        }
-        let t = now();
-        // Each transfer's window in as few system calls as the kernel allows.
-        ready.clear();
-        ready.extend(server.ready());
-        for &id in &ready {
-            ensure_socket(&server, &files, &mut sockets, id, bind_ip, &tx);
-            if let Some(socket) = sockets.get(&id) {
-                send_window(&mut server, &mut files, socket, id, t, &mut batch).await;
+            self.drain_events();
+            // Each transfer's window in as few system calls as the kernel
+            // allows.
+            ready.clear();
+            ready.extend(self.server.ready());
+            for &id in &ready {
+                self.ensure_socket(id);
+                self.send_window(id, t, &mut batch);
             }
-        }
-        // What is left: refusals from the listener.
-        while let Some(out) = server.poll_transmit(t, &mut files, &mut buf) {
-            let socket = match out.local {
-                Local::Listener => &listener,
-                Local::Transfer(id) => match sockets.get(&id) {
-                    Some(s) => &s.socket,
-                    None => continue,
-                },
-            };
-            if let Err(e) = socket.send_to(&buf[..out.len], out.dst).await {
-                warn!("tftp: send to {} failed: {e}", out.dst);
+            // What is left: refusals, from the listener or a transfer's port.
+            while let Some(out) = self.server.poll_transmit(t, &mut self.files, &mut batch) {
+                let socket = match out.local {
+                    Local::Listener => &self.listener,
+                    Local::Transfer(id) => match self.socket(id) {
+                        Some(s) => &s.socket,
+                        None => continue,
+                    },
+                };
+                if let Err(e) = socket.send_to(&batch[..out.len], out.dst) {
+                    warn!("tftp: send to {} failed: {e}", out.dst);
+                }
             }
+            self.drain_events();
+            self.close_ended();
         }
-        while let Some(event) = server.poll_event() {
-            on_event(event, &server, &files, &mut sockets, bind_ip, &tx);
-        }
-        sockets.retain(|id, s| {
-            let keep = server.is_active(*id);
-            if !keep {
-                s.reader.abort();
-            }
-            keep
-        });
     }
-}
 
-/// The most datagrams in one GSO send (the kernel allows 64, and at most
-/// 64 KiB in all).
-const MAX_SEGMENTS: usize = 64;
+    fn socket(&self, id: TransferId) -> Option<&TransferSocket> {
+        self.sockets.get(id.slot())?.as_ref().filter(|s| s.id == id)
+    }
 
-/// Sends what transfer `id` has to send now, packing runs of equal-size
-/// datagrams (a window of DATA blocks) into single GSO sends.
-async fn send_window(
-    server: &mut TftpServer<'_, usize>,
-    files: &mut RootDir,
-    socket: &TransferSocket,
-    id: TransferId,
-    now: Instant,
-    batch: &mut [u8],
-) {
-    let datagram_cap = batch.len() / MAX_SEGMENTS;
-    let max_segments = socket
-        .gso
-        .max_gso_segments()
-        .min(MAX_SEGMENTS)
-        .min((65_000 / datagram_cap).max(1));
-    loop {
-        let mut filled = 0;
-        let mut segments = 0;
-        let mut segment_size = 0;
-        let mut dst = None;
-        let mut more = true;
-        while segments < max_segments {
-            let slot = &mut batch[filled..filled + datagram_cap];
-            let Some(out) = server.poll_transmit_for(now, id, files, slot) else {
-                more = false;
-                break;
-            };
-            if segments > 0 && out.len > segment_size {
-                // Cannot join this batch: send the batch, then this alone.
-                send(socket, &batch[..filled], segment_size, segments, dst).await;
-                let alone = batch[filled..filled + out.len].to_vec();
-                send(socket, &alone, out.len, 1, Some(out.dst)).await;
-                segments = 0;
-                break;
-            }
-            if segments == 0 {
-                segment_size = out.len;
-                dst = Some(out.dst);
-            }
-            filled += out.len;
-            segments += 1;
-            if out.len < segment_size {
-                break; // a shorter datagram can only end a batch
-            }
-        }
-        if segments > 0 {
-            send(socket, &batch[..filled], segment_size, segments, dst).await;
-        }
-        if !more {
+    /// Sends what transfer `id` has to send now, packing runs of equal-size
+    /// datagrams (a window of DATA blocks) into single GSO sends.
+    fn send_window(&mut self, id: TransferId, now: Instant, batch: &mut [u8]) {
+        let Some(segment) = self.socket(id).map(|s| s.segment) else {
             return;
-        }
-    }
-}
-
-async fn send(
-    socket: &TransferSocket,
-    contents: &[u8],
-    segment_size: usize,
-    segments: usize,
-    dst: Option<SocketAddr>,
-) {
-    let Some(destination) = dst else { return };
-    let transmit = quinn_udp::Transmit {
-        destination,
-        ecn: None,
-        contents,
-        segment_size: (segments > 1).then_some(segment_size),
-        src_ip: None,
-    };
-    loop {
-        let sent = socket.socket.try_io(tokio::io::Interest::WRITABLE, || {
-            socket.gso.try_send((&*socket.socket).into(), &transmit)
-        });
-        match sent {
-            Ok(()) => return,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                if socket.socket.writable().await.is_err() {
-                    return;
+        };
+        let max_segments = if self.gso.enabled() {
+            (GSO_BYTES / segment).clamp(1, MAX_SEGMENTS)
+        } else {
+            1
+        };
+        loop {
+            let mut filled = 0;
+            let mut segments = 0;
+            let mut size = 0;
+            let mut dst = None;
+            let mut more = true;
+            let mut alone = None;
+            while segments < max_segments {
+                let Some(slot) = batch.get_mut(filled..) else {
+                    break;
+                };
+                let Some(out) = self
+                    .server
+                    .poll_transmit_for(now, id, &mut self.files, slot)
+                else {
+                    more = false;
+                    break;
+                };
+                if segments > 0 && (out.len > size || Some(out.dst) != dst) {
+                    // Cannot join this batch: sent alone after it.
+                    alone = Some((filled, out.len, out.dst));
+                    break;
+                }
+                if segments == 0 {
+                    size = out.len;
+                    dst = Some(out.dst);
+                }
+                filled += out.len;
+                segments += 1;
+                if out.len < size {
+                    break; // a shorter datagram can only end a batch
                 }
             }
-            Err(e) => {
-                // Lost like a dropped datagram: the transfer's timer resends.
-                warn!("tftp: send to {destination} failed: {e}");
+            if let Some(to) = dst {
+                self.send(id, to, &batch[..filled], (segments > 1).then_some(size));
+            }
+            if let Some((at, len, to)) = alone {
+                self.send(id, to, &batch[at..at + len], None);
+            }
+            if !more {
                 return;
             }
         }
     }
-}
 
-/// Opens transfer `id`'s own socket (a new port, as RFC 1350 asks) unless
-/// it has one: on its first event or its first datagram, whichever comes
-/// first.
-fn ensure_socket(
-    server: &TftpServer<'_, usize>,
-    files: &RootDir,
-    sockets: &mut HashMap<TransferId, TransferSocket>,
-    id: TransferId,
-    bind: SocketAddr,
-    tx: &mpsc::Sender<Datagram>,
-) {
-    if sockets.contains_key(&id) {
-        return;
+    fn send(&self, id: TransferId, dst: SocketAddr, contents: &[u8], segment: Option<usize>) {
+        let Some(s) = self.socket(id) else {
+            return;
+        };
+        match self.gso.send(&s.socket, dst, contents, segment) {
+            Ok(()) => {}
+            // The send buffer stayed full: lost like a dropped datagram,
+            // and the transfer's timer resends.
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => warn!("tftp: send to {dst} failed: {e}"),
+        }
     }
-    let Some(negotiated) = server.negotiated(id) else {
-        return;
-    };
-    let window = usize::from(negotiated.blksize + 32) * usize::from(negotiated.windowsize);
-    let opened = udp_socket(bind, (window * 2).max(256 << 10)).and_then(|socket| {
-        let socket = Arc::new(socket);
-        let gso = quinn_udp::UdpSocketState::new((&*socket).into())?;
-        Ok((socket, gso))
-    });
-    let (socket, gso) = match opened {
-        Ok(opened) => opened,
-        Err(e) => {
-            warn!("tftp: cannot open a transfer socket: {e:#}");
+
+    /// Opens transfer `id`'s own socket (a new port, as RFC 1350 asks)
+    /// unless it has one: on its first event or its first datagram,
+    /// whichever comes first.
+    fn ensure_socket(&mut self, id: TransferId) {
+        if self.socket(id).is_some() {
             return;
         }
-    };
-    let reader = spawn_reader(
-        socket.clone(),
-        Local::Transfer(id),
-        usize::from(negotiated.blksize) + 5,
-        tx.clone(),
-    );
-    let file = server
-        .file_handle(id)
-        .map_or("?", |h| files.path(h))
-        .to_string();
-    sockets.insert(
-        id,
-        TransferSocket {
-            socket,
-            gso,
-            reader,
-            file,
-            started: StdInstant::now(),
-        },
-    );
-}
+        let Some(negotiated) = self.server.negotiated(id) else {
+            return;
+        };
+        let window = usize::from(negotiated.blksize + 32) * usize::from(negotiated.windowsize);
+        let buffer = (window * 2).max(256 << 10);
+        let opened = udp::bind(self.bind_ip, buffer, buffer).and_then(|socket| {
+            let token = u64::try_from(id.slot()).unwrap_or(u64::MAX - 1) + 1;
+            self.epoll
+                .add(&socket, EpollEvent::new(EpollFlags::EPOLLIN, token))
+                .context("epoll_ctl")?;
+            Ok(socket)
+        });
+        let socket = match opened {
+            Ok(socket) => socket,
+            Err(e) => {
+                warn!("tftp: cannot open a transfer socket: {e:#}");
+                return;
+            }
+        };
+        let file = self
+            .server
+            .file_handle(id)
+            .map_or("?", |h| self.files.root().path(h))
+            .to_string();
+        if let Some(entry) = self.sockets.get_mut(id.slot()) {
+            if let Some(old) = entry.take() {
+                let _ = self.epoll.delete(&old.socket);
+            }
+            *entry = Some(TransferSocket {
+                id,
+                socket,
+                segment: usize::from(negotiated.blksize) + 4,
+                file,
+                started: StdInstant::now(),
+            });
+        }
+    }
 
-fn on_event(
-    event: Event,
-    server: &TftpServer<'_, usize>,
-    files: &RootDir,
-    sockets: &mut HashMap<TransferId, TransferSocket>,
-    bind: SocketAddr,
-    tx: &mpsc::Sender<Datagram>,
-) {
-    match event {
-        Event::Started {
-            id,
-            peer,
-            size,
-            negotiated,
-            mode,
-            upload,
-        } => {
-            let file = server
-                .file_handle(id)
-                .map_or("?", |h| files.path(h))
-                .to_string();
-            info!(
-                "tftp: {peer} {} \"{}\" {:?} size {size} blksize {} windowsize {} oack {:?}",
-                if upload { "upload" } else { "start" },
-                printable(file.as_bytes()),
+    /// Closes the sockets of transfers that have ended.
+    fn close_ended(&mut self) {
+        for entry in &mut self.sockets {
+            if entry.as_ref().is_some_and(|s| !self.server.is_active(s.id)) {
+                if let Some(old) = entry.take() {
+                    let _ = self.epoll.delete(&old.socket);
+                }
+            }
+        }
+    }
+
+    fn drain_events(&mut self) {
+        while let Some(event) = self.server.poll_event() {
+            self.on_event(event);
+        }
+    }
+
+    fn on_event(&mut self, event: Event) {
+        match event {
+            Event::Started {
+                id,
+                peer,
+                size,
+                negotiated,
                 mode,
-                negotiated.blksize,
-                negotiated.windowsize,
-                negotiated.oack
-            );
-            ensure_socket(server, files, sockets, id, bind, tx);
+                upload,
+            } => {
+                let file = self
+                    .server
+                    .file_handle(id)
+                    .map_or("?", |h| self.files.root().path(h))
+                    .to_string();
+                info!(
+                    "tftp: {peer} {} \"{}\" {:?} size {size} blksize {} windowsize {} oack {:?}",
+                    if upload { "upload" } else { "start" },
+                    printable(file.as_bytes()),
+                    mode,
+                    negotiated.blksize,
+                    negotiated.windowsize,
+                    negotiated.oack
+                );
+                self.ensure_socket(id);
+            }
+            Event::Finished {
+                id,
+                peer,
+                bytes,
+                retransmits,
+                elapsed,
+            } => {
+                let (file, secs) = describe(self.socket(id));
+                let secs = secs.max(elapsed.total_micros() as f64 / 1e6);
+                info!(
+                    "tftp: {peer} done \"{file}\" {bytes} bytes in {secs:.3} s ({:.1} MB/s), {retransmits} blocks resent",
+                    bytes as f64 / secs.max(1e-6) / 1e6
+                );
+            }
+            Event::Aborted {
+                id,
+                peer,
+                code,
+                bytes,
+                ..
+            } => {
+                let (file, _) = describe(self.socket(id));
+                info!("tftp: {peer} aborted \"{file}\" with ERROR {code:?} after {bytes} bytes");
+            }
+            Event::TimedOut {
+                id, peer, bytes, ..
+            } => {
+                let (file, _) = describe(self.socket(id));
+                warn!("tftp: {peer} timed out on \"{file}\" after {bytes} bytes");
+            }
+            Event::Failed {
+                id,
+                peer,
+                code,
+                reason,
+            } => {
+                let (file, _) = describe(self.socket(id));
+                warn!("tftp: {peer} failed \"{file}\": sent ERROR {code:?} {reason}");
+            }
+            Event::Refused { peer, code, reason } => {
+                info!("tftp: {peer} refused: ERROR {code:?} {reason}")
+            }
+            _ => {}
         }
-        Event::Finished {
-            id,
-            peer,
-            bytes,
-            retransmits,
-            elapsed,
-        } => {
-            let (file, secs) = describe(sockets.get(&id));
-            let secs = secs.max(elapsed.total_micros() as f64 / 1e6);
-            info!(
-                "tftp: {peer} done \"{file}\" {bytes} bytes in {secs:.3} s ({:.1} MB/s), {retransmits} blocks resent",
-                bytes as f64 / secs.max(1e-6) / 1e6
-            );
-        }
-        Event::Aborted {
-            id,
-            peer,
-            code,
-            bytes,
-            ..
-        } => {
-            let (file, _) = describe(sockets.get(&id));
-            info!("tftp: {peer} aborted \"{file}\" with ERROR {code:?} after {bytes} bytes");
-        }
-        Event::TimedOut {
-            id, peer, bytes, ..
-        } => {
-            let (file, _) = describe(sockets.get(&id));
-            warn!("tftp: {peer} timed out on \"{file}\" after {bytes} bytes");
-        }
-        Event::Failed {
-            id,
-            peer,
-            code,
-            reason,
-        } => {
-            let (file, _) = describe(sockets.get(&id));
-            warn!("tftp: {peer} failed \"{file}\": sent ERROR {code:?} {reason}");
-        }
-        Event::Refused { peer, code, reason } => {
-            info!("tftp: {peer} refused: ERROR {code:?} {reason}")
-        }
-        _ => {}
     }
 }
 

@@ -1,0 +1,101 @@
+//! Fewer file reads: the core asks for one block at a time, and a window of
+//! small blocks would cost one `pread` each. The engine sends one window at
+//! a time, so one buffer, shared by every transfer, read ahead from the
+//! block asked for, serves the rest of that window.
+
+use awl_core::tftp::{FileError, FileSource};
+
+use crate::files::RootDir;
+
+/// How much is read ahead: one GSO batch (at most 64 KiB of datagrams).
+const AHEAD: usize = 64 << 10;
+/// Reads this large go straight into the caller's buffer (a copy through
+/// the cache would cost more than the system call it saves).
+const DIRECT: usize = 16 << 10;
+
+/// [`RootDir`] with a read-ahead buffer.
+pub(super) struct ReadAhead {
+    root: RootDir,
+    buf: Box<[u8]>,
+    /// What `buf` holds: handle, file offset, bytes.
+    held: Option<(usize, u64, usize)>,
+}
+
+impl ReadAhead {
+    pub(super) fn new(root: RootDir) -> Self {
+        Self {
+            root,
+            buf: vec![0; AHEAD].into_boxed_slice(),
+            held: None,
+        }
+    }
+
+    pub(super) fn root(&self) -> &RootDir {
+        &self.root
+    }
+
+    /// Forgets what is held for `handle` (handles are reused once closed).
+    fn forget(&mut self, handle: usize) {
+        if self.held.is_some_and(|(h, _, _)| h == handle) {
+            self.held = None;
+        }
+    }
+}
+
+impl FileSource for ReadAhead {
+    type Handle = usize;
+
+    fn open(&mut self, path: &str) -> Result<(usize, u64), FileError> {
+        let (handle, size) = self.root.open(path)?;
+        self.forget(handle);
+        Ok((handle, size))
+    }
+
+    fn read_at(&mut self, handle: usize, offset: u64, dst: &mut [u8]) -> Result<usize, FileError> {
+        if dst.len() >= DIRECT {
+            return self.root.read_at(handle, offset, dst);
+        }
+        let hit = |&(h, start, len): &(usize, u64, usize)| {
+            h == handle && offset >= start && offset - start < len as u64
+        };
+        if !self.held.as_ref().is_some_and(hit) {
+            self.held = None;
+            let len = self.root.read_at(handle, offset, &mut self.buf)?;
+            if len == 0 {
+                return Ok(0);
+            }
+            self.held = Some((handle, offset, len));
+        }
+        let Some((_, start, len)) = self.held else {
+            return Ok(0);
+        };
+        let from = usize::try_from(offset - start).unwrap_or(len);
+        let available = self.buf.get(from..len).unwrap_or_default();
+        let n = available.len().min(dst.len());
+        dst[..n].copy_from_slice(&available[..n]);
+        // A block that runs past what is held gets the rest from a new read
+        // (the core asks again for what is missing).
+        Ok(n)
+    }
+
+    fn close(&mut self, handle: usize) {
+        self.forget(handle);
+        self.root.close(handle);
+    }
+
+    fn create(&mut self, path: &str) -> Result<usize, FileError> {
+        let handle = self.root.create(path)?;
+        self.forget(handle);
+        Ok(handle)
+    }
+
+    fn write_at(&mut self, handle: usize, offset: u64, data: &[u8]) -> Result<(), FileError> {
+        self.forget(handle);
+        self.root.write_at(handle, offset, data)
+    }
+
+    fn finish(&mut self, handle: usize, complete: bool) {
+        self.forget(handle);
+        self.root.finish(handle, complete);
+    }
+}
