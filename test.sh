@@ -25,7 +25,7 @@ step() {
 # --- what the tests need, installed here so a fresh machine works ---------
 need_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # Real clients and the tools the end-to-end tests use.
-packages=(atftp curl tftp-hpa busybox nftables iproute2 isc-dhcp-client isc-dhcp-relay nmap dnsmasq-base qemu-system-x86 ipxe-qemu ovmf ipxe)
+packages=(atftp curl tftp-hpa busybox nftables iproute2 isc-dhcp-client isc-dhcp-relay nmap dnsmasq-base qemu-system-x86 qemu-system-arm ipxe-qemu ovmf ipxe)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -ne 0 ]; then
@@ -47,6 +47,9 @@ step "core builds for thumbv7em-none-eabihf (no std, no alloc)" \
 step "core builds with defmt" \
   cargo build -p awl-core --target thumbv7em-none-eabihf --features defmt
 step "docs" env RUSTDOCFLAGS=-Dwarnings cargo doc -p awl-core --no-deps
+step "fmt (firmware)" bash -c 'cd firmware && cargo fmt --check'
+step "clippy (firmware, both boards)" bash -c 'cd firmware && cargo clippy --release -- -D warnings'
+step "firmware builds for both boards (sizes), awl-pack tests" firmware/build.sh
 step "cargo test (workspace)" cargo test --workspace
 step "benchmarks compile" cargo bench -p awl-core --no-run
 step "clippy (fuzz targets)" bash -c 'cd fuzz && cargo +nightly clippy --all-targets -- -D warnings'

@@ -284,22 +284,24 @@ pub enum Event<'a> {
     },
 }
 
-/// Replies waiting to be sent (or for the journal).
-const QUEUE: usize = 32;
-/// Events waiting for the driver. A request is refused (the client retries)
-/// while fewer than `RESERVE` places are free, so no event (a `Bound` above
-/// all) is ever dropped.
-const EVENTS: usize = 64;
+/// Replies waiting to be sent (or for the journal), by default.
+pub const REPLIES: usize = 32;
+/// Events waiting for the driver, by default. A request is refused (the
+/// client retries) while fewer than `RESERVE` places are free, so no event
+/// (a `Bound` above all) is ever dropped.
+pub const EVENTS: usize = 64;
 const RESERVE: usize = 4;
 
-/// The DHCP server.
-pub struct DhcpServer<'a> {
+/// The DHCP server. `Q` replies (about 0.5 KiB each) and `E` events may
+/// wait for the driver: a board that polls after every datagram needs
+/// few (`DhcpServer<'a, 4, 16>`); `E` must be above 4.
+pub struct DhcpServer<'a, const Q: usize = REPLIES, const E: usize = EVENTS> {
     config: Config<'a>,
     table: Table<'a>,
-    replies: heapless::Vec<Pending<'a>, QUEUE>,
+    replies: heapless::Vec<Pending<'a>, Q>,
     /// Requests refused because the driver was behind (queues full).
     busy: u64,
-    events: heapless::Deque<Event<'a>, EVENTS>,
+    events: heapless::Deque<Event<'a>, E>,
     next_seq: u64,
     committed: u64,
 }
@@ -314,7 +316,7 @@ pub enum Ingress {
     Pxe,
 }
 
-impl<'a> DhcpServer<'a> {
+impl<'a, const Q: usize, const E: usize> DhcpServer<'a, Q, E> {
     /// A server with a lease table of `leases.len()` slots and a pool
     /// bitmap of [`Config::pool_bitmap_len`] bytes.
     pub fn new(
@@ -425,7 +427,7 @@ impl<'a> DhcpServer<'a> {
         // Refuse before changing any state while the driver is behind: a
         // dropped request is retried by its client; a dropped reply or
         // journal event would not be.
-        if self.replies.is_full() || self.events.len() + RESERVE > EVENTS {
+        if self.replies.is_full() || self.events.len().saturating_add(RESERVE) > E {
             self.busy = self.busy.saturating_add(1);
             return;
         }

@@ -459,9 +459,9 @@ pub const MAX_PATH: usize = 512;
 
 /// ERRORs waiting to be sent (refusals do not take a transfer slot).
 const QUEUE: usize = 16;
-/// Events waiting for the driver (log lines; the oldest are dropped when
-/// the driver does not read them).
-const EVENTS: usize = 32;
+/// Events waiting for the driver, by default (log lines; the oldest are
+/// dropped when the driver does not read them).
+pub const EVENTS: usize = 32;
 
 #[derive(Debug, Clone, Copy)]
 struct Refusal {
@@ -471,13 +471,14 @@ struct Refusal {
     message: &'static str,
 }
 
-/// The TFTP server: a table of transfers in storage the caller provides.
-pub struct TftpServer<'a, H> {
+/// The TFTP server: a table of transfers in storage the caller provides,
+/// and up to `E` log events waiting for the driver.
+pub struct TftpServer<'a, H, const E: usize = EVENTS> {
     config: Config,
     slots: ManagedSlice<'a, Option<Transfer<H>>>,
     next_generation: u16,
     refusals: heapless::Deque<Refusal, QUEUE>,
-    events: heapless::Deque<Event, EVENTS>,
+    events: heapless::Deque<Event, E>,
     /// Slot to look at first in `poll_transmit` (round robin).
     cursor: usize,
 }
@@ -521,7 +522,7 @@ fn refusal_for(error: WireError) -> (ErrorCode, &'static str) {
     }
 }
 
-impl<'a, H: Copy> TftpServer<'a, H> {
+impl<'a, H: Copy, const E: usize> TftpServer<'a, H, E> {
     /// A server with `slots.len()` transfer slots (all must be `None`).
     pub fn new(config: Config, slots: impl Into<ManagedSlice<'a, Option<Transfer<H>>>>) -> Self {
         Self {

@@ -25,6 +25,14 @@ pub const TFTP_MAX_BLKSIZE: u16 = 1468;
 pub const TFTP_MAX_WINDOWSIZE: u16 = 8;
 /// The largest UDP payload sent or received (MTU - 28).
 pub const UDP_MAX_PAYLOAD: usize = MTU - 28;
+/// DHCP replies that may wait in the core between two polls (the loop
+/// sends them after every datagram; about 0.5 KiB each).
+pub const DHCP_REPLIES: usize = 4;
+/// DHCP decisions (log lines, lease events) waiting between two polls; more
+/// than 4, which the core keeps free so no lease event is ever dropped.
+pub const DHCP_EVENTS: usize = 16;
+/// TFTP log events waiting between two polls.
+pub const TFTP_EVENTS: usize = 8;
 /// DHCP requests buffered between two polls (port 67).
 pub const DHCP_RX_DATAGRAMS: usize = 4;
 /// TCP receive buffer of one HTTP connection (one request).

@@ -7,7 +7,6 @@
 
 use core::net::{Ipv4Addr, SocketAddr};
 
-use awl_core::dhcp::DhcpServer;
 use awl_core::http::{Connection, Resource, Site};
 use awl_core::script::{self, ClientVars};
 use smoltcp::socket::tcp;
@@ -34,12 +33,12 @@ pub enum Body {
 /// The packed files as an HTTP site.
 pub struct FlashSite<'s> {
     packed: &'static Packed,
-    dhcp: Option<&'s DhcpServer<'s>>,
+    dhcp: Option<&'s crate::Dhcp<'s>>,
 }
 
 impl<'s> FlashSite<'s> {
     /// Serves `packed`'s files; MACs of clients come from `dhcp`'s leases.
-    pub fn new(packed: &'static Packed, dhcp: Option<&'s DhcpServer<'s>>) -> Self {
+    pub fn new(packed: &'static Packed, dhcp: Option<&'s crate::Dhcp<'s>>) -> Self {
         Self { packed, dhcp }
     }
 

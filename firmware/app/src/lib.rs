@@ -235,13 +235,16 @@ fn empty(socket: &udp::Socket<'_>) -> bool {
     socket.send_queue() == 0 && socket.can_send()
 }
 
+/// The core's DHCP server with the board's queue lengths.
+pub type Dhcp<'a> = DhcpServer<'a, { capacity::DHCP_REPLIES }, { capacity::DHCP_EVENTS }>;
+
 /// The appliance: network interface, sockets, DHCP and TFTP servers.
 pub struct Appliance<L: Log> {
     packed: &'static Packed,
     iface: Interface,
     sockets: SocketSet<'static>,
-    dhcp: Option<DhcpServer<'static>>,
-    tftp: TftpServer<'static, u16>,
+    dhcp: Option<Dhcp<'static>>,
+    tftp: TftpServer<'static, u16, { capacity::TFTP_EVENTS }>,
     files: FlashFiles,
     dhcp_socket: SocketHandle,
     pxe_socket: SocketHandle,

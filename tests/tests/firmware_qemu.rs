@@ -1,0 +1,311 @@
+//! The appliance end to end: the awl firmware for QEMU's `mps2-an386`
+//! (Cortex-M4, LAN9118), built with an appliance file this test writes
+//! (a marker fixed at build time inside its boot scripts), boots in
+//! `qemu-system-arm` on a bridge inside a network namespace this test
+//! creates. Then, on the same bridge:
+//!
+//! * curl fetches the boot script over HTTP and over TFTP;
+//! * a QEMU x86_64 machine with its own iPXE NIC ROM (BIOS) gets an address
+//!   and the script URL from the firmware's DHCP, fetches the script over
+//!   HTTP and the script it chains over TFTP (the firmware's log says so);
+//! * a QEMU x86_64 machine with OVMF (UEFI PXE) gets `snponly.efi` over
+//!   TFTP, which asks again as iPXE, fetches the script over HTTP and
+//!   chains the second one over TFTP; both print the marker, and the
+//!   machine's serial console shows them (the HTTP one filled in with the
+//!   machine's own MAC and address by the firmware).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use awl_tests::{repo_root, require_tool, Child, TempDir};
+
+const NET: &str = "10.79.9";
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "ip {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A namespace with a bridge (10.79.9.1/24) and taps for the machines;
+/// removed on drop.
+struct Segment {
+    ns: String,
+}
+
+impl Segment {
+    fn new(taps: &[&str]) -> Self {
+        let seg = Self {
+            ns: format!("awlfw-{}", std::process::id()),
+        };
+        ip(&["netns", "add", &seg.ns]);
+        ip(&["-n", &seg.ns, "link", "set", "lo", "up"]);
+        ip(&["-n", &seg.ns, "link", "add", "br0", "type", "bridge"]);
+        ip(&[
+            "-n",
+            &seg.ns,
+            "addr",
+            "add",
+            &format!("{NET}.1/24"),
+            "dev",
+            "br0",
+        ]);
+        ip(&["-n", &seg.ns, "link", "set", "br0", "up"]);
+        for tap in taps {
+            ip(&["-n", &seg.ns, "tuntap", "add", "dev", tap, "mode", "tap"]);
+            ip(&["-n", &seg.ns, "link", "set", tap, "master", "br0"]);
+            ip(&["-n", &seg.ns, "link", "set", tap, "up"]);
+        }
+        seg
+    }
+
+    fn exec(&self, program: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.ns, program]);
+        c
+    }
+}
+
+impl Drop for Segment {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.ns]).status();
+    }
+}
+
+fn read(path: &Path) -> String {
+    String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned()
+}
+
+fn wait_for(file: &Path, what: &str, limit: Duration, context: &dyn Fn() -> String) {
+    let deadline = Instant::now() + limit;
+    while !read(file).contains(what) {
+        assert!(
+            Instant::now() < deadline,
+            "no \"{what}\" in {} within {limit:?}\n{}",
+            file.display(),
+            context()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Builds the mps2-an386 image for `appliance`; returns its path.
+fn build_firmware(appliance: &Path) -> PathBuf {
+    let dir = repo_root().join("firmware");
+    let out = Command::new("cargo")
+        .current_dir(&dir)
+        .args(["build", "--release", "-p", "awl-mps2-an386"])
+        .env("AWL_APPLIANCE", appliance)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "firmware build failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir.join("target/thumbv7em-none-eabihf/release/awl-mps2-an386")
+}
+
+#[test]
+fn x86_machines_boot_from_the_firmware_in_qemu() {
+    require_tool("qemu-system-arm");
+    require_tool("qemu-system-x86_64");
+    require_tool("curl");
+    let dir = TempDir::new("firmware-qemu");
+    let marker = format!("m{}x{}", std::process::id(), awl_tests::unique());
+    std::fs::write(
+        dir.0.join("boot.ipxe"),
+        format!(
+            "#!ipxe\necho awl-http-{marker} for {{{{mac}}}} at {{{{ip}}}} from {{{{server}}}}\n\
+             chain tftp://{NET}.2/second.ipxe\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.0.join("second.ipxe"),
+        format!("#!ipxe\necho awl-tftp-{marker}\nsleep 120\n"),
+    )
+    .unwrap();
+    let appliance = dir.0.join("appliance.toml");
+    std::fs::write(
+        &appliance,
+        format!(
+            "[network]\nmac = \"02:a7:10:00:09:02\"\naddress = \"{NET}.2\"\nnetmask = \"255.255.255.0\"\n\n\
+             [dhcp]\nmode = \"full\"\npool_first = \"{NET}.100\"\npool_last = \"{NET}.150\"\nlease_secs = 600\n\n\
+             [boot]\nbios = \"undionly.kpxe\"\nuefi_x64 = \"snponly.efi\"\n\
+             ipxe_script = \"http://{NET}.2/boot.ipxe\"\nmirror = \"http://{NET}.1/mirror\"\n\n\
+             [[files]]\nname = \"boot.ipxe\"\npath = \"boot.ipxe\"\nrender = true\n\n\
+             [[files]]\nname = \"second.ipxe\"\npath = \"second.ipxe\"\n\n\
+             [[files]]\nname = \"snponly.efi\"\npath = \"/usr/lib/ipxe/snponly.efi\"\n\n\
+             [[files]]\nname = \"undionly.kpxe\"\npath = \"/usr/lib/ipxe/undionly.kpxe\"\n"
+        ),
+    )
+    .unwrap();
+    let image = build_firmware(&appliance);
+
+    let (arm_tap, bios_tap, uefi_tap) = ("tfwarm", "tfwbios", "tfwuefi");
+    let seg = Segment::new(&[arm_tap, bios_tap, uefi_tap]);
+    let fw_log = dir.0.join("firmware.log");
+    let _firmware = Child(
+        seg.exec("qemu-system-arm")
+            .args(["-M", "mps2-an386", "-nographic", "-monitor", "none"])
+            .arg("-kernel")
+            .arg(&image)
+            .arg("-serial")
+            .arg(format!("file:{}", fw_log.display()))
+            .args([
+                "-nic",
+                &format!("tap,ifname={arm_tap},script=no,downscript=no,model=lan9118"),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let fw = || format!("firmware log:\n{}", read(&fw_log));
+    wait_for(
+        &fw_log,
+        &format!("awl-firmware: up {NET}.2"),
+        Duration::from_secs(30),
+        &fw,
+    );
+
+    // curl: the script over HTTP (rendered for curl's own address) and the
+    // second one over TFTP, byte for byte.
+    let curl = |url: &str| {
+        let out = seg
+            .exec("curl")
+            .args(["-sS", "--max-time", "20", url])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "curl {url}: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            fw()
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(
+        curl(&format!("http://{NET}.2/boot.ipxe")),
+        format!(
+            "#!ipxe\necho awl-http-{marker} for  at {NET}.1 from {NET}.2\n\
+             chain tftp://{NET}.2/second.ipxe\n"
+        ),
+        "the bridge has no lease, so no MAC"
+    );
+    assert_eq!(
+        curl(&format!("tftp://{NET}.2/second.ipxe")),
+        read(&dir.0.join("second.ipxe"))
+    );
+
+    // The BIOS machine: its own iPXE ROM.
+    {
+        let _bios = Child(
+            seg.exec("qemu-system-x86_64")
+                .args(["-m", "256", "-machine", "pc,accel=tcg", "-display", "none"])
+                .args([
+                    "-serial",
+                    "null",
+                    "-monitor",
+                    "none",
+                    "-no-reboot",
+                    "-boot",
+                    "n",
+                ])
+                .args([
+                    "-netdev",
+                    &format!("tap,id=n0,ifname={bios_tap},script=no,downscript=no"),
+                    "-device",
+                    "e1000,netdev=n0,mac=52:54:00:aa:79:01",
+                ])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        // curl's fetch was the first "second.ipxe"; the machine's is the
+        // second.
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while read(&fw_log).matches("done \"second.ipxe\"").count() < 2 {
+            assert!(
+                Instant::now() < deadline,
+                "the BIOS machine never chained second.ipxe\n{}",
+                fw()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let log = read(&fw_log);
+        assert!(
+            log.contains("52:54:00:aa:79:01 offer")
+                && log.contains(&format!(
+                    "(arch X86Bios, iPXE): boot http://{NET}.2/boot.ipxe"
+                )),
+            "{log}"
+        );
+        assert!(log.contains("/boot.ipxe 200"), "{log}");
+    }
+
+    // The UEFI machine: OVMF's PXE, then iPXE (snponly.efi) from the firmware.
+    let vars = dir.0.join("OVMF_VARS.fd");
+    std::fs::copy("/usr/share/OVMF/OVMF_VARS_4M.fd", &vars)
+        .expect("ovmf package (./test.sh installs it)");
+    let console = dir.0.join("uefi-console.log");
+    let _uefi = Child(
+        seg.exec("qemu-system-x86_64")
+            .args(["-m", "256", "-machine", "q35,accel=tcg", "-display", "none"])
+            .arg("-serial")
+            .arg(format!("file:{}", console.display()))
+            .args(["-monitor", "none", "-no-reboot"])
+            .args([
+                "-drive",
+                "if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd",
+            ])
+            .arg("-drive")
+            .arg(format!("if=pflash,format=raw,file={}", vars.display()))
+            .args([
+                "-netdev",
+                &format!("tap,id=n0,ifname={uefi_tap},script=no,downscript=no"),
+                "-device",
+                "virtio-net-pci,netdev=n0,mac=52:54:00:aa:79:02,romfile=,bootindex=0",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let both = || format!("console:\n{}\n{}", read(&console), fw());
+    wait_for(
+        &console,
+        &format!("awl-tftp-{marker}"),
+        Duration::from_secs(300),
+        &both,
+    );
+    let screen = read(&console);
+    let log = read(&fw_log);
+    // The HTTP script ran, rendered for this machine by the firmware.
+    let lease = log
+        .lines()
+        .filter(|l| l.contains("52:54:00:aa:79:02 ack "))
+        .filter_map(|l| l.split("ack ").nth(1)?.split(':').next())
+        .next_back()
+        .unwrap_or_else(|| panic!("no lease for the UEFI machine\n{log}"))
+        .trim()
+        .to_string();
+    assert!(
+        screen.contains(&format!(
+            "awl-http-{marker} for 52:54:00:aa:79:02 at {lease} from {NET}.2"
+        )),
+        "{}",
+        both()
+    );
+    // OVMF's own PXE got snponly.efi over TFTP.
+    assert!(log.contains("(arch X64Uefi): boot snponly.efi"), "{log}");
+}
