@@ -306,6 +306,10 @@ fn x86_machines_boot_from_the_firmware_in_qemu() {
         "{}",
         both()
     );
+    // The firmware's own RAM figures (for BENCHMARKS.md; --nocapture).
+    for line in log.lines().filter(|l| l.starts_with("ram: ")) {
+        println!("firmware {line}");
+    }
     // OVMF's own PXE got snponly.efi over TFTP.
     assert!(log.contains("(arch X64Uefi): boot snponly.efi"), "{log}");
 }

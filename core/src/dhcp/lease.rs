@@ -23,10 +23,11 @@ pub struct ClientKey {
 
 impl ClientKey {
     /// From option 61's bytes (type then identifier); longer identifiers
-    /// are cut to 32 bytes.
+    /// are cut to 32 bytes. An empty one (RFC 2132 wants at least 2 bytes)
+    /// is kept as one zero byte: a key is never empty.
     pub fn from_client_id(id: &[u8]) -> Self {
         let mut bytes = [0u8; 32];
-        let len = id.len().min(32);
+        let len = id.len().clamp(1, 32);
         if let (Some(dst), Some(src)) = (bytes.get_mut(..len), id.get(..len)) {
             dst.copy_from_slice(src);
         }
@@ -95,7 +96,10 @@ pub struct Lease {
 /// `Vec` on a host); the server initialises it.
 #[derive(Debug, Clone, Copy)]
 pub struct LeaseSlot {
-    lease: Option<Lease>,
+    /// The lease, when its client key is not empty (a key never is). Not
+    /// an `Option<Lease>`: an empty slot is all zero bytes, so a board's
+    /// `static` table lands in `.bss`.
+    lease: Lease,
     /// Heads of this slot's bucket in the two hash indexes (this slot's
     /// index is the bucket number).
     client_head: u32,
@@ -107,13 +111,50 @@ pub struct LeaseSlot {
 }
 
 impl LeaseSlot {
-    /// An empty slot.
+    /// An empty slot: all zero bytes. (The server links the slots when it
+    /// starts, so what the caller hands in only has to be some `LeaseSlot`.)
     pub const EMPTY: Self = Self {
-        lease: None,
+        lease: Lease {
+            client: ClientKey {
+                len: 0,
+                bytes: [0; 32],
+            },
+            mac: [0; 6],
+            ip: Ipv4Addr::UNSPECIFIED,
+            state: LeaseState::Offered,
+            expires: Instant::ZERO,
+        },
+        client_head: 0,
+        ip_head: 0,
+        client_next: 0,
+        ip_next: 0,
+    };
+
+    fn used(&self) -> bool {
+        self.lease.client.len != 0
+    }
+
+    fn lease(&self) -> Option<&Lease> {
+        self.used().then_some(&self.lease)
+    }
+
+    fn lease_mut(&mut self) -> Option<&mut Lease> {
+        self.used().then_some(&mut self.lease)
+    }
+
+    fn take(&mut self) -> Option<Lease> {
+        let lease = self.lease().copied();
+        self.lease.client.len = 0;
+        lease
+    }
+
+    /// A slot holding nothing, linked nowhere.
+    const UNLINKED: Self = Self {
         client_head: NIL,
         ip_head: NIL,
         client_next: NIL,
         ip_next: NIL,
+        ..Self::EMPTY
     };
 }
 
@@ -219,7 +260,7 @@ impl<'a> Table<'a> {
         // left unused.
         let usable = table.capacity();
         for (i, slot) in table.slots.iter_mut().enumerate().take(usable) {
-            *slot = LeaseSlot::EMPTY;
+            *slot = LeaseSlot::UNLINKED;
             slot.client_next = if i.saturating_add(1) < usable {
                 i.saturating_add(1) as u32
             } else {
@@ -280,7 +321,7 @@ impl<'a> Table<'a> {
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Lease> + '_ {
-        self.slots.iter().filter_map(|s| s.lease.as_ref())
+        self.slots.iter().filter_map(LeaseSlot::lease)
     }
 
     /// Walks a bucket chain from `head`, following `next`, and returns the
@@ -295,7 +336,7 @@ impl<'a> Table<'a> {
         let mut at = head;
         for _ in 0..self.capacity() {
             let slot = self.slot(at)?;
-            if slot.lease.as_ref().is_some_and(&hit) {
+            if slot.lease().is_some_and(&hit) {
                 return Some(at as usize);
             }
             at = next(slot);
@@ -320,13 +361,13 @@ impl<'a> Table<'a> {
     }
 
     pub(crate) fn get(&self, slot: usize) -> Option<&Lease> {
-        self.slots.get(slot)?.lease.as_ref()
+        self.slots.get(slot)?.lease()
     }
 
     /// Changes a lease's state and expiry (its client and address, which
     /// the indexes hang on, stay).
     pub(crate) fn set_state(&mut self, slot: usize, state: LeaseState, expires: Instant) {
-        if let Some(lease) = self.slots.get_mut(slot).and_then(|s| s.lease.as_mut()) {
+        if let Some(lease) = self.slots.get_mut(slot).and_then(LeaseSlot::lease_mut) {
             lease.state = state;
             lease.expires = expires;
             self.note_expiry(expires);
@@ -370,7 +411,7 @@ impl<'a> Table<'a> {
     /// Frees `slot` and its address.
     pub(crate) fn remove(&mut self, slot: usize) -> Option<Lease> {
         let i = u32::try_from(slot).ok()?;
-        let lease = self.slots.get_mut(slot)?.lease.take()?;
+        let lease = self.slots.get_mut(slot)?.take()?;
         let buckets = self.buckets();
         if let Some(b) = client_hash(&lease.client).checked_rem(buckets) {
             self.unlink(i, b, |s| &mut s.client_head, |s| &mut s.client_next);
@@ -439,7 +480,7 @@ impl<'a> Table<'a> {
         let client_next = self.slot(client_bucket)?.client_head;
         let ip_next = self.slot(ip_bucket)?.ip_head;
         let s = self.slot_mut(i)?;
-        s.lease = Some(lease);
+        s.lease = lease;
         s.client_next = client_next;
         s.ip_next = ip_next;
         self.slot_mut(client_bucket)?.client_head = i;
@@ -453,7 +494,7 @@ impl<'a> Table<'a> {
         self.slots
             .iter()
             .take(self.capacity())
-            .map(|s| s.lease.as_ref())
+            .map(LeaseSlot::lease)
     }
 
     /// The next free address of pool `pool` from its cursor, skipping

@@ -316,10 +316,22 @@ pub enum Ingress {
     Pxe,
 }
 
-impl<'a, const Q: usize, const E: usize> DhcpServer<'a, Q, E> {
-    /// A server with a lease table of `leases.len()` slots and a pool
-    /// bitmap of [`Config::pool_bitmap_len`] bytes.
+impl<'a> DhcpServer<'a> {
+    /// A server with a lease table of `leases.len()` slots, a pool
+    /// bitmap of [`Config::pool_bitmap_len`] bytes, and the default queues
+    /// ([`REPLIES`], [`EVENTS`]).
     pub fn new(
+        config: Config<'a>,
+        leases: impl Into<ManagedSlice<'a, LeaseSlot>>,
+        pool_bitmap: impl Into<ManagedSlice<'a, u8>>,
+    ) -> Self {
+        Self::with_queues(config, leases, pool_bitmap)
+    }
+}
+
+impl<'a, const Q: usize, const E: usize> DhcpServer<'a, Q, E> {
+    /// As [`DhcpServer::new`], with queues of `Q` replies and `E` events.
+    pub fn with_queues(
         config: Config<'a>,
         leases: impl Into<ManagedSlice<'a, LeaseSlot>>,
         pool_bitmap: impl Into<ManagedSlice<'a, u8>>,

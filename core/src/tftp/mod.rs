@@ -522,9 +522,21 @@ fn refusal_for(error: WireError) -> (ErrorCode, &'static str) {
     }
 }
 
-impl<'a, H: Copy, const E: usize> TftpServer<'a, H, E> {
-    /// A server with `slots.len()` transfer slots (all must be `None`).
+impl<'a, H: Copy> TftpServer<'a, H> {
+    /// A server with `slots.len()` transfer slots (all must be `None`) and
+    /// the default event queue ([`EVENTS`]).
     pub fn new(config: Config, slots: impl Into<ManagedSlice<'a, Option<Transfer<H>>>>) -> Self {
+        Self::with_event_queue(config, slots)
+    }
+}
+
+impl<'a, H: Copy, const E: usize> TftpServer<'a, H, E> {
+    /// As [`TftpServer::new`], with an event queue of `E` (a board that
+    /// reads events after every poll needs few).
+    pub fn with_event_queue(
+        config: Config,
+        slots: impl Into<ManagedSlice<'a, Option<Transfer<H>>>>,
+    ) -> Self {
         Self {
             config,
             slots: slots.into(),

@@ -164,12 +164,14 @@ macro_rules! resources {
         > = StaticCell::new();
         static METAS: StaticCell<[$crate::__smoltcp::socket::udp::PacketMetadata; $crate::METAS]> =
             StaticCell::new();
-        static LEASES: StaticCell<[$crate::LeaseSlot; $crate::capacity::LEASES]> =
-            StaticCell::new();
+        // `LeaseSlot::EMPTY` is all zero bytes: a const initialiser keeps
+        // the table in `.bss` and never builds it on the stack.
+        static LEASES: ConstStaticCell<[$crate::LeaseSlot; $crate::capacity::LEASES]> =
+            ConstStaticCell::new([$crate::LeaseSlot::EMPTY; $crate::capacity::LEASES]);
         static TRANSFERS: StaticCell<[Option<$crate::Transfer<u16>>; $crate::capacity::TRANSFERS]> =
             StaticCell::new();
-        match BUFFERS.try_take() {
-            Some(buffers) => Some($crate::Resources {
+        match (BUFFERS.try_take(), LEASES.try_take()) {
+            (Some(buffers), Some(leases)) => Some($crate::Resources {
                 buffers,
                 slots: $crate::Slots {
                     sockets: SOCKETS.init_with(|| {
@@ -178,13 +180,12 @@ macro_rules! resources {
                     metas: METAS.init_with(|| {
                         [$crate::__smoltcp::socket::udp::PacketMetadata::EMPTY; $crate::METAS]
                     }),
-                    leases: LEASES
-                        .init_with(|| [$crate::LeaseSlot::EMPTY; $crate::capacity::LEASES]),
+                    leases,
                     transfers: TRANSFERS
                         .init_with(|| [const { None }; $crate::capacity::TRANSFERS]),
                 },
             }),
-            None => None,
+            _ => None,
         }
     }};
 }
@@ -364,7 +365,7 @@ impl<L: Log> Appliance<L> {
                 let bitmap =
                     dhcp::pool_bitmap_len(packed.pool_first, packed.pool_last).min(POOL_BITMAP);
                 let pool = pool.get_mut(..bitmap).unwrap_or(&mut []);
-                Some(DhcpServer::new(config, &mut leases[..], pool))
+                Some(Dhcp::with_queues(config, &mut leases[..], pool))
             }
         };
 
@@ -372,7 +373,7 @@ impl<L: Log> Appliance<L> {
         tftp_config.max_blksize = TFTP_MAX_BLKSIZE;
         tftp_config.max_windowsize = TFTP_MAX_WINDOWSIZE;
         tftp_config.allow_write = false;
-        let tftp = TftpServer::new(tftp_config, &mut transfers[..]);
+        let tftp = TftpServer::with_event_queue(tftp_config, &mut transfers[..]);
 
         crate::log!(
             log,

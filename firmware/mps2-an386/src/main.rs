@@ -51,10 +51,14 @@ fn main() -> ! {
     let Some(resources) = awl_firmware::resources!() else {
         halt(&mut log, "resources taken twice")
     };
-    let mut app = Appliance::new(resources, &APPLIANCE, &mut eth, now, seed, log);
+    // In a static (.bss), not in main's frame: the appliance is the largest
+    // value the firmware has, and a static keeps it off the stack.
+    static APP: static_cell::StaticCell<Appliance<uart::Uart>> = static_cell::StaticCell::new();
+    let app = APP.init_with(|| Appliance::new(resources, &APPLIANCE, &mut eth, now, seed, log));
     log!(
         app.log_mut(),
-        "ram: {} bytes stack so far",
+        "ram: appliance {} bytes (static), {} bytes stack so far",
+        size_of::<Appliance<uart::Uart>>(),
         hw::stack::used()
     );
     let mut stack_logged = 0;

@@ -149,7 +149,9 @@ fn main() -> ! {
         halt("resources taken twice")
     };
     let now = clock.now();
-    let mut app = Appliance::new(resources, &APPLIANCE, &mut dma, now, seed, Defmt);
+    // In a static (.bss), not in main's frame: see the mps2-an386 board.
+    static APP: StaticCell<Appliance<Defmt>> = StaticCell::new();
+    let app = APP.init_with(|| Appliance::new(resources, &APPLIANCE, &mut dma, now, seed, Defmt));
     loop {
         let now = clock.now();
         if !app.poll(now, &mut dma) {
