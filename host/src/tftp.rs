@@ -90,6 +90,9 @@ struct Engine {
     gso: Gso,
     /// Each transfer's socket, by slot.
     sockets: Vec<Option<TransferSocket>>,
+    /// The slots that have a socket (so that finding ended transfers costs
+    /// the transfers under way, not the table's size).
+    open: Vec<usize>,
     bind_ip: SocketAddr,
     epoch: StdInstant,
 }
@@ -133,6 +136,7 @@ impl Engine {
             epoll,
             gso,
             sockets: (0..options.capacity).map(|_| None).collect(),
+            open: Vec::new(),
             bind_ip: SocketAddr::new(options.listen.ip(), 0),
             epoch: StdInstant::now(),
         })
@@ -165,6 +169,7 @@ impl Engine {
                 Err(e) => return Err(anyhow!("epoll_wait: {e}")),
             };
             let t = self.now();
+            let mut handled = false;
             for event in &events[..n] {
                 let token = event.data();
                 let local = if token == LISTENER {
@@ -191,6 +196,7 @@ impl Engine {
                     for i in 0..count {
                         if let Some((from, data)) = receiver.datagram(i) {
                             self.server.handle(t, local, from, data, &mut self.files);
+                            handled = true;
                         }
                         // Read events as they come, so no log line is lost
                         // to a burst.
@@ -213,8 +219,12 @@ impl Engine {
                 self.ensure_socket(id);
                 self.send_window(id, t, &mut batch);
             }
-            // What is left: refusals, from the listener or a transfer's port.
-            while let Some(out) = self.server.poll_transmit(t, &mut self.files, &mut batch) {
+            // What is left: refusals (only a datagram causes one), from the
+            // listener or a transfer's port.
+            while let Some(out) = handled
+                .then(|| self.server.poll_transmit(t, &mut self.files, &mut batch))
+                .flatten()
+            {
                 let socket = match out.local {
                     Local::Listener => &self.listener,
                     Local::Transfer(id) => match self.socket(id) {
@@ -336,8 +346,11 @@ impl Engine {
             .map_or("?", |h| self.files.root().path(h))
             .to_string();
         if let Some(entry) = self.sockets.get_mut(id.slot()) {
-            if let Some(old) = entry.take() {
-                let _ = self.epoll.delete(&old.socket);
+            match entry.take() {
+                Some(old) => {
+                    let _ = self.epoll.delete(&old.socket);
+                }
+                None => self.open.push(id.slot()),
             }
             *entry = Some(TransferSocket {
                 id,
@@ -351,13 +364,19 @@ impl Engine {
 
     /// Closes the sockets of transfers that have ended.
     fn close_ended(&mut self) {
-        for entry in &mut self.sockets {
-            if entry.as_ref().is_some_and(|s| !self.server.is_active(s.id)) {
-                if let Some(old) = entry.take() {
-                    let _ = self.epoll.delete(&old.socket);
-                }
+        let (server, sockets, epoll) = (&self.server, &mut self.sockets, &self.epoll);
+        self.open.retain(|&slot| {
+            let Some(entry) = sockets.get_mut(slot) else {
+                return false;
+            };
+            if entry.as_ref().is_some_and(|s| server.is_active(s.id)) {
+                return true;
             }
-        }
+            if let Some(old) = entry.take() {
+                let _ = epoll.delete(&old.socket);
+            }
+            false
+        });
     }
 
     fn drain_events(&mut self) {
