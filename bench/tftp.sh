@@ -5,7 +5,7 @@
 #
 # Usage (as root):  bench/tftp.sh
 # Knobs (environment): BENCH_SERVERS="awl tftpd-hpa dnsmasq atftpd"
-#   BENCH_REPS=3  BENCH_CLIENTS=200  BENCH_SINGLE_MIB=64  BENCH_MANY_MIB=32
+#   BENCH_REPS=5  BENCH_CLIENTS=200  BENCH_SINGLE_MIB=64  BENCH_MANY_MIB=32
 #   BENCH_BUDGET_S=900 (no new run starts after this many seconds)
 #   BENCH_KEEP=1 (keep the work folder under /tmp)
 #
@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 REPO=$PWD
 
 SERVERS=${BENCH_SERVERS:-"awl tftpd-hpa dnsmasq atftpd"}
-REPS=${BENCH_REPS:-3}
+REPS=${BENCH_REPS:-5}
 CLIENTS=${BENCH_CLIENTS:-200}
 SINGLE_MIB=${BENCH_SINGLE_MIB:-64}
 MANY_MIB=${BENCH_MANY_MIB:-32}
