@@ -145,7 +145,7 @@ impl Reply<'_> {
             let index_u8 = u8::try_from(index).map_err(|_| Error::Unrepresentable)?;
             *slot = (rank(code, index, self.parameter_request_list), index_u8);
         }
-        order.sort_unstable();
+        sort_small(order);
 
         // Required options must fit; optional ones are taken, most wanted
         // first, while they fit.
@@ -210,5 +210,22 @@ impl Reply<'_> {
         }
         w.bytes(&MAGIC_COOKIE)?;
         Ok(w.position())
+    }
+}
+
+/// Sorts a few dozen pairs (insertion sort): `sort_unstable` would add
+/// 6.5 KiB of code to a firmware image for this one call.
+fn sort_small(v: &mut [(u16, u8)]) {
+    for i in 1..v.len() {
+        let mut j = i;
+        while let Some(k) = j.checked_sub(1) {
+            match (v.get(k), v.get(j)) {
+                (Some(a), Some(b)) if a > b => {
+                    v.swap(k, j);
+                    j = k;
+                }
+                _ => break,
+            }
+        }
     }
 }
