@@ -5,6 +5,8 @@
 //! creates. Then, on the same bridge:
 //!
 //! * curl fetches the boot script over HTTP and over TFTP;
+//! * five TFTP requests that are never acknowledged fill the 4 transfer
+//!   slots, and the fifth gets ERROR 0 "server busy";
 //! * a QEMU x86_64 machine with its own iPXE NIC ROM (BIOS) gets an address
 //!   and the script URL from the firmware's DHCP, fetches the script over
 //!   HTTP and the script it chains over TFTP (the firmware's log says so);
@@ -204,6 +206,26 @@ fn x86_machines_boot_from_the_firmware_in_qemu() {
         read(&dir.0.join("second.ipxe"))
     );
 
+    // A full transfer table refuses politely: five requests that are never
+    // acknowledged hold the 4 slots, and the fifth gets ERROR "server busy".
+    let ns = seg.ns.clone();
+    let replies = std::thread::spawn(move || fill_transfer_table(&ns))
+        .join()
+        .unwrap();
+    assert_eq!(
+        replies.iter().filter(|r| r.starts_with("DATA")).count(),
+        4,
+        "{replies:?}\n{}",
+        fw()
+    );
+    assert!(
+        replies
+            .iter()
+            .any(|r| r.starts_with("ERROR 0") && r.contains("busy")),
+        "{replies:?}\n{}",
+        fw()
+    );
+
     // The BIOS machine: its own iPXE ROM.
     {
         let _bios = Child(
@@ -312,4 +334,50 @@ fn x86_machines_boot_from_the_firmware_in_qemu() {
     }
     // OVMF's own PXE got snponly.efi over TFTP.
     assert!(log.contains("(arch X64Uefi): boot snponly.efi"), "{log}");
+}
+
+/// From inside `netns`: five TFTP requests from five ports, never
+/// acknowledged; returns the first reply to each ("DATA n" or "ERROR code
+/// message"), then aborts the transfers with ERRORs of its own.
+fn fill_transfer_table(netns: &str) -> Vec<String> {
+    let ns = std::fs::File::open(format!("/run/netns/{netns}")).unwrap();
+    nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+    let server: std::net::SocketAddr = format!("{NET}.2:69").parse().unwrap();
+    let sockets: Vec<std::net::UdpSocket> = (0..5)
+        .map(|_| {
+            let s = std::net::UdpSocket::bind(format!("{NET}.1:0")).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+            s
+        })
+        .collect();
+    for s in &sockets {
+        s.send_to(b"\x00\x01snponly.efi\x00octet\x00", server)
+            .unwrap();
+        // One at a time, so the fifth is the one refused.
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut replies = Vec::new();
+    for s in &sockets {
+        let mut buf = [0u8; 1024];
+        match s.recv_from(&mut buf) {
+            Ok((n, from)) => {
+                let d = &buf[..n];
+                let text = match d.get(1) {
+                    Some(3) => format!("DATA {}", u16::from_be_bytes([d[2], d[3]])),
+                    Some(5) => format!(
+                        "ERROR {} {}",
+                        u16::from_be_bytes([d[2], d[3]]),
+                        String::from_utf8_lossy(&d[4..]).trim_end_matches('\0')
+                    ),
+                    _ => format!("other {d:?}"),
+                };
+                if text.starts_with("DATA") {
+                    let _ = s.send_to(b"\x00\x05\x00\x00test done\x00", from);
+                }
+                replies.push(text);
+            }
+            Err(e) => replies.push(format!("nothing: {e}")),
+        }
+    }
+    replies
 }
