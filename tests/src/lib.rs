@@ -2,7 +2,7 @@
 
 pub mod dhcp_client;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub use awl::capture::{udp_datagrams, Datagram};
 
@@ -314,4 +314,47 @@ impl Drop for Child {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// A QEMU x86_64 PC (TCG, no disk) that network-boots with the iPXE ROM of
+/// its own e1000 NIC, attached to `tap` inside namespace `netns` with the
+/// MAC `mac`. Its console goes nowhere; what it did shows in the servers'
+/// logs. Ended when dropped.
+pub fn ipxe_bios_machine(netns: &str, tap: &str, mac: &str) -> Child {
+    let child = std::process::Command::new("ip")
+        .args(["netns", "exec", netns, "qemu-system-x86_64"])
+        .args(["-m", "256", "-machine", "pc,accel=tcg", "-display", "none"])
+        .args(["-serial", "null", "-monitor", "none", "-no-reboot"])
+        .args(["-boot", "n", "-netdev"])
+        .arg(format!("tap,id=n0,ifname={tap},script=no,downscript=no"))
+        .arg("-device")
+        .arg(format!("e1000,netdev=n0,mac={mac}"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("qemu-system-x86_64 (./test.sh installs it)");
+    Child(child)
+}
+
+/// dnsmasq as a network's only DHCP server (no DNS), inside `netns` on
+/// `interface`, handing out `range` (dnsmasq's `--dhcp-range` syntax). Its
+/// log (`--log-dhcp`) and lease file go to `dir`; returns the process and
+/// the log's path.
+pub fn dnsmasq_dhcp(netns: &str, interface: &str, range: &str, dir: &Path) -> (Child, PathBuf) {
+    let log = dir.join("dnsmasq.log");
+    let child = std::process::Command::new("ip")
+        .args(["netns", "exec", netns, "dnsmasq", "--no-daemon", "--port=0"])
+        .args(["--bind-interfaces", "--log-dhcp", "--log-facility=-"])
+        .arg(format!("--interface={interface}"))
+        .arg(format!("--dhcp-range={range}"))
+        .arg(format!(
+            "--dhcp-leasefile={}",
+            dir.join("dnsmasq.leases").display()
+        ))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("dnsmasq (./test.sh installs it)");
+    (Child(child), log)
 }

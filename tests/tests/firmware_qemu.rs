@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use awl_tests::{repo_root, require_tool, Child, TempDir};
+use awl_tests::{dnsmasq_dhcp, ipxe_bios_machine, repo_root, require_tool, Child, TempDir};
 
 const NET: &str = "10.79.9";
 
@@ -40,9 +40,11 @@ struct Segment {
 }
 
 impl Segment {
-    fn new(taps: &[&str]) -> Self {
+    /// The bridge gets `{net}.1/24`.
+    fn new(net: &str, taps: &[&str]) -> Self {
+        let last = net.rsplit('.').next().unwrap_or("");
         let seg = Self {
-            ns: format!("awlfw-{}", std::process::id()),
+            ns: format!("awlfw-{}-{last}", std::process::id()),
         };
         ip(&["netns", "add", &seg.ns]);
         ip(&["-n", &seg.ns, "link", "set", "lo", "up"]);
@@ -52,7 +54,7 @@ impl Segment {
             &seg.ns,
             "addr",
             "add",
-            &format!("{NET}.1/24"),
+            &format!("{net}.1/24"),
             "dev",
             "br0",
         ]);
@@ -69,6 +71,28 @@ impl Segment {
         let mut c = Command::new("ip");
         c.args(["netns", "exec", &self.ns, program]);
         c
+    }
+
+    /// The firmware `image` in `qemu-system-arm` on `tap`, its UART written
+    /// to `log`.
+    fn firmware(&self, image: &Path, log: &Path, tap: &str) -> Child {
+        let child = self
+            .exec("qemu-system-arm")
+            .args(["-M", "mps2-an386", "-nographic", "-monitor", "none"])
+            .arg("-kernel")
+            .arg(image)
+            .arg("-serial")
+            .arg(format!("file:{}", log.display()))
+            .arg("-nic")
+            .arg(format!(
+                "tap,ifname={tap},script=no,downscript=no,model=lan9118"
+            ))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Child(child)
     }
 }
 
@@ -95,8 +119,11 @@ fn wait_for(file: &Path, what: &str, limit: Duration, context: &dyn Fn() -> Stri
     }
 }
 
-/// Builds the mps2-an386 image for `appliance`; returns its path.
-fn build_firmware(appliance: &Path) -> PathBuf {
+/// Builds the mps2-an386 image for `appliance` and copies it into `dest`
+/// (one build at a time: the tests share the firmware's target folder).
+fn build_firmware(appliance: &Path, dest: &Path) -> PathBuf {
+    static BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = BUILD.lock().unwrap_or_else(|e| e.into_inner());
     let dir = repo_root().join("firmware");
     let out = Command::new("cargo")
         .current_dir(&dir)
@@ -109,7 +136,13 @@ fn build_firmware(appliance: &Path) -> PathBuf {
         "firmware build failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    dir.join("target/thumbv7em-none-eabihf/release/awl-mps2-an386")
+    let image = dest.join("awl-mps2-an386");
+    std::fs::copy(
+        dir.join("target/thumbv7em-none-eabihf/release/awl-mps2-an386"),
+        &image,
+    )
+    .unwrap();
+    image
 }
 
 #[test]
@@ -147,28 +180,12 @@ fn x86_machines_boot_from_the_firmware_in_qemu() {
         ),
     )
     .unwrap();
-    let image = build_firmware(&appliance);
+    let image = build_firmware(&appliance, &dir.0);
 
     let (arm_tap, bios_tap, uefi_tap) = ("tfwarm", "tfwbios", "tfwuefi");
-    let seg = Segment::new(&[arm_tap, bios_tap, uefi_tap]);
+    let seg = Segment::new(NET, &[arm_tap, bios_tap, uefi_tap]);
     let fw_log = dir.0.join("firmware.log");
-    let _firmware = Child(
-        seg.exec("qemu-system-arm")
-            .args(["-M", "mps2-an386", "-nographic", "-monitor", "none"])
-            .arg("-kernel")
-            .arg(&image)
-            .arg("-serial")
-            .arg(format!("file:{}", fw_log.display()))
-            .args([
-                "-nic",
-                &format!("tap,ifname={arm_tap},script=no,downscript=no,model=lan9118"),
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _firmware = seg.firmware(&image, &fw_log, arm_tap);
     let fw = || format!("firmware log:\n{}", read(&fw_log));
     wait_for(
         &fw_log,
@@ -228,30 +245,7 @@ fn x86_machines_boot_from_the_firmware_in_qemu() {
 
     // The BIOS machine: its own iPXE ROM.
     {
-        let _bios = Child(
-            seg.exec("qemu-system-x86_64")
-                .args(["-m", "256", "-machine", "pc,accel=tcg", "-display", "none"])
-                .args([
-                    "-serial",
-                    "null",
-                    "-monitor",
-                    "none",
-                    "-no-reboot",
-                    "-boot",
-                    "n",
-                ])
-                .args([
-                    "-netdev",
-                    &format!("tap,id=n0,ifname={bios_tap},script=no,downscript=no"),
-                    "-device",
-                    "e1000,netdev=n0,mac=52:54:00:aa:79:01",
-                ])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
+        let _bios = ipxe_bios_machine(&seg.ns, bios_tap, "52:54:00:aa:79:01");
         // curl's fetch was the first "second.ipxe"; the machine's is the
         // second.
         let deadline = Instant::now() + Duration::from_secs(120);
@@ -380,4 +374,90 @@ fn fill_transfer_table(netns: &str) -> Vec<String> {
         }
     }
     replies
+}
+
+/// The appliance in proxy mode beside dnsmasq, the network's only address
+/// server: a BIOS machine (its own iPXE ROM) gets its address from dnsmasq
+/// and its boot script from the firmware, which it runs (it chains the
+/// second script over TFTP).
+#[test]
+fn proxy_firmware_beside_dnsmasq_boots_a_bios_machine() {
+    require_tool("qemu-system-arm");
+    require_tool("qemu-system-x86_64");
+    require_tool("dnsmasq");
+    const NET: &str = "10.79.8";
+    let dir = TempDir::new("firmware-proxy");
+    std::fs::write(
+        dir.0.join("boot.ipxe"),
+        format!("#!ipxe\necho proxy boot of {{{{mac}}}}\nchain tftp://{NET}.2/second.ipxe\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.0.join("second.ipxe"), "#!ipxe\nsleep 120\n").unwrap();
+    let appliance = dir.0.join("appliance.toml");
+    std::fs::write(
+        &appliance,
+        format!(
+            "[network]\nmac = \"02:a7:10:00:08:02\"\naddress = \"{NET}.2\"\nnetmask = \"255.255.255.0\"\n\n\
+             [dhcp]\nmode = \"proxy\"\n\n\
+             [boot]\nipxe_script = \"http://{NET}.2/boot.ipxe\"\n\n\
+             [[files]]\nname = \"boot.ipxe\"\npath = \"boot.ipxe\"\nrender = true\n\n\
+             [[files]]\nname = \"second.ipxe\"\npath = \"second.ipxe\"\n"
+        ),
+    )
+    .unwrap();
+    let image = build_firmware(&appliance, &dir.0);
+    let seg = Segment::new(NET, &["tpxarm", "tpxbios"]);
+    let (_dnsmasq, dnsmasq_log) = dnsmasq_dhcp(
+        &seg.ns,
+        "br0",
+        &format!("{NET}.100,{NET}.150,255.255.255.0,1h"),
+        &dir.0,
+    );
+    let fw_log = dir.0.join("firmware.log");
+    let _firmware = seg.firmware(&image, &fw_log, "tpxarm");
+    let both = || {
+        format!(
+            "firmware log:\n{}\ndnsmasq log:\n{}",
+            read(&fw_log),
+            read(&dnsmasq_log)
+        )
+    };
+    wait_for(
+        &fw_log,
+        &format!("awl-firmware: up {NET}.2"),
+        Duration::from_secs(30),
+        &both,
+    );
+    let _bios = ipxe_bios_machine(&seg.ns, "tpxbios", "52:54:00:aa:78:01");
+    wait_for(
+        &fw_log,
+        "done \"second.ipxe\"",
+        Duration::from_secs(120),
+        &both,
+    );
+    let log = read(&fw_log);
+    let dns = read(&dnsmasq_log);
+    // The address came from dnsmasq ...
+    let acked = dns
+        .lines()
+        .find(|l| l.contains("DHCPACK(br0)") && l.contains("52:54:00:aa:78:01"))
+        .unwrap_or_else(|| panic!("dnsmasq never acked the machine\n{}", both()));
+    let address = acked
+        .split_whitespace()
+        .find(|w| w.starts_with(&format!("{NET}.")))
+        .unwrap_or_else(|| panic!("{acked}"));
+    // ... the boot from the firmware, which handed out no address ...
+    assert!(
+        log.contains("52:54:00:aa:78:01 offer 0.0.0.0 (arch X86Bios, iPXE)")
+            || log.contains("52:54:00:aa:78:01 boot server ack"),
+        "{}",
+        both()
+    );
+    assert!(!log.contains("52:54:00:aa:78:01 ack "), "{}", both());
+    // ... and the machine fetched the script from its dnsmasq address.
+    assert!(
+        log.contains(&format!("http: {address}:")) && log.contains("/boot.ipxe 200"),
+        "{}",
+        both()
+    );
 }

@@ -3,10 +3,12 @@
 //! dnsmasq and its boot from awl (`awl serve --proxy`), and runs the script
 //! awl points it at, proven by the marker file that script chains.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use awl_tests::{bridge_tap, require_tool, AwlServer, Child, NetnsPair, TempDir};
+use awl_tests::{
+    bridge_tap, dnsmasq_dhcp, ipxe_bios_machine, require_tool, AwlServer, NetnsPair, TempDir,
+};
 
 fn run(args: &[&str]) {
     let status = Command::new(args[0]).args(&args[1..]).status().unwrap();
@@ -64,32 +66,11 @@ fn proxy_beside_dnsmasq_boots_a_real_machine() {
     run(&["ip", "-n", &net.client, "link", "set", &dc, "up"]);
 
     let dir = TempDir::new("proxy");
-    let dnsmasq_log = dir.0.join("dnsmasq.log");
-    let _dnsmasq = Child(
-        Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &dns_ns.0,
-                "dnsmasq",
-                "--no-daemon",
-                "--port=0",
-                "--bind-interfaces",
-            ])
-            .arg(format!("--interface={dv}"))
-            .args([
-                "--dhcp-range=10.77.91.100,10.77.91.150,255.255.255.0,1h",
-                "--log-dhcp",
-                "--log-facility=-",
-            ])
-            .arg(format!(
-                "--dhcp-leasefile={}",
-                dir.0.join("dnsmasq.leases").display()
-            ))
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&dnsmasq_log).unwrap())
-            .spawn()
-            .unwrap(),
+    let (_dnsmasq, dnsmasq_log) = dnsmasq_dhcp(
+        &dns_ns.0,
+        &dv,
+        "10.77.91.100,10.77.91.150,255.255.255.0,1h",
+        &dir.0,
     );
     let marker = format!("proxy-marker-{}.ipxe", std::process::id());
     std::fs::write(
@@ -120,42 +101,7 @@ fn proxy_beside_dnsmasq_boots_a_real_machine() {
         server.log()
     );
 
-    let netdev = format!("tap,id=n0,ifname={tap},script=no,downscript=no");
-    let _vm = Child(
-        Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &net.client,
-                "qemu-system-x86_64",
-                "-m",
-                "256",
-                "-machine",
-                "pc,accel=tcg",
-            ])
-            .args([
-                "-display",
-                "none",
-                "-serial",
-                "null",
-                "-monitor",
-                "none",
-                "-no-reboot",
-                "-boot",
-                "n",
-            ])
-            .args([
-                "-netdev",
-                &netdev,
-                "-device",
-                "e1000,netdev=n0,mac=52:54:00:aa:91:01",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _vm = ipxe_bios_machine(&net.client, &tap, "52:54:00:aa:91:01");
     let deadline = Instant::now() + Duration::from_secs(120);
     let done = format!("done \"{marker}\"");
     while !server.log().contains(&done) {
