@@ -6,7 +6,8 @@
 //!
 //! * curl fetches the boot script over HTTP and over TFTP;
 //! * five TFTP requests that are never acknowledged fill the 4 transfer
-//!   slots, and the fifth gets ERROR 0 "server busy";
+//!   slots, and the fifth gets ERROR 0 "server busy"; two idle TCP
+//!   connections hold both HTTP slots, and the third is answered 503;
 //! * a QEMU x86_64 machine with its own iPXE NIC ROM (BIOS) gets an address
 //!   and the script URL from the firmware's DHCP, fetches the script over
 //!   HTTP and the script it chains over TFTP (the firmware's log says so);
@@ -15,6 +16,9 @@
 //!   chains the second one over TFTP; both print the marker, and the
 //!   machine's serial console shows them (the HTTP one filled in with the
 //!   machine's own MAC and address by the firmware).
+//!
+//! A second test runs the appliance in proxy mode beside dnsmasq, the
+//! segment's only address server, and boots a BIOS machine from it.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -243,6 +247,30 @@ fn x86_machines_boot_from_the_firmware_in_qemu() {
         fw()
     );
 
+    // HTTP the same: two idle connections hold both slots; the third is
+    // answered 503 at once; when the two go, the next is served again.
+    let ns = seg.ns.clone();
+    let (busy, served) = std::thread::spawn(move || fill_http_connections(&ns))
+        .join()
+        .unwrap();
+    assert!(
+        busy.starts_with("HTTP/1.1 503 Service Unavailable\r\n")
+            && busy.contains("\r\nRetry-After: 1\r\n")
+            && busy.ends_with("\r\n\r\n503 Service Unavailable\n"),
+        "{busy}\n{}",
+        fw()
+    );
+    assert!(
+        served.starts_with("HTTP/1.1 200 OK\r\n"),
+        "{served}\n{}",
+        fw()
+    );
+    assert!(
+        read(&fw_log).contains("refused with 503: all 2 connections busy"),
+        "{}",
+        fw()
+    );
+
     // The BIOS machine: its own iPXE ROM.
     {
         let _bios = ipxe_bios_machine(&seg.ns, bios_tap, "52:54:00:aa:79:01");
@@ -374,6 +402,37 @@ fn fill_transfer_table(netns: &str) -> Vec<String> {
         }
     }
     replies
+}
+
+/// From inside `netns`: holds both HTTP connections of the firmware open
+/// without a request, sends a request on a third and reads its whole
+/// response; then lets the two go and returns that response and the one
+/// to a fourth request.
+fn fill_http_connections(netns: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let ns = std::fs::File::open(format!("/run/netns/{netns}")).unwrap();
+    nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+    let server: std::net::SocketAddr = format!("{NET}.2:80").parse().unwrap();
+    let get = || {
+        let mut s = std::net::TcpStream::connect_timeout(&server, Duration::from_secs(5)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(b"GET /second.ipxe HTTP/1.1\r\nHost: fw\r\n\r\n")
+            .unwrap();
+        let mut response = Vec::new();
+        match s.read_to_end(&mut response) {
+            Ok(_) => String::from_utf8_lossy(&response).into_owned(),
+            Err(e) => format!("{e} after {:?}", String::from_utf8_lossy(&response)),
+        }
+    };
+    let idle: Vec<std::net::TcpStream> = (0..2)
+        .map(|_| std::net::TcpStream::connect_timeout(&server, Duration::from_secs(5)).unwrap())
+        .collect();
+    // Both accepted before the third knocks.
+    std::thread::sleep(Duration::from_millis(300));
+    let busy = get();
+    drop(idle);
+    std::thread::sleep(Duration::from_millis(500));
+    (busy, get())
 }
 
 /// The appliance in proxy mode beside dnsmasq, the network's only address

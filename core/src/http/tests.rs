@@ -186,6 +186,29 @@ fn refusals_say_why() {
 }
 
 #[test]
+fn a_full_server_answers_503_without_reading_the_request() {
+    let mut buf = [0u8; ERROR_RESPONSE_MAX];
+    let n = emit_error(&mut buf, Status::Unavailable);
+    let text = std::str::from_utf8(&buf[..n]).unwrap();
+    assert_eq!(
+        text,
+        "HTTP/1.1 503 Service Unavailable\r\nServer: awl\r\nContent-Length: 24\r\n\
+         Content-Type: text/plain\r\nRetry-After: 1\r\nConnection: close\r\n\r\n\
+         503 Service Unavailable\n"
+    );
+    // Every status fits; a buffer too short gets nothing rather than half.
+    for status in [
+        Status::NotFound,
+        Status::MethodNotAllowed,
+        Status::HeadersTooLarge,
+    ] {
+        assert!(emit_error(&mut buf, status) > 0);
+    }
+    assert_eq!(emit_error(&mut buf[..n - 1], Status::Unavailable), 0);
+    assert_eq!(emit_error(&mut [], Status::Unavailable), 0);
+}
+
+#[test]
 fn oversized_heads_are_refused() {
     let mut long_uri = b"GET /".to_vec();
     long_uri.extend(std::iter::repeat_n(b'a', 2000));

@@ -159,7 +159,8 @@ impl Status {
 }
 
 /// Writes a response head (status line, `Server`, `Content-Length`,
-/// `Content-Type`, `Connection: close`, and `Allow` for a 405) into `buf`;
+/// `Content-Type`, `Connection: close`, `Allow` for a 405, `Retry-After`
+/// for a 503) into `buf`;
 /// returns its length.
 pub fn emit_head(
     buf: &mut [u8],
@@ -178,6 +179,9 @@ pub fn emit_head(
     w.bytes(content_type.as_bytes())?;
     if status == Status::MethodNotAllowed {
         w.bytes(b"\r\nAllow: GET, HEAD")?;
+    }
+    if status == Status::Unavailable {
+        w.bytes(b"\r\nRetry-After: 1")?;
     }
     w.bytes(b"\r\nConnection: close\r\n\r\n")?;
     Ok(w.position())

@@ -50,7 +50,7 @@ use crate::packed::{DhcpMode, Packed};
 
 /// Sockets in the set: DHCP (67), PXE (4011), TFTP (69), one per transfer,
 /// one per HTTP connection.
-pub const SOCKETS: usize = 3 + TRANSFERS + HTTP_CONNECTIONS;
+pub const SOCKETS: usize = 3 + TRANSFERS + HTTP_CONNECTIONS + 1;
 
 /// The TFTP port.
 pub const TFTP_PORT: u16 = 69;
@@ -69,6 +69,10 @@ const TFTP_TX: usize = 256;
 /// A transfer's socket receives ACKs (and a client's ERROR).
 const TRANSFER_RX: usize = 256;
 const TRANSFER_RX_DATAGRAMS: usize = 4;
+/// The socket that answers 503 while every HTTP connection is taken: it
+/// reads nothing it needs and sends one short response.
+const REFUSAL_RX: usize = 128;
+const REFUSAL_TX: usize = awl_core::http::ERROR_RESPONSE_MAX;
 /// Packet metadata slots of all UDP sockets.
 #[doc(hidden)]
 pub const METAS: usize = DHCP_RX_DATAGRAMS
@@ -93,6 +97,8 @@ pub struct Buffers {
     transfer_tx: [[u8; UDP_MAX_PAYLOAD]; TRANSFERS],
     http_rx: [[u8; HTTP_RX_BYTES]; HTTP_CONNECTIONS],
     http_tx: [[u8; HTTP_TX_BYTES]; HTTP_CONNECTIONS],
+    refusal_rx: [u8; REFUSAL_RX],
+    refusal_tx: [u8; REFUSAL_TX],
 }
 
 impl Buffers {
@@ -110,6 +116,8 @@ impl Buffers {
             transfer_tx: [[0; UDP_MAX_PAYLOAD]; TRANSFERS],
             http_rx: [[0; HTTP_RX_BYTES]; HTTP_CONNECTIONS],
             http_tx: [[0; HTTP_TX_BYTES]; HTTP_CONNECTIONS],
+            refusal_rx: [0; REFUSAL_RX],
+            refusal_tx: [0; REFUSAL_TX],
         }
     }
 }
@@ -257,6 +265,8 @@ pub struct Appliance<L: Log> {
     transfer_file: [&'static str; TRANSFERS],
     http_sockets: [SocketHandle; HTTP_CONNECTIONS],
     http_slots: [http::Slot; HTTP_CONNECTIONS],
+    refusal_socket: SocketHandle,
+    refusal_sent: bool,
     next_port: u16,
     out: [u8; UDP_MAX_PAYLOAD],
     log: L,
@@ -287,6 +297,8 @@ impl<L: Log> Appliance<L> {
             transfer_tx,
             http_rx,
             http_tx,
+            refusal_rx,
+            refusal_tx,
         } = buffers;
         let Slots {
             sockets: socket_storage,
@@ -333,6 +345,15 @@ impl<L: Log> Appliance<L> {
             let _ = socket.listen(HTTP_PORT);
             sockets.add(socket)
         });
+        // Added last, so smoltcp hands it a SYN only when no connection
+        // socket above is listening.
+        let mut refusal = tcp::Socket::new(
+            tcp::SocketBuffer::new(&mut refusal_rx[..]),
+            tcp::SocketBuffer::new(&mut refusal_tx[..]),
+        );
+        refusal.set_timeout(Some(smoltcp::time::Duration::from_secs(5)));
+        let _ = refusal.listen(HTTP_PORT);
+        let refusal_socket = sockets.add(refusal);
 
         let dhcp = match packed.dhcp {
             DhcpMode::Off => None,
@@ -422,6 +443,8 @@ impl<L: Log> Appliance<L> {
             transfer_file: ["?"; TRANSFERS],
             http_sockets,
             http_slots: [const { http::Slot::new() }; HTTP_CONNECTIONS],
+            refusal_socket,
+            refusal_sent: false,
             next_port: 49152 + (seed % 8192) as u16,
             out: [0; UDP_MAX_PAYLOAD],
             log,
@@ -754,6 +777,8 @@ impl<L: Log> Appliance<L> {
                 _ => busy |= http::serve(socket, slot, &mut site, &mut self.log),
             }
         }
+        let socket = self.sockets.get_mut::<tcp::Socket<'_>>(self.refusal_socket);
+        busy |= http::refuse(socket, &mut self.refusal_sent, &mut self.log);
         busy
     }
 }
