@@ -32,6 +32,10 @@ impl FileSource for Files {
         }
         Ok(n)
     }
+    // Full blocks of "a" go from the file, as the host's large blocks do.
+    fn sends_from_file(&self, h: usize, len: usize) -> bool {
+        h == 0 && len >= 512
+    }
     fn create(&mut self, path: &str) -> Result<usize, FileError> {
         if NAMES.contains(&path) { Err(FileError::Exists) } else { Ok(3) }
     }
@@ -85,6 +89,11 @@ fuzz_target!(|data: &[u8]| {
         }
         while let Some(t) = server.poll_transmit(now, &mut files, &mut buf) {
             assert!(t.len <= buf.len());
+            if let Some(f) = t.from_file {
+                assert_eq!((t.len, f.handle), (4, 0));
+                assert!(f.len >= 512 && f.len <= 600 && f.offset + f.len as u64 <= 3000);
+                assert!(matches!(Repr::parse(&buf[..4]), Ok(Repr::Data { .. })));
+            }
             if let Local::Transfer(id) = t.local {
                 if !ids.iter().any(|(i, _)| *i == id) {
                     ids.push((id, t.dst));

@@ -57,7 +57,8 @@ impl RootDir {
         }
     }
 
-    fn file(&self, handle: usize) -> Result<&File, FileError> {
+    /// The open file behind `handle`.
+    pub(crate) fn file(&self, handle: usize) -> Result<&File, FileError> {
         self.open
             .get(handle)
             .and_then(|o| o.as_ref())

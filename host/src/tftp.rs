@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::time::Instant as StdInstant;
 
 use anyhow::{anyhow, Context, Result};
-use awl_core::tftp::{Config, Event, Local, TftpServer, Transfer, TransferId};
+use awl_core::tftp::{Config, Event, FromFile, Local, TftpServer, Transfer, TransferId};
 use awl_core::time::Instant;
 use nix::errno::Errno;
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
@@ -232,7 +232,11 @@ impl Engine {
                         None => continue,
                     },
                 };
-                if let Err(e) = socket.send_to(&batch[..out.len], out.dst) {
+                let sent = match out.from_file {
+                    Some(f) => self.send_from_file(socket, out.dst, &batch[..out.len], f),
+                    None => socket.send_to(&batch[..out.len], out.dst).map(|_| ()),
+                };
+                if let Err(e) = sent {
                     warn!("tftp: send to {} failed: {e}", out.dst);
                 }
             }
@@ -274,9 +278,15 @@ impl Engine {
                     more = false;
                     break;
                 };
+                if out.from_file.is_some() {
+                    // Its data is not in the buffer: sent alone after the
+                    // batch.
+                    alone = Some((filled, out));
+                    break;
+                }
                 if segments > 0 && (out.len > size || Some(out.dst) != dst) {
                     // Cannot join this batch: sent alone after it.
-                    alone = Some((filled, out.len, out.dst));
+                    alone = Some((filled, out));
                     break;
                 }
                 if segments == 0 {
@@ -292,8 +302,17 @@ impl Engine {
             if let Some(to) = dst {
                 self.send(id, to, &batch[..filled], (segments > 1).then_some(size));
             }
-            if let Some((at, len, to)) = alone {
-                self.send(id, to, &batch[at..at + len], None);
+            if let Some((at, out)) = alone {
+                let header = &batch[at..at + out.len];
+                match (out.from_file, self.socket(id)) {
+                    (Some(f), Some(s)) => {
+                        if let Err(e) = self.send_from_file(&s.socket, out.dst, header, f) {
+                            Self::send_failed(out.dst, &e);
+                        }
+                    }
+                    (Some(_), None) => {}
+                    (None, _) => self.send(id, out.dst, header, None),
+                }
             }
             if !more {
                 return;
@@ -305,13 +324,34 @@ impl Engine {
         let Some(s) = self.socket(id) else {
             return;
         };
-        match self.gso.send(&s.socket, dst, contents, segment) {
-            Ok(()) => {}
-            // The send buffer stayed full: lost like a dropped datagram,
-            // and the transfer's timer resends.
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(e) => warn!("tftp: send to {dst} failed: {e}"),
+        if let Err(e) = self.gso.send(&s.socket, dst, contents, segment) {
+            Self::send_failed(dst, &e);
         }
+    }
+
+    fn send_failed(dst: SocketAddr, e: &std::io::Error) {
+        // The send buffer stayed full: lost like a dropped datagram, and
+        // the transfer's timer resends.
+        if e.kind() != std::io::ErrorKind::WouldBlock {
+            warn!("tftp: send to {dst} failed: {e}");
+        }
+    }
+
+    /// Sends a DATA block whose bytes the core left in the file:
+    /// `header`, then the file range, in one datagram (`sendfile`).
+    fn send_from_file(
+        &self,
+        socket: &UdpSocket,
+        dst: SocketAddr,
+        header: &[u8],
+        f: FromFile<usize>,
+    ) -> std::io::Result<()> {
+        let file = self
+            .files
+            .root()
+            .file(f.handle)
+            .map_err(|_| std::io::Error::other("the file is no longer open"))?;
+        udp::send_from_file(socket, dst, header, file, f.offset, f.len)
     }
 
     /// Opens transfer `id`'s own socket (a new port, as RFC 1350 asks)

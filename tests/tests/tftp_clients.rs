@@ -21,9 +21,24 @@ struct Fixture {
     addr: String,
 }
 
+/// Sizes around 64 KiB blocks, which the server sends from the file
+/// (`sendfile`) rather than through its buffer.
+const LARGE: [usize; 6] = [
+    65_463,
+    65_464,
+    65_465,
+    65_464 * 3,
+    65_464 * 3 + 1,
+    1_000_003,
+];
+
 fn fixture(ip: &str, with_rollover: bool) -> Fixture {
+    fixture_with(ip, with_rollover, &SIZES)
+}
+
+fn fixture_with(ip: &str, with_rollover: bool, sizes: &[usize]) -> Fixture {
     let root = TempDir::new("tftp-root");
-    for (i, size) in SIZES.iter().enumerate() {
+    for (i, size) in sizes.iter().enumerate() {
         std::fs::write(
             root.0.join(format!("f{size}.bin")),
             pattern(*size, i as u64),
@@ -188,6 +203,24 @@ fn busybox_every_size() {
         busybox(&f, &format!("f{size}.bin"), 1468);
         busybox(&f, &format!("f{size}.bin"), 512);
     }
+}
+
+/// Blocks of 32 KiB and more go from the file (`sendfile`): every client
+/// gets every byte, with the short or empty last block in its place.
+#[test]
+fn large_blocks_every_size() {
+    let f = fixture_with("127.0.0.16", false, &LARGE);
+    for size in LARGE {
+        let name = format!("f{size}.bin");
+        atftp(&f, &name, 65_464, 16);
+        curl(&f, &name, 65_464);
+        busybox(&f, &name, 40_000);
+    }
+    assert!(
+        f.server.log().contains("blksize 65464 windowsize 16"),
+        "{}",
+        f.server.log()
+    );
 }
 
 /// 33 554 433 bytes at blksize 512: 65537 blocks, so block numbers wrap.

@@ -16,7 +16,10 @@ is_active(id)                              whether a transfer's socket is still 
 
 Drain `poll_transmit` until it returns `None` after every `handle` and
 `handle_timeout`. File bytes are pulled through [`FileSource`] straight into
-the transmit buffer; the server never buffers file data.
+the transmit buffer; the server never buffers file data. A source may
+instead have the driver send a block's bytes from the file itself
+([`FileSource::sends_from_file`], [`Transmit::from_file`]: the host does,
+with `sendfile`, for large blocks).
 
 ```
 use awl_core::tftp::{Config, FileError, FileSource, Local, TftpServer, Transfer};
@@ -192,10 +195,10 @@ impl<H: Copy> Transfer<H> {
         now: Instant,
         files: &mut F,
         buf: &mut [u8],
-    ) -> Option<usize> {
+    ) -> Option<(usize, Option<FromFile<H>>)> {
         match &mut self.kind {
             Kind::Read(t) => t.poll_transmit(now, files, buf),
-            Kind::Write(t) => t.poll_transmit(now, buf),
+            Kind::Write(t) => t.poll_transmit(now, buf).map(|len| (len, None)),
         }
     }
 
@@ -303,6 +306,17 @@ pub trait FileSource {
         offset: u64,
         dst: &mut [u8],
     ) -> Result<usize, FileError>;
+    /// Whether the driver sends `len` bytes of `handle` straight from the
+    /// file (`sendfile`) rather than from the datagram buffer. When it
+    /// does, [`TftpServer::poll_transmit`] writes only a DATA block's
+    /// 4-byte header into the buffer and names the bytes that follow in
+    /// [`Transmit::from_file`]; [`FileSource::read_at`] is not called for
+    /// them. Asked per block of an octet transfer (netascii is converted
+    /// as it is read, so always copied). The default copies.
+    fn sends_from_file(&self, handle: Self::Handle, len: usize) -> bool {
+        let _ = (handle, len);
+        false
+    }
     /// The transfer using `handle` has ended.
     fn close(&mut self, handle: Self::Handle) {
         let _ = handle;
@@ -359,15 +373,33 @@ pub enum Local {
 }
 
 /// A datagram to send: from `local` to `dst`, the first `len` bytes of the
-/// buffer given to [`TftpServer::poll_transmit`].
+/// buffer given to [`TftpServer::poll_transmit`], then the file bytes named
+/// by `from_file`, if any.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Transmit {
+pub struct Transmit<H> {
     /// The socket to send from (the driver opens a transfer's socket on the
     /// first transmit that names it).
     pub local: Local,
     /// Where to.
     pub dst: SocketAddr,
     /// Bytes written into the buffer.
+    pub len: usize,
+    /// The rest of the datagram, for a source that
+    /// [sends from the file](FileSource::sends_from_file).
+    pub from_file: Option<FromFile<H>>,
+}
+
+/// The data of a DATA block that the driver sends from the file itself
+/// (after the header in the buffer). Should the file have shrunk so that
+/// fewer bytes are there, the datagram is sent shorter: the client sees a
+/// short block, as it would from a copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FromFile<H> {
+    /// The open file.
+    pub handle: H,
+    /// Where the bytes start.
+    pub offset: u64,
+    /// How many.
     pub len: usize,
 }
 
@@ -813,7 +845,7 @@ impl<'a, H: Copy, const E: usize> TftpServer<'a, H, E> {
         now: Instant,
         files: &mut F,
         buf: &mut [u8],
-    ) -> Option<Transmit> {
+    ) -> Option<Transmit<H>> {
         if let Some(r) = self.refusals.pop_front() {
             let len = Repr::Error {
                 code: r.code,
@@ -825,6 +857,7 @@ impl<'a, H: Copy, const E: usize> TftpServer<'a, H, E> {
                 local: r.local,
                 dst: r.dst,
                 len,
+                from_file: None,
             });
         }
         let count = self.slots.len();
@@ -841,11 +874,12 @@ impl<'a, H: Copy, const E: usize> TftpServer<'a, H, E> {
             let sent = transfer.poll_transmit(now, files, buf);
             self.cursor = slot + 1;
             self.reap(now, slot, files);
-            if let Some(len) = sent {
+            if let Some((len, from_file)) = sent {
                 return Some(Transmit {
                     local: Local::Transfer(id),
                     dst: peer,
                     len,
+                    from_file,
                 });
             }
         }
@@ -860,7 +894,7 @@ impl<'a, H: Copy, const E: usize> TftpServer<'a, H, E> {
         id: TransferId,
         files: &mut F,
         buf: &mut [u8],
-    ) -> Option<Transmit> {
+    ) -> Option<Transmit<H>> {
         let transfer = self.transfer_mut(id)?;
         if !transfer.wants_to_send() {
             return None;
@@ -868,10 +902,11 @@ impl<'a, H: Copy, const E: usize> TftpServer<'a, H, E> {
         let peer = transfer.peer();
         let sent = transfer.poll_transmit(now, files, buf);
         self.reap(now, id.slot(), files);
-        sent.map(|len| Transmit {
+        sent.map(|(len, from_file)| Transmit {
             local: Local::Transfer(id),
             dst: peer,
             len,
+            from_file,
         })
     }
 

@@ -23,7 +23,7 @@ use core::net::SocketAddr;
 
 use super::netascii::Netascii;
 use super::options::Negotiated;
-use super::{Config, Ended, Event, FileError, FileSource, TransferId};
+use super::{Config, Ended, Event, FileError, FileSource, FromFile, TransferId};
 use crate::time::{Duration, Instant};
 use crate::wire::tftp::{emit_data_header, ErrorCode, Mode, Repr};
 
@@ -288,7 +288,7 @@ impl<H: Copy> Read<H> {
         now: Instant,
         files: &mut F,
         buf: &mut [u8],
-    ) -> Option<usize> {
+    ) -> Option<(usize, Option<FromFile<H>>)> {
         if !self.send_now {
             return None;
         }
@@ -299,11 +299,11 @@ impl<H: Copy> Read<H> {
                 self.send_now = false;
                 self.sent_at = now;
                 self.arm(now);
-                Repr::Oack { options }.emit(buf).ok()
+                Repr::Oack { options }.emit(buf).ok().map(|len| (len, None))
             }
             State::Sending => {
                 let block = self.next;
-                let Ok(len) = self.read_block(files, block, buf) else {
+                let Ok((len, from_file)) = self.read_block(files, block, buf) else {
                     self.end(Ended::Failed(
                         ErrorCode::NotDefined,
                         "read error on the server",
@@ -313,7 +313,8 @@ impl<H: Copy> Read<H> {
                         message: b"read error on the server",
                     }
                     .emit(buf)
-                    .ok();
+                    .ok()
+                    .map(|len| (len, None));
                 };
                 if len < usize::from(self.negotiated.blksize) {
                     self.last = block; // a short block ends the file
@@ -325,7 +326,11 @@ impl<H: Copy> Read<H> {
                     self.sent_at = now;
                     self.arm(now);
                 }
-                Some(len.saturating_add(4))
+                if from_file.is_some() {
+                    Some((4, from_file))
+                } else {
+                    Some((len.saturating_add(4), None))
+                }
             }
         }
     }
@@ -335,22 +340,30 @@ impl<H: Copy> Read<H> {
         files: &mut F,
         block: u64,
         buf: &mut [u8],
-    ) -> Result<usize, FileError> {
+    ) -> Result<(usize, Option<FromFile<H>>), FileError> {
         let blksize = usize::from(self.negotiated.blksize);
         emit_data_header(block as u16, buf).map_err(|_| FileError::Io)?;
         let dst = buf
             .get_mut(4..blksize.saturating_add(4))
             .ok_or(FileError::Io)?;
         if let Some(n) = self.netascii.as_mut() {
-            return n.fill(files, self.handle, dst);
+            return n.fill(files, self.handle, dst).map(|len| (len, None));
         }
         let offset = block.saturating_sub(1).saturating_mul(blksize as u64);
         if offset >= self.size {
-            return Ok(0);
+            return Ok((0, None));
         }
         let want = usize::try_from(self.size - offset)
             .unwrap_or(usize::MAX)
             .min(blksize);
+        if files.sends_from_file(self.handle, want) {
+            let from_file = FromFile {
+                handle: self.handle,
+                offset,
+                len: want,
+            };
+            return Ok((want, Some(from_file)));
+        }
         let dst = dst.get_mut(..want).ok_or(FileError::Io)?;
         let mut done = 0usize;
         // A read may return less than asked; fill the block unless the file
@@ -365,7 +378,7 @@ impl<H: Copy> Read<H> {
             }
             done = done.saturating_add(got);
         }
-        Ok(done)
+        Ok((done, None))
     }
 
     pub(crate) fn event(&self, id: TransferId, now: Instant) -> Option<Event> {

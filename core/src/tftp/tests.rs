@@ -19,6 +19,9 @@ struct MemFiles {
     /// Uploads kept (complete) and dropped (incomplete).
     kept: Vec<String>,
     dropped: Vec<String>,
+    /// Blocks of at least this many bytes are sent from the file (as the
+    /// host does with `sendfile`); `None`: all copied.
+    from_file_at: Option<usize>,
 }
 
 impl MemFiles {
@@ -47,6 +50,9 @@ impl FileSource for MemFiles {
         let n = rest.len().min(dst.len());
         dst[..n].copy_from_slice(&rest[..n]);
         Ok(n)
+    }
+    fn sends_from_file(&self, _: usize, len: usize) -> bool {
+        self.from_file_at.is_some_and(|at| len >= at)
     }
     fn close(&mut self, _: usize) {
         self.open -= 1;
@@ -113,6 +119,8 @@ where
     server: TftpServer<'static, F::Handle>,
     files: F,
     now: Instant,
+    /// Datagrams whose data came from the file rather than the buffer.
+    from_file: usize,
 }
 
 impl<F: FileSource> Sim<F>
@@ -125,6 +133,7 @@ where
             server: TftpServer::new(config, storage),
             files,
             now: Instant::ZERO,
+            from_file: 0,
         }
     }
 
@@ -137,14 +146,25 @@ where
         self.send(Local::Listener, from, bytes);
     }
 
-    fn drain(&mut self) -> Vec<(Transmit, Vec<u8>)> {
+    /// Every datagram the server has to send now, completed from the file
+    /// where it says so (as a driver's `sendfile` would).
+    fn drain(&mut self) -> Vec<(Transmit<F::Handle>, Vec<u8>)> {
         let mut out = Vec::new();
         let mut buf = vec![0u8; 65_536];
         while let Some(t) = self
             .server
             .poll_transmit(self.now, &mut self.files, &mut buf)
         {
-            out.push((t, buf[..t.len].to_vec()));
+            let mut datagram = buf[..t.len].to_vec();
+            if let Some(f) = t.from_file {
+                assert_eq!(t.len, 4, "only the DATA header is in the buffer");
+                assert_eq!(&datagram[..2], &[0, 3]);
+                let mut data = vec![0u8; f.len];
+                let n = self.files.read_at(f.handle, f.offset, &mut data).unwrap();
+                datagram.extend_from_slice(&data[..n]);
+                self.from_file += 1;
+            }
+            out.push((t, datagram));
             assert!(out.len() < 100_000, "livelock");
         }
         out
@@ -175,7 +195,7 @@ fn ack(block: u16) -> [u8; 4] {
     [0, 4, b[0], b[1]]
 }
 
-fn data_blocks(out: &[(Transmit, Vec<u8>)]) -> Vec<u16> {
+fn data_blocks(out: &[(Transmit<usize>, Vec<u8>)]) -> Vec<u16> {
     out.iter()
         .filter_map(|(_, d)| match parse(d) {
             Repr::Data { block, .. } => Some(block),
@@ -184,7 +204,7 @@ fn data_blocks(out: &[(Transmit, Vec<u8>)]) -> Vec<u16> {
         .collect()
 }
 
-fn local_of(out: &[(Transmit, Vec<u8>)]) -> Local {
+fn local_of<H>(out: &[(Transmit<H>, Vec<u8>)]) -> Local {
     out.first().expect("a reply").0.local
 }
 
@@ -485,7 +505,8 @@ fn cve_t10_datagram_from_another_port_gets_error_5_and_the_transfer_goes_on() {
         Transmit {
             local,
             dst: addr(4444),
-            len: out[0].1.len()
+            len: out[0].1.len(),
+            from_file: None,
         }
     );
     assert!(matches!(
@@ -938,15 +959,20 @@ impl Rng {
     }
 }
 
+/// A whole read of a `size`-byte file under `loss` percent loss both ways;
+/// blocks of `from_file_at` bytes or more are sent from the file. Returns
+/// the file, what the client got, the retransmissions, and how many
+/// datagrams came from the file.
 fn lossy_transfer(
     size: usize,
-    blksize: u16,
-    windowsize: u16,
+    (blksize, windowsize): (u16, u16),
     loss: u64,
     seed: u64,
-) -> (Vec<u8>, Vec<u8>, u64) {
+    from_file_at: Option<usize>,
+) -> (Vec<u8>, Vec<u8>, u64, usize) {
     let data = file(size);
     let mut s = sim(&[("f", data.clone())]);
+    s.files.from_file_at = from_file_at;
     let mut rng = Rng(seed);
     let mut c = Client {
         windowsize,
@@ -1030,14 +1056,15 @@ fn lossy_transfer(
             _ => None,
         })
         .unwrap_or(u64::MAX);
-    (data, c.received, retransmits)
+    (data, c.received, retransmits, s.from_file)
 }
 
 #[test]
 fn transfers_complete_under_5_and_20_percent_loss() {
     for (loss, seed) in [(5, 1), (20, 2), (20, 3)] {
         for (blksize, windowsize) in [(512, 1), (1468, 16), (512, 64)] {
-            let (sent, got, retransmits) = lossy_transfer(200_000, blksize, windowsize, loss, seed);
+            let (sent, got, retransmits, _) =
+                lossy_transfer(200_000, (blksize, windowsize), loss, seed, None);
             assert!(
                 got == sent,
                 "loss {loss}% blksize {blksize} window {windowsize}: {} of {} bytes",
@@ -1099,7 +1126,7 @@ fn data(block: u16, bytes: &[u8]) -> Vec<u8> {
     d
 }
 
-fn acks(out: &[(Transmit, Vec<u8>)]) -> Vec<u16> {
+fn acks(out: &[(Transmit<usize>, Vec<u8>)]) -> Vec<u16> {
     out.iter()
         .filter_map(|(_, d)| match parse(d) {
             Repr::Ack { block } => Some(block),
@@ -1278,4 +1305,36 @@ fn upload_block_larger_than_blksize_is_refused() {
         }
     ));
     assert_eq!(s.files.dropped, ["a"]);
+}
+
+#[test]
+fn blocks_sent_from_the_file_arrive_as_if_copied() {
+    // Sizes around the block size, with and without loss; full blocks go
+    // from the file and the short last one is copied (from 512 bytes), or
+    // every block goes from the file (from 1 byte).
+    for size in [0, 1, 511, 512, 513, 4096, 70_001] {
+        for (at, loss, seed) in [(512, 0, 1), (1, 0, 2), (512, 20, 3)] {
+            let (sent, got, retransmits, from_file) =
+                lossy_transfer(size, (512, 4), loss, seed, Some(at));
+            assert!(got == sent, "size {size} from {at}: {} bytes", got.len());
+            assert_ne!(retransmits, u64::MAX, "finished");
+            let full = size / 512;
+            if loss == 0 {
+                let short = usize::from(at == 1 && size % 512 != 0);
+                assert_eq!(from_file, full + short, "size {size} from {at}");
+            }
+        }
+    }
+}
+
+#[test]
+fn netascii_blocks_are_always_copied() {
+    let mut s = sim(&[("f", b"a\nb\n".repeat(300))]);
+    s.files.from_file_at = Some(1);
+    s.rrq(CLIENT, b"\0\x01f\0netascii\0");
+    let out = s.drain();
+    assert_eq!(out.len(), 1);
+    assert!(out[0].0.from_file.is_none());
+    assert_eq!(out[0].1.len(), 4 + 512);
+    assert_eq!(s.from_file, 0);
 }

@@ -622,7 +622,7 @@ impl<L: Log> Appliance<L> {
         busy
     }
 
-    fn send_tftp(&mut self, handle: SocketHandle, tx: tftp::Transmit) {
+    fn send_tftp(&mut self, handle: SocketHandle, tx: tftp::Transmit<u16>) {
         let Some(to) = endpoint(tx.dst) else {
             return;
         };

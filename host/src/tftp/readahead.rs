@@ -12,6 +12,11 @@ const AHEAD: usize = 64 << 10;
 /// Reads this large go straight into the caller's buffer (a copy through
 /// the cache would cost more than the system call it saves).
 const DIRECT: usize = 16 << 10;
+/// Blocks this large are sent from the file (`sendfile`, see
+/// `udp::send_from_file`): GSO cannot put two of them in one send, so each
+/// costs its own system calls anyway, and two copies (file to buffer,
+/// buffer to socket) are most of what a 64 KiB block costs.
+const FROM_FILE: usize = 32 << 10;
 
 /// [`RootDir`] with a read-ahead buffer.
 pub(super) struct ReadAhead {
@@ -76,6 +81,10 @@ impl FileSource for ReadAhead {
         // A block that runs past what is held gets the rest from a new read
         // (the core asks again for what is missing).
         Ok(n)
+    }
+
+    fn sends_from_file(&self, _: usize, len: usize) -> bool {
+        len >= FROM_FILE
     }
 
     fn close(&mut self, handle: usize) {

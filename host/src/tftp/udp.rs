@@ -1,6 +1,8 @@
-//! The engine's UDP plumbing: sockets, batched receive (`recvmmsg`) and
-//! batched send (UDP GSO: a run of equal-size datagrams in one `sendmsg`).
+//! The engine's UDP plumbing: sockets, batched receive (`recvmmsg`),
+//! batched send (UDP GSO: a run of equal-size datagrams in one `sendmsg`)
+//! and large blocks sent from the page cache (`sendfile`).
 
+use std::fs::File;
 use std::io::{self, IoSlice, IoSliceMut};
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
@@ -9,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use nix::errno::Errno;
+use nix::sys::sendfile::sendfile;
 use nix::sys::socket::{
     recvmmsg, sendmsg, setsockopt, sockopt, ControlMessage, MsgFlags, MultiHeaders, SockaddrStorage,
 };
@@ -110,6 +113,42 @@ impl Gso {
             socket.send_to(datagram, dst)?;
         }
         Ok(())
+    }
+}
+
+/// Sends one datagram to `dst`: `header`, then `len` bytes of `file` from
+/// `offset`, which the kernel takes from the page cache without a copy
+/// through user space. The header is held back (`MSG_MORE`) until
+/// `sendfile` appends the bytes and ends the datagram. When the kernel
+/// fails the append, it drops the whole pending datagram (lost, and the
+/// transfer's timer resends). When the file turned out shorter, what is
+/// pending goes out short (an empty send ends it), as a copy would have.
+pub(super) fn send_from_file(
+    socket: &UdpSocket,
+    dst: SocketAddr,
+    header: &[u8],
+    file: &File,
+    offset: u64,
+    len: usize,
+) -> io::Result<()> {
+    let addr = SockaddrStorage::from(dst);
+    let more = MsgFlags::from_bits_retain(libc::MSG_MORE);
+    let iov = [IoSlice::new(header)];
+    sendmsg(socket.as_raw_fd(), &iov, &[], more, Some(&addr))?;
+    let mut at = i64::try_from(offset).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let sent = sendfile(socket, file, Some(&mut at), len);
+    if sent != Ok(len) {
+        let _ = sendmsg::<SockaddrStorage>(
+            socket.as_raw_fd(),
+            &[],
+            &[],
+            MsgFlags::empty(),
+            Some(&addr),
+        );
+    }
+    match sent {
+        Ok(_) => Ok(()),
+        Err(e) => Err(e.into()),
     }
 }
 
