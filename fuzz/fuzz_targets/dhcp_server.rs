@@ -13,8 +13,11 @@ use awl_core::time::{Duration, Instant};
 use awl_core::wire::dhcp::Packet;
 use libfuzzer_sys::fuzz_target;
 
-static RESERVED: [Reservation<'static>; 1] =
-    [Reservation { mac: [2, 0, 0, 0, 0, 9], ip: Some(Ipv4Addr::new(10, 0, 0, 5)), netboot: true, boot_file: "" }];
+static RESERVED: [Reservation<'static>; 2] =
+    [
+        Reservation { mac: [2, 0, 0, 0, 0, 9], client_id: &[], ip: Some(Ipv4Addr::new(10, 0, 0, 5)), netboot: true, boot_file: "" },
+        Reservation { mac: [0; 6], client_id: &[1, 2, 0, 0, 0, 0, 8], ip: Some(Ipv4Addr::new(10, 0, 0, 6)), netboot: false, boot_file: "" },
+    ];
 
 fuzz_target!(|data: &[u8]| {
     let Some((&flags, mut rest)) = data.split_first() else { return };

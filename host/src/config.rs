@@ -21,6 +21,10 @@
 //! network = "10.1.0.0/16"      # requests relayed with a giaddr in here ...
 //! range = "10.1.0.10,10.1.0.200"   # ... get addresses from this pool
 //! routers = ["10.1.0.1"]
+//!
+//! [[dhcp.host]]                # --dhcp-host 52:54:00:12:34:56,10.0.0.20
+//! mac = "52:54:00:12:34:56"    # or client_id = "01:52:54:00:12:34:56"
+//! ip = "10.0.0.20"
 //! ```
 //!
 //! Errors name the file, line and column, and the field: unknown keys,
@@ -81,6 +85,9 @@ pub struct DhcpSection {
     /// `--dhcp-relayed`, one table each
     #[serde(default)]
     pub relayed: Vec<RelayedSection>,
+    /// `--dhcp-host`, one `[[dhcp.host]]` table each
+    #[serde(default, rename = "host")]
+    pub hosts: Vec<Spanned<crate::machines::MachineSection>>,
 }
 
 /// `[[dhcp.relayed]]`: a subnet served through relay agents.
@@ -239,8 +246,35 @@ impl Loaded {
 
     /// An error about `field`, at the place its value stands.
     pub fn error_at<T>(&self, field: &str, value: &Spanned<T>, message: &str) -> anyhow::Error {
-        let (line, col) = line_col(&self.text, value.span().start);
+        self.error_at_offset(field, value.span().start, message)
+    }
+
+    fn error_at_offset(&self, field: &str, offset: usize, message: &str) -> anyhow::Error {
+        let (line, col) = line_col(&self.text, offset);
         anyhow::anyhow!("{}:{line}:{col}: {field}: {message}", self.path.display())
+    }
+
+    /// The `[[dhcp.host]]` tables read, or every problem with them (each
+    /// at its place in the file).
+    pub fn machines(&self) -> Result<Vec<crate::machines::Machine>, Vec<anyhow::Error>> {
+        let mut machines = Vec::new();
+        let mut out = Vec::new();
+        for section in &self.file.dhcp.hosts {
+            match crate::machines::from_section(section) {
+                Ok(m) => machines.push((section.span().start, m)),
+                Err((field, span, why)) => out.push(self.error_at_offset(field, span.start, &why)),
+            }
+        }
+        let list: Vec<_> = machines.iter().map(|(_, m)| m.clone()).collect();
+        for (i, why) in crate::machines::conflicts(&list) {
+            let at = machines.get(i).map_or(0, |(at, _)| *at);
+            out.push(self.error_at_offset("dhcp.host", at, &why));
+        }
+        if out.is_empty() {
+            Ok(list)
+        } else {
+            Err(out)
+        }
     }
 
     /// Checks values the parser cannot: directories exist, numbers are in
@@ -285,6 +319,9 @@ impl Loaded {
             } else if let Err(e) = relayed(r.network.get_ref(), r.range.get_ref(), Vec::new()) {
                 out.push(self.error_at("dhcp.relayed.range", &r.range, &e));
             }
+        }
+        if let Err(problems) = self.machines() {
+            out.extend(problems);
         }
         if let (Some(root), Some(up)) = (&t.root, &t.upload_dir) {
             let same = root
@@ -359,6 +396,40 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(e.contains("awl.toml:2:"), "{e}");
+    }
+
+    #[test]
+    fn machines_are_checked_where_they_stand() {
+        let loaded = load(
+            "[dhcp]\ninterface = \"eth1\"\n\n\
+             [[dhcp.host]]\nmac = \"52:54:00:00:00:01\"\nip = \"10.0.0.20\"\n\n\
+             [[dhcp.host]]\nmac = \"52:54:00:00:00:0g\"\n\n\
+             [[dhcp.host]]\nclient_id = \"01:52:54:00:00:00:02\"\nip = \"10.0.0.20\"\n\n\
+             [[dhcp.host]]\nnetboot = false\n",
+        )
+        .unwrap();
+        let problems: Vec<String> = loaded.problems().iter().map(ToString::to_string).collect();
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(
+            problems[0].contains(":9:7: dhcp.host.mac: 52:54:00:00:00:0g: expected hex bytes"),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1].contains(":15:1: dhcp.host: needs mac or client_id"),
+            "{problems:?}"
+        );
+        assert!(
+            problems[2].contains(
+                ":11:1: dhcp.host: 10.0.0.20 is reserved for both 52:54:00:00:00:01 and id:01:52:54:00:00:00:02"
+            ),
+            "{problems:?}"
+        );
+        let good = load(
+            "[[dhcp.host]]\nmac = \"52:54:00:00:00:01\"\nboot_file = \"grubx64.efi\"\nnetboot = true\n",
+        )
+        .unwrap();
+        let machines = good.machines().unwrap();
+        assert_eq!(machines[0].boot, "grubx64.efi");
     }
 
     #[test]

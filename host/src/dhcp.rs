@@ -12,7 +12,7 @@ use std::time::Instant as StdInstant;
 
 use anyhow::{bail, Context, Result};
 use awl_core::boot::{BootConfig, BootDecision, ClientFacts};
-use awl_core::dhcp::{Config, DhcpServer, Event, Ingress, LeaseSlot, Mode, Subnet};
+use awl_core::dhcp::{Config, DhcpServer, Event, Ingress, LeaseSlot, Mode, Reservation, Subnet};
 use awl_core::time::{Duration, Instant};
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::UdpSocket;
@@ -20,6 +20,7 @@ use tracing::{info, warn};
 
 use crate::clock::{core_now, sleep_until};
 use crate::leases::{self, mac_text, Journal};
+use crate::machines::MachineId;
 
 /// What `awl serve` needs to serve DHCP.
 #[derive(Debug, Clone)]
@@ -30,6 +31,8 @@ pub struct DhcpOptions {
     pub range: Option<(Ipv4Addr, Ipv4Addr)>,
     /// Subnets served through relay agents.
     pub relayed: Vec<crate::config::Relayed>,
+    /// Machines with a fixed address or boot settings of their own.
+    pub machines: Vec<crate::machines::Machine>,
     /// Routers (option 3); empty: this server.
     pub routers: Vec<Ipv4Addr>,
     /// DNS servers (option 6).
@@ -52,6 +55,52 @@ pub struct DhcpOptions {
     pub ipxe_script: String,
     /// URL for UEFI HTTP Boot clients.
     pub http_boot: String,
+}
+
+/// The core's reservations for `options.machines`. A fixed address must lie
+/// in a subnet served (the interface's, or a relayed one) and must not be
+/// this server's; in proxy mode addresses are not ours to give, so fixed
+/// ones are refused rather than silently ignored.
+fn reservations(
+    options: &DhcpOptions,
+    mode: Mode,
+    ip: Ipv4Addr,
+    mask: Ipv4Addr,
+) -> Result<Vec<Reservation<'_>>> {
+    let same_net = |a: Ipv4Addr, net: Ipv4Addr, mask: Ipv4Addr| {
+        u32::from(a) & u32::from(mask) == u32::from(net) & u32::from(mask)
+    };
+    options
+        .machines
+        .iter()
+        .map(|m| {
+            if let Some(fixed) = m.ip {
+                if mode == Mode::Proxy {
+                    bail!("--dhcp-host {}: a fixed address needs --dhcp-range (proxyDHCP gives no addresses)", m.id);
+                }
+                let served = same_net(fixed, ip, mask)
+                    || options.relayed.iter().any(|r| same_net(fixed, r.network, r.mask));
+                if !served || fixed == ip {
+                    bail!(
+                        "--dhcp-host {}: {fixed} is {}",
+                        m.id,
+                        if served { "this server's own address" } else { "not in a subnet served here" }
+                    );
+                }
+            }
+            let (mac, client_id) = match &m.id {
+                MachineId::Mac(mac) => (*mac, &[][..]),
+                MachineId::ClientId(id) => ([0; 6], id.as_slice()),
+            };
+            Ok(Reservation {
+                mac,
+                client_id,
+                ip: m.ip,
+                netboot: m.netboot,
+                boot_file: &m.boot,
+            })
+        })
+        .collect()
 }
 
 /// The IPv4 address and netmask of `interface`.
@@ -188,6 +237,14 @@ async fn run(
         })
         .collect();
     config.relayed = &relayed;
+    let reservations = match reservations(&options, mode, ip, mask) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return Ok(());
+        }
+    };
+    config.reservations = &reservations;
     config.boot = BootConfig {
         tftp_server: ip,
         bios: &options.bios,
@@ -224,6 +281,14 @@ async fn run(
             return Ok(());
         }
     };
+    if !options.machines.is_empty() {
+        info!(
+            "dhcp: {} machines of their own ({} with fixed addresses, {} never netboot)",
+            options.machines.len(),
+            options.machines.iter().filter(|m| m.ip.is_some()).count(),
+            options.machines.iter().filter(|m| !m.netboot).count()
+        );
+    }
     for r in &options.relayed {
         info!(
             "dhcp: relayed subnet {}/{}, pool {}-{}",

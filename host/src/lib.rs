@@ -8,4 +8,5 @@ pub mod decode;
 pub mod dhcp;
 pub mod files;
 pub mod leases;
+pub mod machines;
 pub mod tftp;

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 use awl::config::{self, ConfigFile, Loaded};
-use awl::{decode, dhcp, leases, tftp};
+use awl::{decode, dhcp, leases, machines, tftp};
 use clap::{Args, Parser, Subcommand};
 
 /// awl: network-install server (DHCP/proxyDHCP with PXE, TFTP, HTTP, answer files).
@@ -145,6 +145,12 @@ struct DhcpArgs {
     /// it get addresses from FIRST..LAST.
     #[arg(long, value_parser = config::parse_relayed, conflicts_with = "proxy")]
     dhcp_relayed: Vec<config::Relayed>,
+    /// A machine of its own (repeatable), as dnsmasq's --dhcp-host:
+    /// MAC or id:CLIENT-ID, then any of a fixed ADDRESS, boot=FILE|URL
+    /// (instead of its architecture's default) and netboot=no (an address,
+    /// never boot options). E.g. 52:54:00:12:34:56,10.0.0.20
+    #[arg(long, value_parser = machines::parse_machine)]
+    dhcp_host: Vec<machines::Machine>,
 }
 
 fn main() -> ExitCode {
@@ -177,7 +183,11 @@ fn check(path: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
-fn dhcp_options(args: &DhcpArgs, file: config::DhcpSection) -> Result<Option<dhcp::DhcpOptions>> {
+fn dhcp_options(
+    args: &DhcpArgs,
+    file: config::DhcpSection,
+    file_machines: Vec<machines::Machine>,
+) -> Result<Option<dhcp::DhcpOptions>> {
     let range = match (args.dhcp_range, &file.range) {
         (Some(range), _) => Some(range),
         (None, Some(text)) => {
@@ -229,6 +239,15 @@ fn dhcp_options(args: &DhcpArgs, file: config::DhcpSection) -> Result<Option<dhc
     } else {
         args.dhcp_relayed.clone()
     };
+    // From the command line, else the file (checked where it was read).
+    let machines = if args.dhcp_host.is_empty() {
+        file_machines
+    } else {
+        args.dhcp_host.clone()
+    };
+    if let Some((_, why)) = machines::conflicts(&machines).into_iter().next() {
+        bail!("--dhcp-host: {why}");
+    }
     if relayed.len() >= awl_core::dhcp::MAX_POOLS {
         bail!(
             "--dhcp-relayed: at most {} relayed subnets",
@@ -239,6 +258,7 @@ fn dhcp_options(args: &DhcpArgs, file: config::DhcpSection) -> Result<Option<dhc
         interface,
         range,
         relayed,
+        machines,
         routers: list(&args.dhcp_router, file.routers),
         dns: list(&args.dhcp_dns, file.dns),
         domain: pick(&args.dhcp_domain, file.domain, ""),
@@ -261,16 +281,18 @@ fn dhcp_options(args: &DhcpArgs, file: config::DhcpSection) -> Result<Option<dhc
     }))
 }
 
-/// Reads `--config` (when given) and refuses to start on any problem in it.
-fn load_config(path: Option<&std::path::Path>) -> Result<ConfigFile> {
+/// Reads `--config` (when given) and refuses to start on any problem in
+/// it; returns it with its `[[dhcp.host]]` machines read.
+fn load_config(path: Option<&std::path::Path>) -> Result<(ConfigFile, Vec<machines::Machine>)> {
     let Some(path) = path else {
-        return Ok(ConfigFile::default());
+        return Ok((ConfigFile::default(), Vec::new()));
     };
     let loaded = Loaded::read(path)?;
     if let Some(first) = loaded.problems().into_iter().next() {
         return Err(first);
     }
-    Ok(loaded.file)
+    let machines = loaded.machines().unwrap_or_default();
+    Ok((loaded.file, machines))
 }
 
 /// Command line over file over defaults.
@@ -330,8 +352,8 @@ fn run_serve(serve: Serve) -> Result<()> {
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
-    let file = load_config(serve.config.as_deref())?;
-    let dhcp_options = dhcp_options(&serve.dhcp, file.dhcp)?;
+    let (file, file_machines) = load_config(serve.config.as_deref())?;
+    let dhcp_options = dhcp_options(&serve.dhcp, file.dhcp, file_machines)?;
     let options = tftp_options(serve, file.tftp)?;
     // DHCP runs on a thread of its own, so file serving never delays it.
     let _dhcp = dhcp_options.map(dhcp::spawn).transpose()?;

@@ -358,3 +358,36 @@ pub fn dnsmasq_dhcp(netns: &str, interface: &str, range: &str, dir: &Path) -> (C
         .expect("dnsmasq (./test.sh installs it)");
     (Child(child), log)
 }
+
+/// `awl serve` in the server namespace of `net` as the network's DHCP
+/// server (pool .100 to .110 of the pair's /24, TFTP on the server's
+/// address, the lease journal and TFTP root in `dir`), then `extra`. The
+/// client side's address is flushed first: it gets one by DHCP.
+pub fn serve_dhcp(net: &NetnsPair, dir: &TempDir, extra: &[&str]) -> AwlServer {
+    let status = std::process::Command::new("ip")
+        .args(["-n", &net.client, "addr", "flush", "dev", &net.client_if])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let subnet = net.server_ip.rsplit_once('.').unwrap().0.to_string();
+    let range = format!("{subnet}.100,{subnet}.110");
+    let lease_file = dir.0.join("leases");
+    let root = dir.0.to_str().unwrap().to_string();
+    let listen = format!("{}:69", net.server_ip);
+    let mut args = vec![
+        "--tftp-root",
+        &root,
+        "--tftp-listen",
+        &listen,
+        "--interface",
+        &net.server_if,
+        "--dhcp-range",
+        &range,
+        "--lease-file",
+        lease_file.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let server = AwlServer::start(Some(&net.server), &args);
+    assert!(server.log().contains("dhcp: serving"), "{}", server.log());
+    server
+}

@@ -9,7 +9,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use awl_tests::{require_tool, AwlServer, NetnsPair, TempDir};
+use awl_tests::{require_tool, serve_dhcp, NetnsPair, TempDir};
 
 /// One client kind: its dhclient.conf lines, and what dhclient must see.
 struct Kind {
@@ -66,26 +66,10 @@ fn each_kind_of_boot_client_gets_its_boot_file() {
     require_tool("dhclient");
     let net = NetnsPair::new(64, 0);
     let dir = TempDir::new("dhcp-boot-clients");
-    let status = Command::new("ip")
-        .args(["-n", &net.client, "addr", "flush", "dev", &net.client_if])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let root = dir.0.to_str().unwrap().to_string();
-    let lease_file = dir.0.join("leases");
-    let server = AwlServer::start(
-        Some(&net.server),
+    let server = serve_dhcp(
+        &net,
+        &dir,
         &[
-            "--tftp-root",
-            &root,
-            "--tftp-listen",
-            "10.77.64.1:69",
-            "--interface",
-            &net.server_if,
-            "--dhcp-range",
-            "10.77.64.100,10.77.64.110",
-            "--lease-file",
-            lease_file.to_str().unwrap(),
             "--boot-bios",
             "bios/undionly.kpxe",
             "--boot-uefi-x64",
@@ -98,8 +82,6 @@ fn each_kind_of_boot_client_gets_its_boot_file() {
             "http://10.77.64.1/boot.ipxe",
         ],
     );
-    assert!(server.log().contains("dhcp: serving"), "{}", server.log());
-
     for (i, kind) in KINDS.iter().enumerate() {
         let env = run_dhclient(&net, &dir, i, kind.conf);
         assert!(
@@ -141,6 +123,95 @@ fn each_kind_of_boot_client_gets_its_boot_file() {
         "(arch X64Uefi, iPXE)",
     ] {
         assert!(log.contains(arch), "{arch} not in the log:\n{log}");
+    }
+}
+
+/// Machines of their own (`--dhcp-host`, as dnsmasq's): dhclient, with the
+/// NIC's MAC set for each case, gets the fixed address, the boot file of
+/// its own, or an address and no boot options; a client known by its
+/// client identifier (option 61) gets its address whatever its MAC.
+#[test]
+fn machines_of_their_own_get_their_address_and_boot_file() {
+    require_tool("dhclient");
+    let net = NetnsPair::new(66, 0);
+    let dir = TempDir::new("dhcp-machines");
+    let server = serve_dhcp(
+        &net,
+        &dir,
+        &[
+            "--boot-uefi-x64",
+            "x64/ipxe.efi",
+            "--dhcp-host",
+            "52:54:00:aa:66:01,10.77.66.20",
+            "--dhcp-host",
+            "52:54:00:aa:66:02,boot=custom/grubx64.efi",
+            "--dhcp-host",
+            "52:54:00:aa:66:03,netboot=no",
+            "--dhcp-host",
+            "id:01:52:54:00:99:99:99,10.77.66.21",
+        ],
+    );
+    assert!(
+        server
+            .log()
+            .contains("dhcp: 4 machines of their own (2 with fixed addresses, 1 never netboot)"),
+        "{}",
+        server.log()
+    );
+    let uefi =
+        "send pxe-arch 7;\nsend vendor-class-identifier \"PXEClient:Arch:00007:UNDI:003016\";";
+    let by_id = format!("{uefi}\nsend dhcp-client-identifier 01:52:54:00:99:99:99;");
+    // (MAC, extra dhclient.conf lines, address wanted (None: the pool),
+    // boot file wanted (None: no boot options)).
+    let cases: [(&str, &str, Option<&str>, Option<&str>); 5] = [
+        (
+            "52:54:00:aa:66:01",
+            uefi,
+            Some("10.77.66.20"),
+            Some("x64/ipxe.efi"),
+        ),
+        ("52:54:00:aa:66:02", uefi, None, Some("custom/grubx64.efi")),
+        ("52:54:00:aa:66:03", uefi, None, None),
+        (
+            "52:54:00:aa:66:04",
+            &by_id,
+            Some("10.77.66.21"),
+            Some("x64/ipxe.efi"),
+        ),
+        ("52:54:00:aa:66:05", uefi, None, Some("x64/ipxe.efi")),
+    ];
+    for (i, (mac, conf, address, filename)) in cases.into_iter().enumerate() {
+        for args in [
+            vec!["link", "set", "dev", &net.client_if, "address", mac],
+            vec!["addr", "flush", "dev", &net.client_if],
+        ] {
+            let status = Command::new("ip")
+                .args(["-n", &net.client])
+                .args(&args)
+                .status()
+                .unwrap();
+            assert!(status.success(), "{args:?}");
+        }
+        let env = run_dhclient(&net, &dir, i, conf);
+        assert!(
+            env.contains("reason=BOUND"),
+            "{mac}: no lease\n{env}\n{}",
+            server.log()
+        );
+        let got = |key: &str| {
+            env.lines()
+                .find_map(|l| l.strip_prefix(&format!("new_{key}=")))
+                .map(|v| v.trim_matches('\'').to_string())
+        };
+        let ip = got("ip_address").unwrap_or_default();
+        match address {
+            Some(want) => assert_eq!(ip, want, "{mac}\n{env}"),
+            None => assert!(
+                ip.starts_with("10.77.66.1") && ip.len() == "10.77.66.100".len(),
+                "{mac}: {ip} is not from the pool"
+            ),
+        }
+        assert_eq!(got("filename").as_deref(), filename, "{mac}\n{env}");
     }
 }
 

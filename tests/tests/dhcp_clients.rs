@@ -6,40 +6,12 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use awl_tests::{awl_binary, require_tool, AwlServer, NetnsPair, TempDir};
+use awl_tests::{awl_binary, require_tool, serve_dhcp, AwlServer, NetnsPair, TempDir};
 
 fn start(net: &NetnsPair, dir: &TempDir, extra: &[&str]) -> AwlServer {
-    // The client side gets its address from DHCP, not from the test.
-    let status = Command::new("ip")
-        .args(["-n", &net.client, "addr", "flush", "dev", &net.client_if])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let subnet = net.server_ip.rsplit_once('.').unwrap().0.to_string();
-    let range = format!("{subnet}.100,{subnet}.110");
-    let lease_file = dir.0.join("leases");
-    let root = dir.0.to_str().unwrap().to_string();
-    let listen = format!("{}:69", net.server_ip);
-    let mut args = vec![
-        "--tftp-root",
-        &root,
-        "--tftp-listen",
-        &listen,
-        "--interface",
-        &net.server_if,
-        "--dhcp-range",
-        &range,
-        "--dhcp-dns",
-        "10.9.9.9",
-        "--dhcp-domain",
-        "lab.example",
-        "--lease-file",
-        lease_file.to_str().unwrap(),
-    ];
+    let mut args = vec!["--dhcp-dns", "10.9.9.9", "--dhcp-domain", "lab.example"];
     args.extend_from_slice(extra);
-    let server = AwlServer::start(Some(&net.server), &args);
-    assert!(server.log().contains("dhcp: serving"), "{}", server.log());
-    server
+    serve_dhcp(net, dir, &args)
 }
 
 fn script(dir: &TempDir, name: &str) -> String {

@@ -55,14 +55,32 @@ pub enum Mode {
 /// A machine the inventory knows: a fixed address, or a boot override.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reservation<'a> {
-    /// Its hardware address.
+    /// Its hardware address (ignored when `client_id` is set).
     pub mac: [u8; 6],
+    /// Its client identifier (option 61: the type byte, then the
+    /// identifier), for a client known by that rather than by its MAC;
+    /// empty: matched by `mac`.
+    pub client_id: &'a [u8],
     /// Its address (inside or outside the pool); `None`: from the pool.
     pub ip: Option<Ipv4Addr>,
     /// Whether it gets boot options (`false`: "netboot never").
     pub netboot: bool,
     /// A boot file or URL instead of the default one (empty: the default).
     pub boot_file: &'a str,
+}
+
+impl Reservation<'_> {
+    /// Whether `packet` comes from this machine: by client identifier when
+    /// the reservation names one, else by MAC.
+    fn is_for(&self, packet: &Packet<&[u8]>) -> bool {
+        if self.client_id.is_empty() {
+            packet.client_mac() == Some(self.mac)
+        } else {
+            packet
+                .client_id()
+                .is_some_and(|id| id.bytes().eq(self.client_id.iter().copied()))
+        }
+    }
 }
 
 /// A subnet served through DHCP relay agents: a request whose `giaddr`
@@ -192,15 +210,14 @@ impl<'a> Config<'a> {
             .fold(0usize, usize::saturating_add)
     }
 
-    fn reservation_for(&self, mac: Option<[u8; 6]>) -> Option<&'a Reservation<'a>> {
-        let mac = mac?;
-        self.reservations.iter().find(|r| r.mac == mac)
+    fn reservation_for(&self, packet: &Packet<&[u8]>) -> Option<&'a Reservation<'a>> {
+        self.reservations.iter().find(|r| r.is_for(packet))
     }
 
-    fn reserved_for_other(&self, ip: Ipv4Addr, mac: Option<[u8; 6]>) -> bool {
+    fn reserved_for_other(&self, ip: Ipv4Addr, packet: &Packet<&[u8]>) -> bool {
         self.reservations
             .iter()
-            .any(|r| r.ip == Some(ip) && Some(r.mac) != mac)
+            .any(|r| r.ip == Some(ip) && !r.is_for(packet))
     }
 }
 
@@ -511,7 +528,7 @@ impl<'a, const Q: usize, const E: usize> DhcpServer<'a, Q, E> {
     fn boot_for(&self, packet: &Packet<&[u8]>, facts: &ClientFacts) -> BootDecision<'a> {
         let config = self.config;
         let decision = decide(facts, &config.boot);
-        match config.reservation_for(packet.client_mac()) {
+        match config.reservation_for(packet) {
             Some(r) if !r.netboot => BootDecision::None,
             Some(r) if !r.boot_file.is_empty() && !matches!(decision, BootDecision::None) => {
                 if r.boot_file.contains("://") {
@@ -573,8 +590,7 @@ impl<'a, const Q: usize, const E: usize> DhcpServer<'a, Q, E> {
         subnet: usize,
     ) -> Option<Ipv4Addr> {
         let net = self.config.subnet(subnet);
-        let mac = packet.client_mac();
-        if let Some(ip) = self.config.reservation_for(mac).and_then(|r| r.ip) {
+        if let Some(ip) = self.config.reservation_for(packet).and_then(|r| r.ip) {
             return Some(ip);
         }
         if let Some(lease) = self
@@ -592,13 +608,13 @@ impl<'a, const Q: usize, const E: usize> DhcpServer<'a, Q, E> {
                 && net.contains(ip)
                 && !self.table.pool_used(ip)
                 && ip != server
-                && !config.reserved_for_other(ip, mac)
+                && !config.reserved_for_other(ip, packet)
             {
                 return Some(ip);
             }
         }
         self.table.next_free(subnet, |ip| {
-            ip == server || config.reserved_for_other(ip, mac)
+            ip == server || config.reserved_for_other(ip, packet)
         })
     }
 
@@ -669,7 +685,7 @@ impl<'a, const Q: usize, const E: usize> DhcpServer<'a, Q, E> {
         };
         let ours = lease.is_some_and(|l| l.ip == wanted && l.state != LeaseState::Declined)
             && net.contains(wanted);
-        let reserved = self.config.reservation_for(mac).and_then(|r| r.ip) == Some(wanted);
+        let reserved = self.config.reservation_for(packet).and_then(|r| r.ip) == Some(wanted);
         let grantable = ours
             || reserved
             || (!selecting
@@ -677,7 +693,7 @@ impl<'a, const Q: usize, const E: usize> DhcpServer<'a, Q, E> {
                 && net.contains(wanted)
                 && !self.table.pool_used(wanted)
                 && wanted != self.config.server_ip
-                && !self.config.reserved_for_other(wanted, mac));
+                && !self.config.reserved_for_other(wanted, packet));
         if !grantable {
             if !net.contains(wanted) && lease.is_none() && !selecting && !ciaddr.is_unspecified() {
                 return self.event(Event::Ignored {

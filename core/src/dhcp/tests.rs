@@ -658,12 +658,14 @@ fn reservations_fix_the_address_and_can_stop_netbooting() {
     static RESERVED: [Reservation<'static>; 2] = [
         Reservation {
             mac: [0x52, 0x54, 0, 0, 0, 1],
+            client_id: &[],
             ip: Some(Ipv4Addr::new(10, 0, 0, 20)),
             netboot: true,
             boot_file: "",
         },
         Reservation {
             mac: [0x52, 0x54, 0, 0, 0, 2],
+            client_id: &[],
             ip: None,
             netboot: false,
             boot_file: "",
@@ -671,6 +673,7 @@ fn reservations_fix_the_address_and_can_stop_netbooting() {
     ];
     static OVERRIDE: [Reservation<'static>; 1] = [Reservation {
         mac: [0x52, 0x54, 0, 0, 0, 3],
+        client_id: &[],
         ip: None,
         netboot: true,
         boot_file: "custom/grubx64.efi",
@@ -702,6 +705,49 @@ fn reservations_fix_the_address_and_can_stop_netbooting() {
     );
     let out = s.dhcp(&req(1, 3).pxe(7).bytes());
     assert_eq!(parse(&out[0].1).file(), Some(&b"custom/grubx64.efi"[..]));
+}
+
+#[test]
+fn reservations_by_client_id_follow_the_identifier_not_the_mac() {
+    // dnsmasq's `--dhcp-host=id:...`: a machine known by its option 61
+    // (here a DUID-style one) keeps its address from any NIC; a MAC that
+    // sends no such identifier does not get it.
+    static BY_ID: [Reservation<'static>; 1] = [Reservation {
+        mac: [0; 6],
+        client_id: &[0xff, 0, 0, 0, 1, 0, 2, 0xaa, 0xbb],
+        ip: Some(Ipv4Addr::new(10, 0, 0, 30)),
+        netboot: true,
+        boot_file: "",
+    }];
+    let mut s = Sim::new(
+        Config {
+            reservations: &BY_ID,
+            ..config(100, 110)
+        },
+        8,
+    );
+    let id = [0xff, 0, 0, 0, 1, 0, 2, 0xaa, 0xbb];
+    let ack = dora(&mut s, req(1, 4).pxe(0).opt(61, &id));
+    assert_eq!(parse(&ack).yiaddr(), Ipv4Addr::new(10, 0, 0, 30));
+    let ack = dora(&mut s, req(1, 5).pxe(0).opt(61, &id));
+    assert_eq!(
+        parse(&ack).yiaddr(),
+        Ipv4Addr::new(10, 0, 0, 30),
+        "another NIC, same id"
+    );
+    let out = s.dhcp(
+        &req(1, 6)
+            .pxe(0)
+            .opt(61, &[1, 0x52, 0x54, 0, 0, 0, 6])
+            .bytes(),
+    );
+    assert!(
+        parse(&out[0].1).table_ip_in(100, 110),
+        "another id: from the pool"
+    );
+    // A client asking for the reserved address by name does not get it.
+    let out = s.dhcp(&req(1, 7).pxe(0).opt(50, &[10, 0, 0, 30]).bytes());
+    assert!(parse(&out[0].1).table_ip_in(100, 110));
 }
 
 #[test]
