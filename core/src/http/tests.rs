@@ -138,6 +138,16 @@ fn head_gets_the_length_and_no_body() {
     assert!(head.contains("Content-Length: 100000\r\n"), "{head}");
     assert!(body.is_empty());
     assert_eq!(site.open, 0);
+    // Empty lines before the request line are skipped (RFC 9112 2.2): still
+    // a HEAD, still no body (the fuzz harness once thought otherwise).
+    let (head, body) = split(&exchange(
+        &mut site,
+        b"\r\n\nHEAD /big.bin HTTP/1.0\n\r\n",
+        1,
+        100,
+    ));
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert!(body.is_empty());
 }
 
 fn status_of(request: &[u8]) -> (String, String) {
