@@ -20,7 +20,10 @@ bounds how long a connection may stay idle (its TCP socket timeout).
 use core::net::SocketAddr;
 
 use crate::tftp::path::{resolve, PathError};
-use crate::wire::http::{decode_path, emit_head, parse_head, Method, Parsed, Status};
+use crate::wire::http::{
+    decode_path, emit_error as wire_emit_error, emit_head, error_text_len, parse_head, Method,
+    Parsed, Status,
+};
 use crate::wire::Error;
 
 /// Longest request head accepted (iPXE's are about 150 bytes).
@@ -338,42 +341,12 @@ mod tests;
 /// Room [`emit_error`] needs for any status.
 pub const ERROR_RESPONSE_MAX: usize = RESPONSE_HEAD_MAX;
 
-/// The length of an error's text body: "404 Not Found\n".
-fn error_text_len(status: Status) -> u64 {
-    (3 + 1 + status.reason().len() + 1) as u64
-}
-
 /// Writes a whole error response into `buf`: the head (`Connection:
 /// close`; `Retry-After` for a 503) and a one-line text body with the code
 /// and reason. Returns its length, 0 when `buf` is shorter than
-/// [`ERROR_RESPONSE_MAX`] needs. A driver whose connections are all taken
+/// [`ERROR_RESPONSE_MAX`]. A driver whose connections are all taken
 /// answers the next one `emit_error(buf, Status::Unavailable)` without
 /// reading its request.
 pub fn emit_error(buf: &mut [u8], status: Status) -> usize {
-    let text_len = error_text_len(status);
-    let Ok(n) = emit_head(buf, status, text_len, "text/plain") else {
-        return 0;
-    };
-    let mut code = [0u8; 3];
-    let c = status.code();
-    for (i, d) in code.iter_mut().enumerate() {
-        let place = [100, 10, 1].get(i).copied().unwrap_or(1);
-        *d = b'0'.wrapping_add(((c / place) % 10) as u8);
-    }
-    let reason = status.reason().as_bytes();
-    let end = n.saturating_add(usize::try_from(text_len).unwrap_or(usize::MAX));
-    let Some(text) = buf.get_mut(n..end) else {
-        return 0;
-    };
-    let (code_dst, rest) = text.split_at_mut(3.min(text.len()));
-    code_dst.copy_from_slice(code.get(..code_dst.len()).unwrap_or(&[]));
-    if let Some((space, rest)) = rest.split_first_mut() {
-        *space = b' ';
-        let (reason_dst, newline) = rest.split_at_mut(reason.len().min(rest.len()));
-        reason_dst.copy_from_slice(reason.get(..reason_dst.len()).unwrap_or(&[]));
-        if let Some(nl) = newline.first_mut() {
-            *nl = b'\n';
-        }
-    }
-    end
+    wire_emit_error(buf, status).unwrap_or(0)
 }

@@ -40,7 +40,7 @@ use reply::Pending;
 
 use crate::boot::{decide, BootConfig, BootDecision, ClientFacts};
 use crate::time::{Duration, Instant};
-use crate::wire::dhcp::{MessageType, Op, Packet, CLIENT_PORT, PXE_PORT, SERVER_PORT};
+use crate::wire::dhcp::{MessageType, Op, OptionData, Packet, CLIENT_PORT, PXE_PORT, SERVER_PORT};
 
 /// Full DHCP server, or proxyDHCP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,15 +70,13 @@ pub struct Reservation<'a> {
 }
 
 impl Reservation<'_> {
-    /// Whether `packet` comes from this machine: by client identifier when
-    /// the reservation names one, else by MAC.
-    fn is_for(&self, packet: &Packet<&[u8]>) -> bool {
+    /// Whether a client with this MAC and option 61 is this machine: by
+    /// client identifier when the reservation names one, else by MAC.
+    fn is_for(&self, mac: Option<[u8; 6]>, client_id: Option<OptionData<'_>>) -> bool {
         if self.client_id.is_empty() {
-            packet.client_mac() == Some(self.mac)
+            mac == Some(self.mac)
         } else {
-            packet
-                .client_id()
-                .is_some_and(|id| id.bytes().eq(self.client_id.iter().copied()))
+            client_id.is_some_and(|id| id.bytes().eq(self.client_id.iter().copied()))
         }
     }
 }
@@ -211,13 +209,17 @@ impl<'a> Config<'a> {
     }
 
     fn reservation_for(&self, packet: &Packet<&[u8]>) -> Option<&'a Reservation<'a>> {
-        self.reservations.iter().find(|r| r.is_for(packet))
+        // The packet's identity is read once, not once per reservation.
+        let (mac, id) = (packet.client_mac(), packet.client_id());
+        self.reservations.iter().find(|r| r.is_for(mac, id))
     }
 
     fn reserved_for_other(&self, ip: Ipv4Addr, packet: &Packet<&[u8]>) -> bool {
+        // Called per candidate address: the identity is read only for a
+        // reservation of this very address.
         self.reservations
             .iter()
-            .any(|r| r.ip == Some(ip) && !r.is_for(packet))
+            .any(|r| r.ip == Some(ip) && !r.is_for(packet.client_mac(), packet.client_id()))
     }
 }
 

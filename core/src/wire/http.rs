@@ -160,8 +160,7 @@ impl Status {
 
 /// Writes a response head (status line, `Server`, `Content-Length`,
 /// `Content-Type`, `Connection: close`, `Allow` for a 405, `Retry-After`
-/// for a 503) into `buf`;
-/// returns its length.
+/// for a 503) into `buf`; returns its length.
 pub fn emit_head(
     buf: &mut [u8],
     status: Status,
@@ -169,12 +168,40 @@ pub fn emit_head(
     content_type: &str,
 ) -> Result<usize> {
     let mut w = Writer::new(buf);
-    w.bytes(b"HTTP/1.1 ")?;
+    write_head(&mut w, status, content_length, content_type)?;
+    Ok(w.position())
+}
+
+/// Writes a whole error response into `buf`: its head and a one-line text
+/// body, the code and the reason ("404 Not Found\n"); returns its length.
+pub fn emit_error(buf: &mut [u8], status: Status) -> Result<usize> {
+    let mut w = Writer::new(buf);
+    write_head(&mut w, status, error_text_len(status), "text/plain")?;
     put_decimal(&mut w, u64::from(status.code()))?;
     w.bytes(b" ")?;
     w.bytes(status.reason().as_bytes())?;
+    w.bytes(b"\n")?;
+    Ok(w.position())
+}
+
+/// The length of [`emit_error`]'s text body: three digits, a space, the
+/// reason, a newline.
+pub fn error_text_len(status: Status) -> u64 {
+    status.reason().len().saturating_add(5) as u64
+}
+
+fn write_head(
+    w: &mut Writer<'_>,
+    status: Status,
+    content_length: u64,
+    content_type: &str,
+) -> Result<()> {
+    w.bytes(b"HTTP/1.1 ")?;
+    put_decimal(w, u64::from(status.code()))?;
+    w.bytes(b" ")?;
+    w.bytes(status.reason().as_bytes())?;
     w.bytes(b"\r\nServer: awl\r\nContent-Length: ")?;
-    put_decimal(&mut w, content_length)?;
+    put_decimal(w, content_length)?;
     w.bytes(b"\r\nContent-Type: ")?;
     w.bytes(content_type.as_bytes())?;
     if status == Status::MethodNotAllowed {
@@ -183,8 +210,7 @@ pub fn emit_head(
     if status == Status::Unavailable {
         w.bytes(b"\r\nRetry-After: 1")?;
     }
-    w.bytes(b"\r\nConnection: close\r\n\r\n")?;
-    Ok(w.position())
+    w.bytes(b"\r\nConnection: close\r\n\r\n")
 }
 
 fn put_decimal(w: &mut Writer<'_>, mut n: u64) -> Result<()> {
