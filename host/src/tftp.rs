@@ -232,10 +232,7 @@ impl Engine {
                         None => continue,
                     },
                 };
-                let sent = match out.from_file {
-                    Some(f) => self.send_from_file(socket, out.dst, &batch[..out.len], f),
-                    None => socket.send_to(&batch[..out.len], out.dst).map(|_| ()),
-                };
+                let sent = self.send_one(socket, out.dst, &batch[..out.len], out.from_file);
                 if let Err(e) = sent {
                     warn!("tftp: send to {} failed: {e}", out.dst);
                 }
@@ -303,15 +300,11 @@ impl Engine {
                 self.send(id, to, &batch[..filled], (segments > 1).then_some(size));
             }
             if let Some((at, out)) = alone {
-                let header = &batch[at..at + out.len];
-                match (out.from_file, self.socket(id)) {
-                    (Some(f), Some(s)) => {
-                        if let Err(e) = self.send_from_file(&s.socket, out.dst, header, f) {
-                            Self::send_failed(out.dst, &e);
-                        }
+                if let Some(s) = self.socket(id) {
+                    let bytes = &batch[at..at + out.len];
+                    if let Err(e) = self.send_one(&s.socket, out.dst, bytes, out.from_file) {
+                        Self::send_failed(out.dst, &e);
                     }
-                    (Some(_), None) => {}
-                    (None, _) => self.send(id, out.dst, header, None),
                 }
             }
             if !more {
@@ -337,21 +330,24 @@ impl Engine {
         }
     }
 
-    /// Sends a DATA block whose bytes the core left in the file:
-    /// `header`, then the file range, in one datagram (`sendfile`).
-    fn send_from_file(
+    /// Sends one datagram: `bytes`, then (a DATA block whose data the core
+    /// left in the file) the file range, with `sendfile`.
+    fn send_one(
         &self,
         socket: &UdpSocket,
         dst: SocketAddr,
-        header: &[u8],
-        f: FromFile<usize>,
+        bytes: &[u8],
+        from_file: Option<FromFile<usize>>,
     ) -> std::io::Result<()> {
+        let Some(f) = from_file else {
+            return socket.send_to(bytes, dst).map(|_| ());
+        };
         let file = self
             .files
             .root()
             .file(f.handle)
             .map_err(|_| std::io::Error::other("the file is no longer open"))?;
-        udp::send_from_file(socket, dst, header, file, f.offset, f.len)
+        udp::send_from_file(socket, dst, bytes, file, f.offset, f.len)
     }
 
     /// Opens transfer `id`'s own socket (a new port, as RFC 1350 asks)
