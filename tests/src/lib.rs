@@ -391,3 +391,16 @@ pub fn serve_dhcp(net: &NetnsPair, dir: &TempDir, extra: &[&str]) -> AwlServer {
     assert!(server.log().contains("dhcp: serving"), "{}", server.log());
     server
 }
+
+/// Runs `ip ARGS...` (iproute2); fails the test with its stderr if it fails.
+pub fn ip(args: &[&str]) {
+    let out = std::process::Command::new("ip")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ip {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -6,16 +6,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use awl_tests::{require_tool, AwlServer, Child, NetnsPair, TempDir};
-
-fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "ip {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use awl_tests::{ip, require_tool, AwlServer, Child, NetnsPair, TempDir};
 
 /// The client's namespace on the far side of the relay; removed on drop.
 struct FarSide {

@@ -24,18 +24,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use awl_tests::{dnsmasq_dhcp, ipxe_bios_machine, repo_root, require_tool, Child, TempDir};
+use awl_tests::{dnsmasq_dhcp, ip, ipxe_bios_machine, repo_root, require_tool, Child, TempDir};
 
 const NET: &str = "10.79.9";
-
-fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "ip {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// A namespace with a bridge (10.79.9.1/24) and taps for the machines;
 /// removed on drop.
