@@ -23,21 +23,55 @@ step() {
 }
 
 # --- what the tests need, installed here so a fresh machine works ---------
+# This runs on every test.sh run (apt-get is a no-op when all is there) and
+# stops the run loudly when it fails. See README.md, "What the tests install".
 need_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # Real clients and the tools the end-to-end tests use.
 packages=(atftp curl tftp-hpa busybox nftables iproute2 isc-dhcp-client isc-dhcp-relay nmap dnsmasq-base qemu-system-x86 qemu-system-arm ipxe-qemu ovmf ipxe)
-missing=()
-for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-if [ "${#missing[@]}" -ne 0 ]; then
+# The machine image ships a backported qemu-utils (10.0) that Breaks Debian
+# 12's qemu-system-common (7.2); the tests use Debian 12's QEMU 7.2 and its
+# firmware paths, so qemu-utils goes back to bookworm's in the same
+# transaction.
+pins=(qemu-utils/bookworm)
+apt_args=(install -y --no-install-recommends --allow-downgrades "${packages[@]}" "${pins[@]}")
+# The image's own package state as shipped (a dpkg status file recorded on a
+# new machine of this kind): the same transaction must resolve against it, so a
+# conflict with what the image ships shows here even on a machine that already
+# has everything.
+image_status=.ci/image/dpkg-status
+install_deps() {
   need_root apt-get update -qq
-  need_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+  echo "install: checking the package transaction against the image's own state ($image_status)"
+  if ! apt-get -s -o Dir::State::status="$image_status" "${apt_args[@]}" >/tmp/awl-apt-sim.$$ 2>&1; then
+    cat /tmp/awl-apt-sim.$$
+    echo "install: FAILED: the packages cannot be installed on the machine image as shipped" >&2
+    rm -f /tmp/awl-apt-sim.$$
+    return 1
+  fi
+  grep -E 'upgraded|newly installed' /tmp/awl-apt-sim.$$ | sed 's/^/install: on a new machine: /'
+  rm -f /tmp/awl-apt-sim.$$
+  need_root env DEBIAN_FRONTEND=noninteractive apt-get -qq "${apt_args[@]}" >/dev/null
+  echo "install: $(qemu-system-x86_64 --version | head -1)"
+  rustup target add thumbv7em-none-eabihf >/dev/null
+  rustup component add clippy rustfmt >/dev/null
+  rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+  cargo +nightly fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+}
+if ! install_deps; then
+  echo "test.sh: installing what the tests need failed; no check was run" >&2
+  echo "test.sh: 0 passed, 1 failed"
+  exit 1
 fi
-rustup target add thumbv7em-none-eabihf >/dev/null
-rustup component add clippy rustfmt >/dev/null
-rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
-cargo +nightly fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 
 # --- checks ----------------------------------------------------------------
+# The recorded image state is only worth checking against while it is the
+# image's: compare it with the workplace's list for this machine kind.
+image_list=${AWL_IMAGE_PACKAGE_LIST:-/work/.library/env/packages/installed-rust.txt}
+if [ -f "$image_list" ]; then
+  step "image package state is current ($image_status)" .ci/image/check.sh "$image_list"
+else
+  echo "NOT RUN: image package state check: $image_list absent (set AWL_IMAGE_PACKAGE_LIST)"
+fi
 step "fmt" cargo fmt --all -- --check
 step "clippy (workspace)" cargo clippy --workspace --all-targets -- -D warnings
 step "clippy (core, bare metal, no-panic lints)" \
@@ -51,7 +85,7 @@ step "fmt (firmware)" bash -c 'cd firmware && cargo fmt --check'
 step "clippy (firmware, both boards)" bash -c 'cd firmware && cargo clippy --release -- -D warnings'
 step "firmware builds for both boards (sizes), awl-pack tests" firmware/build.sh
 step "cargo test (workspace)" cargo test --workspace
-step "benchmarks compile" cargo bench -p awl-core --no-run
+step "benchmarks compile" cargo bench -p awl-tests --no-run
 step "clippy (fuzz targets)" bash -c 'cd fuzz && cargo +nightly clippy --all-targets -- -D warnings'
 for target in $(cd fuzz && cargo +nightly fuzz list); do
   step "fuzz $target (${FUZZ_SECONDS}s)" fuzz/run.sh "$target" "$FUZZ_SECONDS"
