@@ -66,6 +66,47 @@ pub fn awl_binary() -> PathBuf {
         .clone()
 }
 
+/// How long [`try_wait_for`] sleeps between two polls.
+const POLL_EVERY: std::time::Duration = std::time::Duration::from_millis(15);
+
+/// Polls `f` until it returns `Some`, sleeping briefly between polls, and
+/// returns that value; `None` once `limit` has passed (after one last poll
+/// at or past the limit, so a condition met just in time still counts).
+///
+/// For a caller that adds its own context to the failure (a log, say);
+/// otherwise use [`wait_for`] or [`wait_until`].
+pub fn try_wait_for<T>(limit: std::time::Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(value) = f() {
+            return Some(value);
+        }
+        let waited = start.elapsed();
+        if waited >= limit {
+            return None;
+        }
+        std::thread::sleep(POLL_EVERY.min(limit - waited));
+    }
+}
+
+/// Polls `f` until it returns `Some` and returns that value; panics naming
+/// `what` and `limit` when `limit` passes first.
+///
+/// `what` reads as what was awaited: "the server logs the upload".
+pub fn wait_for<T>(limit: std::time::Duration, what: &str, f: impl FnMut() -> Option<T>) -> T {
+    try_wait_for(limit, f)
+        .unwrap_or_else(|| panic!("timed out after {limit:?} waiting until {what}"))
+}
+
+/// Polls `condition` until it returns true; panics naming `what` and
+/// `limit` when `limit` passes first. The one way tests wait for something
+/// to happen: never sleep a fixed time and then assert.
+///
+/// `what` reads as what was awaited: "the server logs the upload".
+pub fn wait_until(limit: std::time::Duration, what: &str, mut condition: impl FnMut() -> bool) {
+    wait_for(limit, what, || condition().then_some(()))
+}
+
 /// Panics (never skips) when a tool a test needs is not installed.
 pub fn require_tool(tool: &str) {
     let found = std::env::var_os("PATH")
