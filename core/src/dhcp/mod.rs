@@ -79,6 +79,18 @@ impl Reservation<'_> {
             client_id.is_some_and(|id| id.bytes().eq(self.client_id.iter().copied()))
         }
     }
+
+    /// Whether a journalled lease is this machine's: by the same rule as
+    /// [`Reservation::is_for`] (client identifier when the reservation
+    /// names one, else MAC), so a machine known by option 61 gets its
+    /// lease back after a restart.
+    fn holds(&self, lease: &Lease) -> bool {
+        if self.client_id.is_empty() {
+            lease.mac == self.mac
+        } else {
+            lease.client == ClientKey::from_client_id(self.client_id)
+        }
+    }
 }
 
 /// A subnet served through DHCP relay agents: a request whose `giaddr`
@@ -393,7 +405,7 @@ impl<'a, const Q: usize, const E: usize> DhcpServer<'a, Q, E> {
             .config
             .reservations
             .iter()
-            .any(|r| r.ip == Some(lease.ip) && r.mac == lease.mac);
+            .any(|r| r.ip == Some(lease.ip) && r.holds(&lease));
         if lease.expires <= now || !(self.table.in_pool(lease.ip) || reserved) {
             return false;
         }

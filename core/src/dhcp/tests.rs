@@ -925,3 +925,42 @@ fn an_ack_held_for_the_journal_does_not_hold_back_other_replies() {
         Some(MessageType::Ack)
     );
 }
+
+#[test]
+fn a_reservation_by_client_id_outside_the_pool_is_restored_after_a_restart() {
+    // A machine known by its option 61 with a fixed address outside the
+    // pool: after a restart its journalled lease comes back (matched
+    // through the reservation's identifier, not the MAC it happened to
+    // use), and it is still served that address.
+    static BY_ID: [Reservation<'static>; 1] = [Reservation {
+        mac: [0; 6],
+        client_id: &[0xff, 0, 0, 0, 1, 0, 2, 0xaa, 0xbb],
+        ip: Some(Ipv4Addr::new(10, 0, 0, 30)),
+        netboot: true,
+        boot_file: "",
+    }];
+    let id = [0xff, 0, 0, 0, 1, 0, 2, 0xaa, 0xbb];
+    let reserved = Config {
+        reservations: &BY_ID,
+        ..config(100, 110)
+    };
+    let mut s = Sim::new(reserved, 8);
+    dora(&mut s, req(1, 4).pxe(0).opt(61, &id));
+    let held: Vec<Lease> = s.server.leases().copied().collect();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].ip, Ipv4Addr::new(10, 0, 0, 30));
+
+    let mut restarted = Sim::new(reserved, 8);
+    assert!(
+        restarted.server.restore(restarted.now, held[0]),
+        "the reserved lease is restored through its client id"
+    );
+    // Another client's lease on that address is not.
+    let other = Lease {
+        client: ClientKey::from_client_id(&[1, 0x52, 0x54, 0, 0, 0, 4]),
+        ..held[0]
+    };
+    assert!(!Sim::new(reserved, 8).server.restore(restarted.now, other));
+    let ack = dora(&mut restarted, req(1, 4).pxe(0).opt(61, &id));
+    assert_eq!(parse(&ack).yiaddr(), Ipv4Addr::new(10, 0, 0, 30));
+}
