@@ -499,6 +499,16 @@ impl<'a, const Q: usize, const E: usize> DhcpServer<'a, Q, E> {
                 reason: "relayed from a subnet this server does not serve",
             });
         };
+        if let Some(to) = self.unicast_target(ingress, &packet, from) {
+            if !self.config.subnets().any(|s| s.contains(to)) {
+                // A forged ciaddr or source would aim the reply at a host
+                // anywhere: only addresses of served subnets get one.
+                return self.event(Event::Ignored {
+                    mac,
+                    reason: "the reply would go to an address outside every served subnet",
+                });
+            }
+        }
         let Some(kind) = packet.message_type() else {
             return self.event(Event::Ignored {
                 mac,
@@ -529,6 +539,26 @@ impl<'a, const Q: usize, const E: usize> DhcpServer<'a, Q, E> {
                 reason: "not a client message",
             }),
         }
+    }
+
+    /// Where a reply to a request that came without a relay would be
+    /// unicast (`ciaddr`, or the source on port 4011), in full mode;
+    /// `None` when it is broadcast, goes to the relay, or awl is a proxy
+    /// (whose clients' subnets it does not know).
+    fn unicast_target(
+        &self,
+        ingress: Ingress,
+        packet: &Packet<&[u8]>,
+        from: SocketAddrV4,
+    ) -> Option<Ipv4Addr> {
+        if self.config.mode != Mode::Full || !packet.giaddr().is_unspecified() {
+            return None;
+        }
+        let to = match ingress {
+            Ingress::Pxe => *from.ip(),
+            Ingress::Dhcp => packet.ciaddr(),
+        };
+        (!to.is_unspecified() && !to.is_broadcast()).then_some(to)
     }
 
     fn client_key(packet: &Packet<&[u8]>) -> ClientKey {

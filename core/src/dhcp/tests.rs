@@ -964,3 +964,119 @@ fn a_reservation_by_client_id_outside_the_pool_is_restored_after_a_restart() {
     let ack = dora(&mut restarted, req(1, 4).pxe(0).opt(61, &id));
     assert_eq!(parse(&ack).yiaddr(), Ipv4Addr::new(10, 0, 0, 30));
 }
+
+#[test]
+fn forged_addresses_aim_no_reply_outside_the_served_subnets() {
+    // What a forged request can make awl send, and to whom: a reply goes
+    // to the broadcast address, to a relay inside a served subnet, or to a
+    // unicast address inside a served subnet; never elsewhere.
+    let mut s = Sim::new(
+        Config {
+            relayed: &RELAYED,
+            ..config(100, 110)
+        },
+        16,
+    );
+    let victim = Ipv4Addr::new(198, 51, 100, 7);
+    let mut inform = req(8, 1);
+    inform.ciaddr = victim;
+    assert!(s.dhcp(&inform.bytes()).is_empty(), "INFORM from afar");
+    let mut discover = req(1, 2).pxe(0);
+    discover.ciaddr = victim;
+    assert!(
+        s.dhcp(&discover.bytes()).is_empty(),
+        "DISCOVER with a forged ciaddr"
+    );
+    let mut pxe = req(3, 3).pxe(7).opt(97, &[0; 17]);
+    pxe.ciaddr = victim;
+    let from = SocketAddrV4::new(victim, 68);
+    assert!(
+        s.send(Ingress::Pxe, from, &pxe.bytes()).is_empty(),
+        "port 4011 from afar"
+    );
+    let mut relayed = req(1, 4);
+    relayed.giaddr = victim;
+    assert!(
+        s.dhcp(&relayed.bytes()).is_empty(),
+        "a relay nobody configured"
+    );
+    let ignored = s
+        .events()
+        .iter()
+        .filter(|e| matches!(e, Event::Ignored { .. }))
+        .count();
+    assert_eq!(ignored, 4, "each refusal is logged");
+
+    // The same requests from addresses that are served are answered there,
+    // a renewing client behind a relay included.
+    for ciaddr in [Ipv4Addr::new(10, 0, 0, 50), Ipv4Addr::new(10, 2, 0, 9)] {
+        let mut inform = req(8, 5);
+        inform.ciaddr = ciaddr;
+        let out = s.dhcp(&inform.bytes());
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].0.dst, SocketAddrV4::new(ciaddr, 68));
+    }
+}
+
+#[test]
+fn a_reply_is_one_datagram_at_most_two_and_a_half_times_its_request() {
+    // Reflection: one request, at most one reply, of bounded size. The
+    // smallest request a server answers is 244 bytes; a reply without
+    // option 57 fits 548 (RFC 2131's 576 less headers).
+    let mut s = Sim::new(config(100, 110), 64);
+    let all: Vec<u8> = (1..=254).collect();
+    let mut requests = vec![
+        req(1, 1).bytes(),
+        req(1, 2).pxe(0).bytes(),
+        req(1, 3).pxe(7).opt(55, &all).bytes(),
+        req(1, 4)
+            .pxe(7)
+            .opt(57, &1500u16.to_be_bytes())
+            .opt(55, &all)
+            .bytes(),
+        req(1, 5).opt(77, b"iPXE").opt(55, &all).bytes(),
+    ];
+    let mut inform = req(8, 6).pxe(0).opt(55, &all);
+    inform.ciaddr = Ipv4Addr::new(10, 0, 0, 60);
+    requests.push(inform.bytes());
+    for request in &requests {
+        let out = s.dhcp(request);
+        assert_eq!(out.len(), 1);
+        let ratio = out[0].1.len() as f64 / request.len() as f64;
+        assert!(
+            ratio <= 2.5,
+            "{} bytes answered with {} ({ratio:.2}x)",
+            request.len(),
+            out[0].1.len()
+        );
+    }
+}
+
+#[test]
+fn option_82_from_a_client_without_a_relay_is_echoed_and_trusted_for_nothing() {
+    // Kea's rule: a non-empty, well-formed 82 is echoed whatever giaddr
+    // says (RFC 3046 §2.2); an empty one is not. It never picks the subnet:
+    // a link-selection sub-option (5) naming a relayed subnet changes
+    // nothing for a client on the interface, and the reply is broadcast on
+    // the client's own segment.
+    let mut s = Sim::new(
+        Config {
+            relayed: &RELAYED,
+            ..config(100, 110)
+        },
+        16,
+    );
+    let info = [1, 3, b'p', b'1', b'x', 5, 4, 10, 1, 0, 0];
+    let out = s.dhcp(&req(1, 1).pxe(0).opt(82, &info).bytes());
+    assert_eq!(out.len(), 1);
+    assert_eq!(
+        out[0].0.dst,
+        SocketAddrV4::new(Ipv4Addr::BROADCAST, 68),
+        "to the client's segment"
+    );
+    let offer = parse(&out[0].1);
+    assert!(offer.table_ip_in(100, 110), "from the interface's pool");
+    assert_eq!(text(&offer, code::RELAY_AGENT_INFO).unwrap(), info);
+    let out = s.dhcp(&req(1, 2).pxe(0).opt(82, &[]).bytes());
+    assert!(parse(&out[0].1).option(82).is_none(), "an empty 82");
+}
