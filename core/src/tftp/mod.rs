@@ -692,9 +692,13 @@ impl<'a, H: Copy, const E: usize> TftpServer<'a, H, E> {
                 return self.refuse(Local::Listener, from, code, message);
             }
         };
-        // A retransmitted request for a transfer already under way: that
-        // transfer's own timer resends, so no second transfer starts.
-        if self.slots.iter().flatten().any(|t| t.peer() == from) {
+        // A retransmitted request for a transfer already under way: no
+        // second transfer starts; one whose peer is still unproven sends
+        // its first answer again.
+        if let Some(t) = self.slots.iter_mut().flatten().find(|t| t.peer() == from) {
+            if let Kind::Read(read) = &mut t.kind {
+                read.on_repeated_request();
+            }
             return;
         }
         if self.config.max_per_ip != 0 {

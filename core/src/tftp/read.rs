@@ -18,6 +18,14 @@
 //!   negotiated timeout), doubling on each retry, for at most `max_retries`
 //!   tries in a row from a silent client (a repeated ACK shows the client
 //!   is alive and restarts the count, without sending anything).
+//!
+//! Amplification (RELIABILITY T16, in the spirit of RFC 9000 §8): until the
+//! peer's first ACK proves that it is really at its address, a request buys
+//! at most its first answer and [`UNPROVEN_RETRIES`] retransmissions of it
+//! (the first answer is an OACK, or DATA 1 of at most 512 bytes for a
+//! request without options). A repeated request from the same address
+//! renews that allowance: a real client that lost everything still gets
+//! through, and a forger pays one datagram for every three at most.
 
 use core::net::SocketAddr;
 
@@ -33,6 +41,9 @@ const INITIAL_RTO: Duration = Duration::from_millis(200);
 /// Retries that follow the measured RTT before the negotiated timeout sets
 /// the pace.
 const FAST_RETRIES: u8 = 3;
+
+/// Retransmissions to a peer that has not acknowledged anything yet.
+pub(crate) const UNPROVEN_RETRIES: u8 = 2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -66,6 +77,8 @@ pub(crate) struct Read<H> {
     /// When to retransmit (or give up).
     deadline: Instant,
     retries: u8,
+    /// The peer has acknowledged something: its address is real.
+    proven: bool,
     rto: Duration,
     srtt: Option<Duration>,
     /// When the window (or OACK) went out, for an RTT sample.
@@ -112,6 +125,7 @@ impl<H: Copy> Read<H> {
             send_now: true,
             deadline: now,
             retries: 0,
+            proven: false,
             // Until the first RTT sample: short enough to beat clients
             // that abort after one lost handshake packet (atftp: 1 s).
             rto: negotiated.timeout.min(INITIAL_RTO),
@@ -201,6 +215,7 @@ impl<H: Copy> Read<H> {
     fn on_ack(&mut self, now: Instant, block: u16, config: &Config) {
         match self.state {
             State::Oack if block == 0 => {
+                self.proven = true;
                 self.sample_rtt(now, config);
                 self.state = State::Sending;
                 self.retries = 0;
@@ -220,6 +235,7 @@ impl<H: Copy> Read<H> {
                 if abs >= self.next {
                     return; // stale or not yet sent: no send
                 }
+                self.proven = true;
                 let window_sent = self.next > self.window_end || self.next > self.last;
                 if abs >= self.window_end.min(self.last) {
                     self.sample_rtt(now, config);
@@ -266,10 +282,31 @@ impl<H: Copy> Read<H> {
             return;
         }
         self.retries = self.retries.saturating_add(1);
-        if self.retries > config.max_retries {
+        let limit = if self.proven {
+            config.max_retries
+        } else {
+            config.max_retries.min(UNPROVEN_RETRIES)
+        };
+        if self.retries > limit {
             self.end(Ended::TimedOut);
             return;
         }
+        self.resend_first_unacked();
+    }
+
+    /// The same request again from the same address while nothing is
+    /// acknowledged: the client is there but lost what was sent, so the
+    /// timer gets a new allowance of retransmissions. Nothing goes out at
+    /// once (a second OACK right after a doubled request confuses some
+    /// boot ROMs: Raspberry Pi #1041). Once the peer is proven, a repeated
+    /// request changes nothing.
+    pub(crate) fn on_repeated_request(&mut self) {
+        if !self.proven {
+            self.retries = 0;
+        }
+    }
+
+    fn resend_first_unacked(&mut self) {
         self.resending = true;
         match self.state {
             State::Oack => self.send_now = true,

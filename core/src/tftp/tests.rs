@@ -695,9 +695,9 @@ fn cve_t16_silent_peer_costs_a_bounded_number_of_bytes() {
                 break;
             }
         }
-        let retries = usize::from(Config::default().max_retries);
-        // Only the OACK goes out, then its retransmissions: the window never
-        // opens without ACK 0.
+        let retries = usize::from(read::UNPROVEN_RETRIES);
+        // Only the OACK goes out, then two retransmissions: the window
+        // never opens without ACK 0, and an unproven peer gets no more.
         assert_eq!(datagrams, 1 + retries, "windowsize {windowsize}");
         let ratio = sent as f64 / rrq.len() as f64;
         assert!(ratio < 2.0 * (1 + retries) as f64, "amplification {ratio}");
@@ -707,9 +707,33 @@ fn cve_t16_silent_peer_costs_a_bounded_number_of_bytes() {
 }
 
 #[test]
+fn an_unproven_peer_gets_the_first_block_and_two_retransmissions() {
+    // A plain request: DATA 1 (512 bytes) three times, then the give-up;
+    // the same request again renews that allowance, and nothing goes out
+    // at once.
+    let mut s = sim(&[("f", file(100_000))]);
+    let rrq = b"\0\x01f\0octet\0";
+    s.rrq(CLIENT, rrq);
+    let mut sent = s.drain();
+    assert!(s.advance_to_timeout());
+    sent.extend(s.drain());
+    s.rrq(CLIENT, rrq);
+    assert!(s.drain().is_empty(), "no resend right away");
+    while s.advance_to_timeout() {
+        sent.extend(s.drain());
+    }
+    assert_eq!(data_blocks(&sent), [1, 1, 1, 1]);
+    assert!(sent.iter().all(|(_, d)| d.len() == 516));
+    assert!(matches!(s.events().last(), Some(Event::TimedOut { .. })));
+}
+
+#[test]
 fn retransmission_backs_off_and_gives_up() {
-    let mut s = sim(&[("f", file(100))]);
-    s.rrq(CLIENT, b"\0\x01f\0octet\0");
+    // A peer that acknowledged the OACK, then fell silent.
+    let mut s = sim(&[("f", file(100_000))]);
+    s.rrq(CLIENT, b"\0\x01f\0octet\0blksize\0512\0");
+    let local = local_of(&s.drain());
+    s.send(local, CLIENT, &ack(0));
     s.drain();
     let mut times = Vec::new();
     while s.advance_to_timeout() {
