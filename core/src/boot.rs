@@ -140,6 +140,34 @@ pub enum BootDecision<'a> {
     None,
 }
 
+/// Decides what `facts` boots under `config` for a machine the inventory
+/// may know: `netboot` off gives no boot options; its own boot file or
+/// URL replaces the default one (where the default would boot at all).
+pub fn decide_for<'a>(
+    facts: &ClientFacts,
+    config: &BootConfig<'a>,
+    machine: Option<&crate::dhcp::Machine<'a>>,
+) -> BootDecision<'a> {
+    let decision = decide(facts, config);
+    match machine {
+        Some(m) if !m.netboot => BootDecision::None,
+        Some(m) if !m.boot_file.is_empty() && decision != BootDecision::None => {
+            if m.boot_file.contains("://") {
+                BootDecision::Url {
+                    url: m.boot_file,
+                    http_client: facts.http,
+                }
+            } else {
+                BootDecision::Tftp {
+                    server: config.tftp_server,
+                    file: m.boot_file,
+                }
+            }
+        }
+        _ => decision,
+    }
+}
+
 /// Decides what `facts` boots under `config`.
 pub fn decide<'a>(facts: &ClientFacts, config: &BootConfig<'a>) -> BootDecision<'a> {
     if !facts.netboot {
@@ -302,5 +330,53 @@ mod tests {
             decide(&facts(&vendor("MSFT 5.0")), &CONFIG),
             BootDecision::None
         );
+    }
+}
+
+/// How a system netboots (the inventory's `netboot`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Netboot {
+    /// Installs at every network boot.
+    #[default]
+    Always,
+    /// Installs once; after the install is reported, boots from its disk.
+    Once,
+    /// Never installs: every network boot is answered "boot from disk".
+    Never,
+}
+
+/// What a known machine's boot script does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Target {
+    /// Boot the installer (its profile's kernel and initrd).
+    Install,
+    /// Boot from the local disk.
+    Local,
+}
+
+/// The rule that keeps a machine from installing itself forever: a
+/// `once` machine that has reported its install, and a `never` machine,
+/// boot from disk; nothing else does.
+pub fn target(netboot: Netboot, installed: bool) -> Target {
+    match (netboot, installed) {
+        (Netboot::Always, _) | (Netboot::Once, false) => Target::Install,
+        (Netboot::Once, true) | (Netboot::Never, _) => Target::Local,
+    }
+}
+
+#[cfg(test)]
+mod policy_tests {
+    use super::*;
+
+    #[test]
+    fn installed_once_machines_and_never_machines_boot_from_disk() {
+        assert_eq!(target(Netboot::Always, false), Target::Install);
+        assert_eq!(target(Netboot::Always, true), Target::Install);
+        assert_eq!(target(Netboot::Once, false), Target::Install);
+        assert_eq!(target(Netboot::Once, true), Target::Local);
+        assert_eq!(target(Netboot::Never, false), Target::Local);
+        assert_eq!(target(Netboot::Never, true), Target::Local);
     }
 }

@@ -33,6 +33,7 @@ and the Cortex-M firmware.
 pub mod boot;
 pub mod dhcp;
 pub mod http;
+pub mod ipxe;
 pub mod script;
 pub mod tftp;
 pub mod time;

@@ -38,7 +38,7 @@ use lease::Table;
 pub use lease::{pool_bitmap_len, ClientKey, Lease, LeaseSlot, LeaseState, MAX_POOLS};
 use reply::Pending;
 
-use crate::boot::{decide, BootConfig, BootDecision, ClientFacts};
+use crate::boot::{decide_for, BootConfig, BootDecision, ClientFacts};
 use crate::time::{Duration, Instant};
 use crate::wire::dhcp::{MessageType, Op, OptionData, Packet, CLIENT_PORT, PXE_PORT, SERVER_PORT};
 
@@ -91,6 +91,83 @@ impl Reservation<'_> {
             lease.client == ClientKey::from_client_id(self.client_id)
         }
     }
+}
+
+/// Who a client says it is: what a [`Machines`] lookup is given.
+#[derive(Debug, Clone, Copy)]
+pub struct Who<'p> {
+    /// Its hardware address (`chaddr`, when Ethernet-like).
+    pub mac: Option<[u8; 6]>,
+    /// Its client identifier (option 61).
+    pub client_id: Option<OptionData<'p>>,
+    /// Its SMBIOS UUID (option 97).
+    pub uuid: Option<crate::wire::dhcp::pxe::Guid>,
+}
+
+impl Who<'_> {
+    /// The identity a packet carries.
+    pub fn of<'q>(packet: &'q Packet<&[u8]>) -> Who<'q> {
+        Who {
+            mac: packet.client_mac(),
+            client_id: packet.client_id(),
+            uuid: packet.client_guid(),
+        }
+    }
+}
+
+/// What the inventory says about one machine, for DHCP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Machine<'a> {
+    /// Its fixed address (inside or outside the pool); `None`: from the
+    /// pool.
+    pub ip: Option<Ipv4Addr>,
+    /// Whether it gets boot options at all (`false`: an address only).
+    pub netboot: bool,
+    /// A boot file or URL instead of the default one (empty: the default).
+    pub boot_file: &'a str,
+}
+
+/// The caller's inventory, asked per request (as [`crate::tftp::FileSource`]
+/// is for files), so an edit reaches a running server at its next request.
+/// A slice of [`Reservation`]s is one; the host's inventory is another.
+pub trait Machines<'a> {
+    /// The machine this client is, if the inventory knows it.
+    fn lookup(&self, who: &Who<'_>) -> Option<Machine<'a>>;
+    /// Whether `ip` is the fixed address of a machine other than `who`
+    /// (called for each candidate address: keep it cheap).
+    fn reserved_for_other(&self, ip: Ipv4Addr, who: &Who<'_>) -> bool;
+    /// Whether a journalled lease is the fixed address of the machine it
+    /// names (restored at start-up even outside the pool).
+    fn holds(&self, lease: &Lease) -> bool;
+}
+
+impl<'a> Machines<'a> for &[Reservation<'a>] {
+    fn lookup(&self, who: &Who<'_>) -> Option<Machine<'a>> {
+        self.iter()
+            .find(|r| r.is_for(who.mac, who.client_id))
+            .map(|r| Machine {
+                ip: r.ip,
+                netboot: r.netboot,
+                boot_file: r.boot_file,
+            })
+    }
+
+    fn reserved_for_other(&self, ip: Ipv4Addr, who: &Who<'_>) -> bool {
+        self.iter()
+            .any(|r| r.ip == Some(ip) && !r.is_for(who.mac, who.client_id))
+    }
+
+    fn holds(&self, lease: &Lease) -> bool {
+        self.iter()
+            .any(|r| r.ip == Some(lease.ip) && r.holds(lease))
+    }
+}
+
+/// One request's view of the inventory: the machine it is (looked up once)
+/// and the lookup, for the addresses reserved for others.
+struct Known<'m, 'a> {
+    machine: Option<Machine<'a>>,
+    machines: &'m dyn Machines<'a>,
 }
 
 /// A subnet served through DHCP relay agents: a request whose `giaddr`
@@ -218,20 +295,6 @@ impl<'a> Config<'a> {
         self.subnets()
             .map(|s| pool_bitmap_len(s.pool_first, s.pool_last))
             .fold(0usize, usize::saturating_add)
-    }
-
-    fn reservation_for(&self, packet: &Packet<&[u8]>) -> Option<&'a Reservation<'a>> {
-        // The packet's identity is read once, not once per reservation.
-        let (mac, id) = (packet.client_mac(), packet.client_id());
-        self.reservations.iter().find(|r| r.is_for(mac, id))
-    }
-
-    fn reserved_for_other(&self, ip: Ipv4Addr, packet: &Packet<&[u8]>) -> bool {
-        // Called per candidate address: the identity is read only for a
-        // reservation of this very address.
-        self.reservations
-            .iter()
-            .any(|r| r.ip == Some(ip) && !r.is_for(packet.client_mac(), packet.client_id()))
     }
 }
 
@@ -401,11 +464,18 @@ impl<'a, const Q: usize, const E: usize> DhcpServer<'a, Q, E> {
     /// Restores a lease from the journal at start-up; false when it does
     /// not fit (table full) or lies outside the pool and every reservation.
     pub fn restore(&mut self, now: Instant, lease: Lease) -> bool {
-        let reserved = self
-            .config
-            .reservations
-            .iter()
-            .any(|r| r.ip == Some(lease.ip) && r.holds(&lease));
+        let reservations = self.config.reservations;
+        self.restore_with(now, lease, &reservations)
+    }
+
+    /// [`DhcpServer::restore`], with the caller's inventory.
+    pub fn restore_with(
+        &mut self,
+        now: Instant,
+        lease: Lease,
+        machines: &dyn Machines<'a>,
+    ) -> bool {
+        let reserved = machines.holds(&lease);
         if lease.expires <= now || !(self.table.in_pool(lease.ip) || reserved) {
             return false;
         }
@@ -465,8 +535,23 @@ impl<'a, const Q: usize, const E: usize> DhcpServer<'a, Q, E> {
         self.table.expire(now);
     }
 
-    /// Feeds one datagram received on `ingress` from `from`.
+    /// Feeds one datagram received on `ingress` from `from`; machines are
+    /// the [`Config::reservations`].
     pub fn handle(&mut self, now: Instant, ingress: Ingress, from: SocketAddrV4, datagram: &[u8]) {
+        let reservations = self.config.reservations;
+        self.handle_with(now, ingress, from, datagram, &reservations);
+    }
+
+    /// Feeds one datagram received on `ingress` from `from`, asking
+    /// `machines` who the client is.
+    pub fn handle_with(
+        &mut self,
+        now: Instant,
+        ingress: Ingress,
+        from: SocketAddrV4,
+        datagram: &[u8],
+        machines: &dyn Machines<'a>,
+    ) {
         // Refuse before changing any state while the driver is behind: a
         // dropped request is retried by its client; a dropped reply or
         // journal event would not be.
@@ -516,24 +601,30 @@ impl<'a, const Q: usize, const E: usize> DhcpServer<'a, Q, E> {
             });
         };
         self.table.expire(now);
+        let known = Known {
+            machine: machines.lookup(&Who::of(&packet)),
+            machines,
+        };
         match (self.config.mode, ingress, kind) {
             (_, Ingress::Pxe, MessageType::Request | MessageType::Inform) => {
-                self.boot_server_ack(&packet, from)
+                self.boot_server_ack(&packet, from, &known)
             }
             (_, Ingress::Pxe, _) => self.event(Event::Ignored {
                 mac,
                 reason: "only REQUESTs are answered on port 4011",
             }),
-            (Mode::Proxy, Ingress::Dhcp, MessageType::Discover) => self.proxy_offer(&packet),
+            (Mode::Proxy, Ingress::Dhcp, MessageType::Discover) => {
+                self.proxy_offer(&packet, &known)
+            }
             (Mode::Proxy, Ingress::Dhcp, _) => self.event(Event::Ignored {
                 mac,
                 reason: "proxy mode: the network's DHCP server answers this",
             }),
-            (Mode::Full, _, MessageType::Discover) => self.discover(now, &packet, subnet),
-            (Mode::Full, _, MessageType::Request) => self.request(now, &packet, subnet),
+            (Mode::Full, _, MessageType::Discover) => self.discover(now, &packet, subnet, &known),
+            (Mode::Full, _, MessageType::Request) => self.request(now, &packet, subnet, &known),
             (Mode::Full, _, MessageType::Decline) => self.decline(now, &packet),
             (Mode::Full, _, MessageType::Release) => self.release(&packet),
-            (Mode::Full, _, MessageType::Inform) => self.inform(&packet, subnet),
+            (Mode::Full, _, MessageType::Inform) => self.inform(&packet, subnet, &known),
             (Mode::Full, _, _) => self.event(Event::Ignored {
                 mac,
                 reason: "not a client message",
@@ -565,29 +656,6 @@ impl<'a, const Q: usize, const E: usize> DhcpServer<'a, Q, E> {
         match packet.client_id().and_then(|c| c.contiguous()) {
             Some(id) => ClientKey::from_client_id(id),
             None => ClientKey::from_mac(packet.htype(), packet.chaddr()),
-        }
-    }
-
-    /// What this client boots, with inventory overrides applied.
-    fn boot_for(&self, packet: &Packet<&[u8]>, facts: &ClientFacts) -> BootDecision<'a> {
-        let config = self.config;
-        let decision = decide(facts, &config.boot);
-        match config.reservation_for(packet) {
-            Some(r) if !r.netboot => BootDecision::None,
-            Some(r) if !r.boot_file.is_empty() && !matches!(decision, BootDecision::None) => {
-                if r.boot_file.contains("://") {
-                    BootDecision::Url {
-                        url: r.boot_file,
-                        http_client: facts.http,
-                    }
-                } else {
-                    BootDecision::Tftp {
-                        server: config.boot.tftp_server,
-                        file: r.boot_file,
-                    }
-                }
-            }
-            _ => decision,
         }
     }
 
@@ -632,9 +700,11 @@ impl<'a, const Q: usize, const E: usize> DhcpServer<'a, Q, E> {
         packet: &Packet<&[u8]>,
         client: &ClientKey,
         subnet: usize,
+        known: &Known<'_, 'a>,
     ) -> Option<Ipv4Addr> {
+        let who = Who::of(packet);
         let net = self.config.subnet(subnet);
-        if let Some(ip) = self.config.reservation_for(packet).and_then(|r| r.ip) {
+        if let Some(ip) = known.machine.and_then(|m| m.ip) {
             return Some(ip);
         }
         if let Some(lease) = self
@@ -646,26 +716,31 @@ impl<'a, const Q: usize, const E: usize> DhcpServer<'a, Q, E> {
             return Some(lease.ip);
         }
         let server = self.config.server_ip;
-        let config = self.config;
         if let Some(ip) = packet.requested_ip() {
             if self.table.in_pool(ip)
                 && net.contains(ip)
                 && !self.table.pool_used(ip)
                 && ip != server
-                && !config.reserved_for_other(ip, packet)
+                && !known.machines.reserved_for_other(ip, &who)
             {
                 return Some(ip);
             }
         }
         self.table.next_free(subnet, |ip| {
-            ip == server || config.reserved_for_other(ip, packet)
+            ip == server || known.machines.reserved_for_other(ip, &who)
         })
     }
 
-    fn discover(&mut self, now: Instant, packet: &Packet<&[u8]>, subnet: usize) {
+    fn discover(
+        &mut self,
+        now: Instant,
+        packet: &Packet<&[u8]>,
+        subnet: usize,
+        known: &Known<'_, 'a>,
+    ) {
         let mac = packet.client_mac();
         let client = Self::client_key(packet);
-        let Some(ip) = self.choose_address(packet, &client, subnet) else {
+        let Some(ip) = self.choose_address(packet, &client, subnet, known) else {
             return self.event(Event::PoolExhausted {
                 mac: mac.unwrap_or_default(),
             });
@@ -684,7 +759,7 @@ impl<'a, const Q: usize, const E: usize> DhcpServer<'a, Q, E> {
             return;
         }
         let facts = ClientFacts::of(packet);
-        let boot = self.boot_for(packet, &facts);
+        let boot = decide_for(&facts, &self.config.boot, known.machine.as_ref());
         self.event(Event::Offered {
             mac: mac.unwrap_or_default(),
             ip,
@@ -697,7 +772,13 @@ impl<'a, const Q: usize, const E: usize> DhcpServer<'a, Q, E> {
         self.queue(pending);
     }
 
-    fn request(&mut self, now: Instant, packet: &Packet<&[u8]>, subnet: usize) {
+    fn request(
+        &mut self,
+        now: Instant,
+        packet: &Packet<&[u8]>,
+        subnet: usize,
+        known: &Known<'_, 'a>,
+    ) {
         let net = self.config.subnet(subnet);
         let mac = packet.client_mac();
         let client = Self::client_key(packet);
@@ -729,7 +810,7 @@ impl<'a, const Q: usize, const E: usize> DhcpServer<'a, Q, E> {
         };
         let ours = lease.is_some_and(|l| l.ip == wanted && l.state != LeaseState::Declined)
             && net.contains(wanted);
-        let reserved = self.config.reservation_for(packet).and_then(|r| r.ip) == Some(wanted);
+        let reserved = known.machine.and_then(|m| m.ip) == Some(wanted);
         let grantable = ours
             || reserved
             || (!selecting
@@ -737,7 +818,7 @@ impl<'a, const Q: usize, const E: usize> DhcpServer<'a, Q, E> {
                 && net.contains(wanted)
                 && !self.table.pool_used(wanted)
                 && wanted != self.config.server_ip
-                && !self.config.reserved_for_other(wanted, packet));
+                && !known.machines.reserved_for_other(wanted, &Who::of(packet)));
         if !grantable {
             if !net.contains(wanted) && lease.is_none() && !selecting && !ciaddr.is_unspecified() {
                 return self.event(Event::Ignored {
@@ -760,7 +841,7 @@ impl<'a, const Q: usize, const E: usize> DhcpServer<'a, Q, E> {
             return;
         };
         let facts = ClientFacts::of(packet);
-        let boot = self.boot_for(packet, &facts);
+        let boot = decide_for(&facts, &self.config.boot, known.machine.as_ref());
         let seq = self.next_seq;
         self.next_seq = self.next_seq.saturating_add(1);
         self.event(Event::Bound {
@@ -834,7 +915,7 @@ impl<'a, const Q: usize, const E: usize> DhcpServer<'a, Q, E> {
         }
     }
 
-    fn inform(&mut self, packet: &Packet<&[u8]>, subnet: usize) {
+    fn inform(&mut self, packet: &Packet<&[u8]>, subnet: usize, known: &Known<'_, 'a>) {
         if packet.ciaddr().is_unspecified() {
             return self.event(Event::Ignored {
                 mac: packet.client_mac(),
@@ -842,7 +923,7 @@ impl<'a, const Q: usize, const E: usize> DhcpServer<'a, Q, E> {
             });
         }
         let facts = ClientFacts::of(packet);
-        let boot = self.boot_for(packet, &facts);
+        let boot = decide_for(&facts, &self.config.boot, known.machine.as_ref());
         let mut pending = Pending::reply(
             &self.config,
             packet,
@@ -857,7 +938,7 @@ impl<'a, const Q: usize, const E: usize> DhcpServer<'a, Q, E> {
     }
 
     /// proxyDHCP: boot options to a PXE client's DISCOVER, no address.
-    fn proxy_offer(&mut self, packet: &Packet<&[u8]>) {
+    fn proxy_offer(&mut self, packet: &Packet<&[u8]>, known: &Known<'_, 'a>) {
         let mac = packet.client_mac();
         let facts = ClientFacts::of(packet);
         if !facts.netboot {
@@ -866,7 +947,7 @@ impl<'a, const Q: usize, const E: usize> DhcpServer<'a, Q, E> {
                 reason: "proxy mode: not a network-boot client",
             });
         }
-        let boot = self.boot_for(packet, &facts);
+        let boot = decide_for(&facts, &self.config.boot, known.machine.as_ref());
         if boot == BootDecision::None {
             return self.event(Event::Ignored {
                 mac,
@@ -885,10 +966,15 @@ impl<'a, const Q: usize, const E: usize> DhcpServer<'a, Q, E> {
 
     /// A REQUEST to port 4011 (PXE boot server discovery): an ACK with the
     /// boot file, straight back to where it came from.
-    fn boot_server_ack(&mut self, packet: &Packet<&[u8]>, from: SocketAddrV4) {
+    fn boot_server_ack(
+        &mut self,
+        packet: &Packet<&[u8]>,
+        from: SocketAddrV4,
+        known: &Known<'_, 'a>,
+    ) {
         let mac = packet.client_mac();
         let facts = ClientFacts::of(packet);
-        let boot = self.boot_for(packet, &facts);
+        let boot = decide_for(&facts, &self.config.boot, known.machine.as_ref());
         if boot == BootDecision::None {
             return self.event(Event::Ignored {
                 mac,

@@ -1080,3 +1080,65 @@ fn option_82_from_a_client_without_a_relay_is_echoed_and_trusted_for_nothing() {
     let out = s.dhcp(&req(1, 2).pxe(0).opt(82, &[]).bytes());
     assert!(parse(&out[0].1).option(82).is_none(), "an empty 82");
 }
+
+/// An inventory that can change between requests, as the host's does.
+struct LiveInventory {
+    by_uuid: [u8; 16],
+    ip: core::cell::Cell<Option<Ipv4Addr>>,
+    netboot: core::cell::Cell<bool>,
+}
+
+impl<'a> Machines<'a> for LiveInventory {
+    fn lookup(&self, who: &Who<'_>) -> Option<Machine<'a>> {
+        who.uuid
+            .is_some_and(|g| g.0 == self.by_uuid)
+            .then(|| Machine {
+                ip: self.ip.get(),
+                netboot: self.netboot.get(),
+                boot_file: "",
+            })
+    }
+
+    fn reserved_for_other(&self, ip: Ipv4Addr, who: &Who<'_>) -> bool {
+        self.ip.get() == Some(ip) && self.lookup(who).is_none()
+    }
+
+    fn holds(&self, lease: &Lease) -> bool {
+        self.ip.get() == Some(lease.ip)
+    }
+}
+
+#[test]
+fn the_inventory_is_asked_per_request_so_an_edit_reaches_the_next_answer() {
+    let mut s = Sim::new(config(100, 110), 8);
+    // `pxe()` sends option 97 = 0, then 1..=16.
+    let uuid: [u8; 16] = core::array::from_fn(|i| i as u8 + 1);
+    let inventory = LiveInventory {
+        by_uuid: uuid,
+        ip: core::cell::Cell::new(None),
+        netboot: core::cell::Cell::new(true),
+    };
+    let discover = req(1, 1).pxe(0).bytes();
+    let from = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68);
+    let ask = |s: &mut Sim| {
+        s.server
+            .handle_with(s.now, Ingress::Dhcp, from, &discover, &inventory);
+        s.drain()
+    };
+    let out = ask(&mut s);
+    assert!(parse(&out[0].1).table_ip_in(100, 110));
+    assert!(parse(&out[0].1).option(code::BOOTFILE_NAME).is_some());
+    // Edited: a fixed address, by SMBIOS UUID; then no boot options.
+    inventory.ip.set(Some(Ipv4Addr::new(10, 0, 0, 40)));
+    let out = ask(&mut s);
+    assert_eq!(parse(&out[0].1).yiaddr(), Ipv4Addr::new(10, 0, 0, 40));
+    inventory.netboot.set(false);
+    let out = ask(&mut s);
+    assert!(parse(&out[0].1).option(code::BOOTFILE_NAME).is_none());
+    // Another client never gets the fixed address.
+    let mut other = req(1, 2);
+    other.options.extend_from_slice(&[50, 4, 10, 0, 0, 40]);
+    s.server
+        .handle_with(s.now, Ingress::Dhcp, from, &other.bytes(), &inventory);
+    assert!(parse(&s.drain()[0].1).table_ip_in(100, 110));
+}
