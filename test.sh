@@ -27,7 +27,7 @@ step() {
 # stops the run loudly when it fails. See README.md, "What the tests install".
 need_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # Real clients and the tools the end-to-end tests use.
-packages=(atftp curl tftp-hpa busybox nftables iproute2 isc-dhcp-client isc-dhcp-relay nmap dnsmasq-base qemu-system-x86 qemu-system-arm ipxe-qemu ovmf ipxe)
+packages=(atftp curl tftp-hpa busybox-static nftables iproute2 isc-dhcp-client isc-dhcp-relay nmap dnsmasq-base qemu-system-x86 qemu-system-arm ipxe-qemu ovmf ipxe)
 # The machine image ships a backported qemu-utils (10.0) that Breaks Debian
 # 12's qemu-system-common (7.2); the tests use Debian 12's QEMU 7.2 and its
 # firmware paths, so qemu-utils goes back to bookworm's in the same
@@ -38,24 +38,47 @@ apt_args=(install -y --no-install-recommends --allow-downgrades "${packages[@]}"
 # new machine of this kind): the same transaction must resolve against it, so a
 # conflict with what the image ships shows here even on a machine that already
 # has everything.
-image_status=.ci/image/dpkg-status
+image_status=$PWD/.ci/image/dpkg-status
+# Every command is checked by hand: `set -e` does not apply inside a
+# function called as an `if` condition.
 install_deps() {
-  need_root apt-get update -qq
+  local sim=/tmp/awl-apt-sim.$$ kernel_pkg
+  need_root apt-get update -qq || return 1
   echo "install: checking the package transaction against the image's own state ($image_status)"
-  if ! apt-get -s -o Dir::State::status="$image_status" "${apt_args[@]}" >/tmp/awl-apt-sim.$$ 2>&1; then
-    cat /tmp/awl-apt-sim.$$
+  if ! apt-get -s -o Dir::State::status="$image_status" "${apt_args[@]}" >"$sim" 2>&1; then
+    cat "$sim"
     echo "install: FAILED: the packages cannot be installed on the machine image as shipped" >&2
-    rm -f /tmp/awl-apt-sim.$$
     return 1
   fi
-  grep -E 'upgraded|newly installed' /tmp/awl-apt-sim.$$ | sed 's/^/install: on a new machine: /'
-  rm -f /tmp/awl-apt-sim.$$
-  need_root env DEBIAN_FRONTEND=noninteractive apt-get -qq "${apt_args[@]}" >/dev/null
+  # apt reads a status file it cannot find as an empty machine and then
+  # resolves anything: make sure the record was read (the image's
+  # backported qemu-utils is what the pin takes back).
+  if ! grep -q '^Inst qemu-utils \[1:10' "$sim"; then
+    cat "$sim"
+    echo "install: FAILED: the simulation did not see the image's qemu-utils; is $image_status read?" >&2
+    return 1
+  fi
+  grep -E 'upgraded|newly installed' "$sim" | sed 's/^/install: on a new machine: /'
+  rm -f "$sim"
+  need_root env DEBIAN_FRONTEND=noninteractive apt-get -qq "${apt_args[@]}" >/dev/null || return 1
   echo "install: $(qemu-system-x86_64 --version | head -1)"
-  rustup target add thumbv7em-none-eabihf >/dev/null
-  rustup component add clippy rustfmt >/dev/null
-  rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
-  cargo +nightly fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+  # A Linux kernel for the QEMU machines that boot an installer's kernel:
+  # Debian 12's cloud kernel, unpacked into target/ (not installed: no
+  # initramfs hooks run on this machine). The tests build their own small
+  # initramfs around it (tests/src/tiny.rs).
+  kernel_pkg=$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
+  [ -n "$kernel_pkg" ] || { echo "install: FAILED: no linux-image-cloud-amd64 kernel package" >&2; return 1; }
+  if [ ! -d "target/test-kernel/$kernel_pkg" ]; then
+    rm -rf target/test-kernel && mkdir -p target/test-kernel/download || return 1
+    (cd target/test-kernel/download && apt-get download -q "$kernel_pkg" 2>/dev/null) || return 1
+    dpkg-deb -x target/test-kernel/download/*.deb "target/test-kernel/$kernel_pkg" || return 1
+    rm -rf target/test-kernel/download
+  fi
+  echo "install: test kernel $kernel_pkg in target/test-kernel"
+  rustup target add thumbv7em-none-eabihf >/dev/null || return 1
+  rustup component add clippy rustfmt >/dev/null || return 1
+  rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal || return 1
+  cargo +nightly fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked || return 1
 }
 if ! install_deps; then
   echo "test.sh: installing what the tests need failed; no check was run" >&2
