@@ -7,6 +7,7 @@ pub mod config;
 pub mod decode;
 pub mod dhcp;
 pub mod files;
+pub mod http;
 pub mod leases;
 pub mod machines;
 pub mod tftp;

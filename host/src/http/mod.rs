@@ -1,0 +1,490 @@
+//! HTTP/1.1 for boot clients: boot scripts and answer files rendered per
+//! request ([`Dynamic`]), and static trees ([`Mount`]: kernels, initrds,
+//! install trees, mirrors, ISOs) with `Range`, conditional requests and
+//! file bodies sent by `sendfile(2)`.
+//!
+//! A small server of its own on tokio (no hyper): `sendfile` needs the raw
+//! socket. Request heads are bounded in size, header lines and time
+//! ([`Limits`]); connections are kept alive (HTTP/1.1, unless
+//! `Connection: close`); only `GET` and `HEAD` are served. See
+//! docs/http-host.md for every decision.
+//!
+//! ```no_run
+//! # async fn run() -> anyhow::Result<()> {
+//! use std::sync::Arc;
+//! use awl::http::{serve, HttpSettings, Mount};
+//! let settings = HttpSettings::new(
+//!     "0.0.0.0:80".parse()?,
+//!     vec![Mount { prefix: "/boot/".into(), root: "/srv/tftp".into() }],
+//! );
+//! let listener = tokio::net::TcpListener::bind(settings.listen).await?;
+//! serve(listener, Arc::new(settings), None).await
+//! # }
+//! ```
+
+mod files;
+mod range;
+mod request;
+mod send;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use awl_core::wire::http::decode_path;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+use tracing::{info, warn};
+
+use crate::decode::printable;
+use files::{Refused, Site};
+use request::{HeadError, Malformed};
+use send::{write_response, Body, Response};
+
+/// Where and what the HTTP service serves.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// The listening address (`--http-listen`); [`serve`] takes a listener
+    /// already bound, this is for whoever binds it.
+    pub listen: SocketAddr,
+    /// Static trees. A path goes to the mount with the longest matching
+    /// prefix.
+    pub mounts: Vec<Mount>,
+    /// Bounds on what one client may cost.
+    pub limits: Limits,
+}
+
+impl HttpSettings {
+    /// These mounts on `listen`, with the default [`Limits`].
+    pub fn new(listen: SocketAddr, mounts: Vec<Mount>) -> Self {
+        Self {
+            listen,
+            mounts,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// A directory served under a URL prefix.
+#[derive(Debug, Clone)]
+pub struct Mount {
+    /// Starts and ends with `/`, e.g. `/boot/` (`/` for the whole site).
+    pub prefix: String,
+    /// The directory; symbolic links in it are followed while they stay
+    /// inside it.
+    pub root: PathBuf,
+}
+
+/// Bounds on what one client may cost.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest request head (request line and header lines), bytes; a
+    /// larger one gets 431.
+    pub max_head: usize,
+    /// Most header lines; more get 431.
+    pub max_headers: usize,
+    /// A request head must arrive whole within this (from accept, or from
+    /// its first byte on a kept-alive connection); else 408 and close.
+    pub head_timeout: Duration,
+    /// How long a kept-alive connection may sit idle between requests.
+    pub idle_timeout: Duration,
+    /// How long a client may take nothing of a response before it is
+    /// dropped.
+    pub send_timeout: Duration,
+    /// Connections at once; more get 503 (`Retry-After: 1`) and a close.
+    pub max_connections: usize,
+    /// Most parts of a multi-range answer after merging; more get the
+    /// whole file (200).
+    pub max_ranges: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_head: 16 * 1024,
+            max_headers: 64,
+            head_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(15),
+            send_timeout: Duration::from_secs(60),
+            max_connections: 1024,
+            max_ranges: 16,
+        }
+    }
+}
+
+/// A request method that reaches [`Dynamic`] and the mounts (others get
+/// 405 before).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// `GET`
+    Get,
+    /// `HEAD`: answered as `GET`, without the body.
+    Head,
+}
+
+/// A request, as [`Dynamic`] sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// `GET` or `HEAD`.
+    pub method: Method,
+    /// Percent-decoded; starts with `/`; no `..` segment, backslash, NUL
+    /// or control character.
+    pub path: &'a str,
+    /// What follows `?`, as sent (not decoded).
+    pub query: Option<&'a str>,
+    /// The client.
+    pub peer: SocketAddr,
+    /// Header lines as sent: name, value.
+    pub headers: &'a [(&'a str, &'a [u8])],
+}
+
+impl<'a> Request<'a> {
+    /// The first header called `name` (any case), trimmed; `None` when
+    /// absent or not UTF-8.
+    pub fn header(&self, name: &str) -> Option<&'a str> {
+        find_header(self.headers, name)
+    }
+}
+
+/// A rendered answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// 200 to 599.
+    pub status: u16,
+    /// `Content-Type`.
+    pub content_type: String,
+    /// The whole body (a `HEAD` gets its length, not the bytes).
+    pub body: Vec<u8>,
+    /// More fields (`Location`, `Cache-Control`…); framing fields
+    /// (`Content-Length`, `Transfer-Encoding`, `Connection`) are dropped.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Reply {
+    /// A reply with no extra fields.
+    pub fn new(status: u16, content_type: impl Into<String>, body: impl Into<Vec<u8>>) -> Self {
+        Self {
+            status,
+            content_type: content_type.into(),
+            body: body.into(),
+            headers: Vec::new(),
+        }
+    }
+}
+
+/// Answers rendered per request: boot scripts, answer files (the
+/// inventory plugs in here). Asked before the mounts.
+pub trait Dynamic: Send + Sync + 'static {
+    /// The answer for `request`, or `None` when the path is not this one's
+    /// (the mounts are tried next). Runs on the server's runtime: it must
+    /// not block for long.
+    fn respond(&self, request: &Request<'_>) -> Option<Reply>;
+}
+
+/// What every connection shares.
+struct Shared {
+    settings: Arc<HttpSettings>,
+    site: Site,
+    dynamic: Option<Arc<dyn Dynamic>>,
+}
+
+/// Serves `listener` until the task is dropped; returns an error only when
+/// a mount's root is not a directory or accepting fails for good.
+pub async fn serve(
+    listener: TcpListener,
+    settings: Arc<HttpSettings>,
+    dynamic: Option<Arc<dyn Dynamic>>,
+) -> Result<()> {
+    let site = Site::new(&settings.mounts)?;
+    let local = listener.local_addr().context("http: listener")?;
+    let mounts: Vec<String> = settings
+        .mounts
+        .iter()
+        .map(|m| format!("{} under {}", m.root.display(), m.prefix))
+        .collect();
+    info!("http: serving {} on {local}", mounts.join(", "));
+    let slots = Arc::new(Semaphore::new(settings.limits.max_connections));
+    let shared = Arc::new(Shared {
+        settings,
+        site,
+        dynamic,
+    });
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => match e.raw_os_error() {
+                Some(libc::ECONNABORTED | libc::EINTR | libc::EPROTO) => continue,
+                Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM) => {
+                    warn!("http: cannot accept a connection: {e}; retrying in 100 ms");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+                _ => return Err(e).context("http: accept"),
+            },
+        };
+        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+            info!("http: {peer} 503: every connection is taken");
+            let _ = stream.try_write(BUSY);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let shared = Arc::clone(&shared);
+        tokio::spawn(async move {
+            connection(&stream, peer, &shared).await;
+            drop(slot);
+        });
+    }
+}
+
+/// Sent, without reading the request, when every connection is taken.
+const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nServer: awl\r\nContent-Length: 24\r\n\
+Content-Type: text/plain\r\nRetry-After: 1\r\nConnection: close\r\n\r\n503 Service Unavailable\n";
+
+/// Serves one connection: requests one after the other until the client
+/// or a rule closes it.
+async fn connection(stream: &TcpStream, peer: SocketAddr, shared: &Shared) {
+    let limits = &shared.settings.limits;
+    let mut buf = Vec::new();
+    let mut deadline = Some(Instant::now() + limits.head_timeout);
+    loop {
+        let refusal = match request::read_head(stream, &mut buf, limits, deadline.take()).await {
+            Ok(len) => {
+                if !exchange(stream, peer, &buf[..len], shared).await {
+                    break;
+                }
+                buf.drain(..len);
+                continue;
+            }
+            Err(HeadError::Closed | HeadError::Io) => return,
+            Err(HeadError::TimedOut) => (408, "no whole request head in time"),
+            Err(HeadError::TooLarge) => (431, "request head too large"),
+        };
+        refuse(stream, peer, refusal, limits).await;
+        break;
+    }
+    linger(stream).await;
+}
+
+/// Answers a head that cannot be served at all (and will be closed).
+async fn refuse(stream: &TcpStream, peer: SocketAddr, (status, why): (u16, &str), limits: &Limits) {
+    info!("http: {peer} {status}: {why}");
+    let response = Response::error(status);
+    let _ = write_response(stream, response, false, true, limits.send_timeout).await;
+}
+
+/// Closes our side, then reads what the client still sends for a moment,
+/// so a response is not lost to a reset when unread bytes remain.
+async fn linger(stream: &TcpStream) {
+    let _ = socket2::SockRef::from(stream).shutdown(std::net::Shutdown::Write);
+    let mut sink = [0u8; 4096];
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        for _ in 0..16 {
+            if stream.readable().await.is_err() {
+                return;
+            }
+            match stream.try_read(&mut sink) {
+                Ok(0) => return,
+                Err(e) if e.kind() != std::io::ErrorKind::WouldBlock => return,
+                _ => {}
+            }
+        }
+    })
+    .await;
+}
+
+/// Answers one request; returns whether the connection stays open.
+async fn exchange(stream: &TcpStream, peer: SocketAddr, bytes: &[u8], shared: &Shared) -> bool {
+    let limits = &shared.settings.limits;
+    let head = match request::parse_head(bytes, limits.max_headers) {
+        Ok(head) => head,
+        Err(Malformed::Syntax) => {
+            refuse(stream, peer, (400, "malformed request head"), limits).await;
+            return false;
+        }
+        Err(Malformed::TooManyHeaders) => {
+            refuse(stream, peer, (431, "too many header lines"), limits).await;
+            return false;
+        }
+    };
+    // Request bodies are never read: a request with one is answered, then
+    // the connection closes (its body cannot be mistaken for a request).
+    let Ok(has_body) = has_body(&head.headers) else {
+        refuse(stream, peer, (400, "bad Content-Length"), limits).await;
+        return false;
+    };
+    let close = head.minor == 0 || has_body || wants_close(&head.headers);
+    let method = match head.method {
+        "GET" => Some(Method::Get),
+        "HEAD" => Some(Method::Head),
+        _ => None,
+    };
+    let response = match method {
+        Some(method) => route(method, &head, peer, shared),
+        None => Response::error(405).with_headers(vec![("Allow".into(), "GET, HEAD".into())]),
+    };
+    let status = response.status;
+    let head_only = method == Some(Method::Head);
+    let sent = write_response(stream, response, head_only, close, limits.send_timeout).await;
+    let what = format!(
+        "http: {peer} {} {} {status}",
+        printable(head.method.as_bytes()),
+        shorten(&printable(head.target.as_bytes()))
+    );
+    match sent {
+        Ok(bytes) => {
+            info!("{what}, {bytes} bytes");
+            !close
+        }
+        Err(e) => {
+            info!("{what}, not sent whole: {e}");
+            false
+        }
+    }
+}
+
+/// The answer to a `GET` or `HEAD`: refused paths, then [`Dynamic`], then
+/// the mounts.
+fn route(method: Method, head: &request::Head<'_>, peer: SocketAddr, shared: &Shared) -> Response {
+    let (path, query) = match check_path(head.target) {
+        Ok(checked) => checked,
+        Err(status) => return Response::error(status),
+    };
+    if let Some(dynamic) = &shared.dynamic {
+        let request = Request {
+            method,
+            path: &path,
+            query,
+            peer,
+            headers: &head.headers,
+        };
+        if let Some(reply) = dynamic.respond(&request) {
+            return from_reply(reply);
+        }
+    }
+    match shared.site.open(&path) {
+        Ok(opened) => files::answer(
+            opened,
+            method,
+            &head.headers,
+            shared.settings.limits.max_ranges,
+        ),
+        Err(Refused::NotFound) => Response::error(404),
+        Err(Refused::Forbidden) => Response::error(403),
+    }
+}
+
+/// The decoded path of a request target, and its query; or the status
+/// that refuses it: 400 for a bad escape, NUL, control character,
+/// backslash or a target that is not a path; 403 for a `..` segment (also
+/// encoded).
+fn check_path(target: &str) -> Result<(String, Option<&str>), u16> {
+    // The absolute form (`http://host/path`) that proxies send.
+    let target = match target.split_once("://") {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => {
+            rest.find('/').map_or("/", |slash| &rest[slash..])
+        }
+        _ => target,
+    };
+    if !target.starts_with('/') {
+        return Err(400);
+    }
+    let (raw, query) = match target.split_once('?') {
+        Some((raw, query)) => (raw, Some(query)),
+        None => (target, None),
+    };
+    let mut buf = vec![0u8; raw.len()];
+    let path = decode_path(raw, &mut buf).map_err(|_| 400u16)?;
+    if path.contains(|c: char| c == '\\' || c.is_control()) {
+        return Err(400);
+    }
+    if path.split('/').any(|segment| segment == "..") {
+        return Err(403);
+    }
+    Ok((path.to_string(), query))
+}
+
+/// A [`Dynamic`] reply as a response.
+fn from_reply(reply: Reply) -> Response {
+    if !(200..=599).contains(&reply.status) {
+        warn!("http: a dynamic reply has status {}", reply.status);
+        return Response::error(500);
+    }
+    let mut headers: Vec<(String, String)> = reply
+        .headers
+        .into_iter()
+        .filter(|(name, _)| {
+            ![
+                "content-length",
+                "transfer-encoding",
+                "connection",
+                "content-type",
+            ]
+            .iter()
+            .any(|framing| name.eq_ignore_ascii_case(framing))
+        })
+        .collect();
+    let body = if matches!(reply.status, 204 | 304) {
+        Body::None
+    } else {
+        headers.push(("Content-Type".into(), reply.content_type));
+        Body::Bytes(reply.body)
+    };
+    Response::new(reply.status, headers, body)
+}
+
+/// The first header called `name` (any case), trimmed, if UTF-8.
+fn find_header<'a>(headers: &[(&'a str, &'a [u8])], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .and_then(|(_, v)| std::str::from_utf8(v).ok())
+        .map(str::trim)
+}
+
+/// Whether any `Connection` field lists `close`.
+fn wants_close(headers: &[(&str, &[u8])]) -> bool {
+    headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("connection"))
+        .filter_map(|(_, v)| std::str::from_utf8(v).ok())
+        .flat_map(|v| v.split(','))
+        .any(|token| token.trim().eq_ignore_ascii_case("close"))
+}
+
+/// Whether the request has a body: `Transfer-Encoding`, or a
+/// `Content-Length` above 0. `Err` for a `Content-Length` that is not one
+/// number (RFC 9112 §6.3).
+fn has_body(headers: &[(&str, &[u8])]) -> Result<bool, ()> {
+    let mut length = None;
+    for (name, value) in headers {
+        if name.eq_ignore_ascii_case("transfer-encoding") {
+            return Ok(true);
+        }
+        if name.eq_ignore_ascii_case("content-length") {
+            let text = std::str::from_utf8(value).map_err(|_| ())?.trim();
+            if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(());
+            }
+            let n: u64 = text.parse().map_err(|_| ())?;
+            if length.is_some_and(|l| l != n) {
+                return Err(());
+            }
+            length = Some(n);
+        }
+    }
+    Ok(length.unwrap_or(0) > 0)
+}
+
+/// At most 200 characters of a target, for a log line.
+fn shorten(text: &str) -> String {
+    match text.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;
