@@ -1,6 +1,7 @@
 //! Helpers shared by awl's end-to-end tests.
 
 pub mod dhcp_client;
+pub mod tiny;
 
 use std::path::{Path, PathBuf};
 
