@@ -74,8 +74,13 @@ const POLL_EVERY: std::time::Duration = std::time::Duration::from_millis(15);
 /// returns that value; `None` once `limit` has passed (after one last poll
 /// at or past the limit, so a condition met just in time still counts).
 ///
-/// For a caller that adds its own context to the failure (a log, say);
+/// The one poll loop of the tests: [`try_wait_until`], [`wait_for`] and
+/// [`wait_until`] are this. Tests wait for the condition an assertion
+/// checks, never a fixed time before asserting it.
+///
+/// For a caller that reports a timeout with its own context (a log, say);
 /// otherwise use [`wait_for`] or [`wait_until`].
+#[must_use]
 pub fn try_wait_for<T>(limit: std::time::Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
     let start = std::time::Instant::now();
     loop {
@@ -90,6 +95,14 @@ pub fn try_wait_for<T>(limit: std::time::Duration, mut f: impl FnMut() -> Option
     }
 }
 
+/// Polls `condition` until it returns true; whether it did before `limit`
+/// passed. For a caller that fails with its own context:
+/// `assert!(try_wait_until(limit, || ...), "...{}", server.log())`.
+#[must_use]
+pub fn try_wait_until(limit: std::time::Duration, mut condition: impl FnMut() -> bool) -> bool {
+    try_wait_for(limit, || condition().then_some(())).is_some()
+}
+
 /// Polls `f` until it returns `Some` and returns that value; panics naming
 /// `what` and `limit` when `limit` passes first.
 ///
@@ -100,8 +113,8 @@ pub fn wait_for<T>(limit: std::time::Duration, what: &str, f: impl FnMut() -> Op
 }
 
 /// Polls `condition` until it returns true; panics naming `what` and
-/// `limit` when `limit` passes first. The one way tests wait for something
-/// to happen: never sleep a fixed time and then assert.
+/// `limit` when `limit` passes first. How tests wait for something to
+/// happen: never sleep a fixed time and then assert.
 ///
 /// `what` reads as what was awaited: "the server logs the upload".
 pub fn wait_until(limit: std::time::Duration, what: &str, mut condition: impl FnMut() -> bool) {
@@ -148,21 +161,26 @@ impl AwlServer {
             .spawn()
             .expect("start awl serve");
         let server = Self { child, log };
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while !server.log().contains("tftp: serving") {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "awl did not start:\n{}",
-                server.log()
-            );
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
+        server.wait_for_log(std::time::Duration::from_secs(20), &["tftp: serving"]);
         server
     }
 
     /// Everything the server has logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until the log contains every one of `lines`; fails with the
+    /// log when `limit` passes first.
+    pub fn wait_for_log(&self, limit: std::time::Duration, lines: &[&str]) {
+        assert!(
+            try_wait_until(limit, || {
+                let log = self.log();
+                lines.iter().all(|line| log.contains(line))
+            }),
+            "no {lines:?} in awl's log within {limit:?}:\n{}",
+            self.log()
+        );
     }
 }
 
@@ -445,4 +463,43 @@ pub fn ip(args: &[&str]) {
         "ip {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn wait_until_polls_until_the_condition_holds() {
+        let mut polls = 0;
+        wait_until(Duration::from_secs(5), "the third poll", || {
+            polls += 1;
+            polls == 3
+        });
+        assert_eq!(polls, 3);
+    }
+
+    #[test]
+    #[should_panic(expected = "timed out after 50ms waiting until it never happens")]
+    fn wait_until_names_what_and_the_limit() {
+        wait_until(Duration::from_millis(50), "it never happens", || false);
+    }
+
+    #[test]
+    fn try_wait_for_gives_the_value_or_none_after_polling_at_the_limit() {
+        assert_eq!(try_wait_for(Duration::ZERO, || Some(7)), Some(7));
+        let mut polls = 0;
+        let started = std::time::Instant::now();
+        let none: Option<()> = try_wait_for(Duration::from_millis(50), || {
+            polls += 1;
+            None
+        });
+        assert!(none.is_none() && started.elapsed() >= Duration::from_millis(50));
+        assert!(polls >= 2, "{polls} polls");
+        assert_eq!(
+            wait_for(Duration::from_secs(5), "a value", || Some("v")),
+            "v"
+        );
+    }
 }

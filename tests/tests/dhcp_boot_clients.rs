@@ -7,9 +7,9 @@
 //! here plays: arch 9, arch 11, and UEFI HTTP Boot.)
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use awl_tests::{require_tool, serve_dhcp, NetnsPair, TempDir};
+use awl_tests::{require_tool, serve_dhcp, try_wait_until, NetnsPair, TempDir};
 
 /// One client kind: its dhclient.conf lines, and what dhclient must see.
 struct Kind {
@@ -254,11 +254,9 @@ fn run_dhclient(net: &NetnsPair, dir: &TempDir, n: usize, conf: &str) -> String 
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
     let read = || std::fs::read_to_string(&env_file).unwrap_or_default();
-    while !read().contains("reason=BOUND") && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    // The callers check what dhclient reported, with their own context.
+    let _ = try_wait_until(Duration::from_secs(30), || read().contains("reason=BOUND"));
     let _ = child.kill();
     let _ = child.wait();
     read()

@@ -4,9 +4,11 @@
 //! is in the journal (and in `awl leases`).
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use awl_tests::{awl_binary, require_tool, serve_dhcp, AwlServer, NetnsPair, TempDir};
+use awl_tests::{
+    awl_binary, require_tool, serve_dhcp, try_wait_until, AwlServer, NetnsPair, TempDir,
+};
 
 fn start(net: &NetnsPair, dir: &TempDir, extra: &[&str]) -> AwlServer {
     let mut args = vec!["--dhcp-dns", "10.9.9.9", "--dhcp-domain", "lab.example"];
@@ -126,14 +128,13 @@ fn dhclient_gets_a_lease_with_the_configured_options() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !env_of(&dir, "dhclient").contains("reason=BOUND") && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let bound = try_wait_until(Duration::from_secs(30), || {
+        env_of(&dir, "dhclient").contains("reason=BOUND")
+    });
     let _ = child.kill();
     let _ = child.wait();
     let env = env_of(&dir, "dhclient");
-    assert!(env.contains("reason=BOUND"), "{env}\n{}", server.log());
+    assert!(bound, "not bound within 30 s:\n{env}\n{}", server.log());
     for want in [
         "new_subnet_mask=255.255.255.0",
         "new_routers=10.77.61.1".replace("61", "62").as_str(),

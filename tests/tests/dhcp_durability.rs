@@ -63,6 +63,8 @@ fn acknowledged_leases_survive_kill_9() {
                 }
             }
         });
+        // Part of the test, not synchronisation: let the clients run a
+        // different while each round, then kill the server under them.
         std::thread::sleep(Duration::from_millis(5 + 10 * u64::from(round)));
         drop(server); // SIGKILL, mid-stream
         clients.join().unwrap();

@@ -4,9 +4,9 @@
 //! namespaces this test creates: server — relay — client.
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use awl_tests::{ip, require_tool, AwlServer, Child, NetnsPair, TempDir};
+use awl_tests::{ip, require_tool, try_wait_until, AwlServer, Child, NetnsPair, TempDir};
 
 /// The client's namespace on the far side of the relay; removed on drop.
 struct FarSide {
@@ -137,12 +137,9 @@ fn dhclient_behind_dhcrelay_gets_an_address_of_the_relayed_subnet() {
             .unwrap(),
     );
     let read = || std::fs::read_to_string(&env_file).unwrap_or_default();
-    let deadline = Instant::now() + Duration::from_secs(40);
-    while !read().contains("reason=BOUND") && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let bound = try_wait_until(Duration::from_secs(40), || read().contains("reason=BOUND"));
     let env = read();
-    assert!(env.contains("reason=BOUND"), "{env}\n{}", server.log());
+    assert!(bound, "not bound within 40 s:\n{env}\n{}", server.log());
     let got = |key: &str| {
         env.lines()
             .find_map(|l| l.strip_prefix(&format!("new_{key}=")))

@@ -22,9 +22,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use awl_tests::{dnsmasq_dhcp, ip, ipxe_bios_machine, repo_root, require_tool, Child, TempDir};
+use awl_tests::{
+    dnsmasq_dhcp, ip, ipxe_bios_machine, repo_root, require_tool, try_wait_for, try_wait_until,
+    Child, TempDir,
+};
 
 const NET: &str = "10.79.9";
 
@@ -101,17 +104,15 @@ fn read(path: &Path) -> String {
     String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned()
 }
 
-fn wait_for(file: &Path, what: &str, limit: Duration, context: &dyn Fn() -> String) {
-    let deadline = Instant::now() + limit;
-    while !read(file).contains(what) {
-        assert!(
-            Instant::now() < deadline,
-            "no \"{what}\" in {} within {limit:?}\n{}",
-            file.display(),
-            context()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+/// Waits until `file` contains `what`; fails with `context()` if it does
+/// not within `limit`.
+fn wait_for_line(file: &Path, what: &str, limit: Duration, context: &dyn Fn() -> String) {
+    assert!(
+        try_wait_until(limit, || read(file).contains(what)),
+        "no \"{what}\" in {} within {limit:?}\n{}",
+        file.display(),
+        context()
+    );
 }
 
 /// Builds the mps2-an386 image for `appliance` and copies it into `dest`
@@ -182,7 +183,7 @@ fn x86_machines_boot_from_the_firmware_in_qemu() {
     let fw_log = dir.0.join("firmware.log");
     let _firmware = seg.firmware(&image, &fw_log, arm_tap);
     let fw = || format!("firmware log:\n{}", read(&fw_log));
-    wait_for(
+    wait_for_line(
         &fw_log,
         &format!("awl-firmware: up {NET}.2"),
         Duration::from_secs(30),
@@ -256,10 +257,12 @@ fn x86_machines_boot_from_the_firmware_in_qemu() {
         "{served}\n{}",
         fw()
     );
-    assert!(
-        read(&fw_log).contains("refused with 503: all 2 connections busy"),
-        "{}",
-        fw()
+    // The firmware may log the refusal after the response has gone out.
+    wait_for_line(
+        &fw_log,
+        "refused with 503: all 2 connections busy",
+        Duration::from_secs(10),
+        &fw,
     );
 
     // The BIOS machine: its own iPXE ROM.
@@ -267,15 +270,13 @@ fn x86_machines_boot_from_the_firmware_in_qemu() {
         let _bios = ipxe_bios_machine(&seg.ns, bios_tap, "52:54:00:aa:79:01");
         // curl's fetch was the first "second.ipxe"; the machine's is the
         // second.
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while read(&fw_log).matches("done \"second.ipxe\"").count() < 2 {
-            assert!(
-                Instant::now() < deadline,
-                "the BIOS machine never chained second.ipxe\n{}",
-                fw()
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        assert!(
+            try_wait_until(Duration::from_secs(120), || {
+                read(&fw_log).matches("done \"second.ipxe\"").count() >= 2
+            }),
+            "the BIOS machine never chained second.ipxe\n{}",
+            fw()
+        );
         let log = read(&fw_log);
         assert!(
             log.contains("52:54:00:aa:79:01 offer")
@@ -317,7 +318,7 @@ fn x86_machines_boot_from_the_firmware_in_qemu() {
             .unwrap(),
     );
     let both = || format!("console:\n{}\n{}", read(&console), fw());
-    wait_for(
+    wait_for_line(
         &console,
         &format!("awl-tftp-{marker}"),
         Duration::from_secs(300),
@@ -350,8 +351,10 @@ fn x86_machines_boot_from_the_firmware_in_qemu() {
 }
 
 /// From inside `netns`: five TFTP requests from five ports, never
-/// acknowledged; returns the first reply to each ("DATA n" or "ERROR code
-/// message"), then aborts the transfers with ERRORs of its own.
+/// acknowledged, each sent once the one before has its first reply (so the
+/// fifth is the one that finds the table full); returns the first reply to
+/// each ("DATA n" or "ERROR code message"), then aborts the transfers with
+/// ERRORs of its own.
 fn fill_transfer_table(netns: &str) -> Vec<String> {
     let ns = std::fs::File::open(format!("/run/netns/{netns}")).unwrap();
     nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
@@ -363,14 +366,11 @@ fn fill_transfer_table(netns: &str) -> Vec<String> {
             s
         })
         .collect();
+    let mut replies = Vec::new();
+    let mut transfers = Vec::new();
     for s in &sockets {
         s.send_to(b"\x00\x01snponly.efi\x00octet\x00", server)
             .unwrap();
-        // One at a time, so the fifth is the one refused.
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let mut replies = Vec::new();
-    for s in &sockets {
         let mut buf = [0u8; 1024];
         match s.recv_from(&mut buf) {
             Ok((n, from)) => {
@@ -385,27 +385,36 @@ fn fill_transfer_table(netns: &str) -> Vec<String> {
                     _ => format!("other {d:?}"),
                 };
                 if text.starts_with("DATA") {
-                    let _ = s.send_to(b"\x00\x05\x00\x00test done\x00", from);
+                    transfers.push((s, from));
                 }
                 replies.push(text);
             }
             Err(e) => replies.push(format!("nothing: {e}")),
         }
     }
+    // Only now, with all five asked, free the slots.
+    for (s, from) in transfers {
+        let _ = s.send_to(b"\x00\x05\x00\x00test done\x00", from);
+    }
     replies
 }
 
 /// From inside `netns`: holds both HTTP connections of the firmware open
 /// without a request, sends a request on a third and reads its whole
-/// response; then lets the two go and returns that response and the one
-/// to a fourth request.
+/// response; then lets the two go and returns that response and the
+/// answer to the next request: the first 200 OK, asking again for up to
+/// 10 s (the firmware frees the slots a moment after the two close), else
+/// the last answer.
 fn fill_http_connections(netns: &str) -> (String, String) {
     use std::io::{Read, Write};
     let ns = std::fs::File::open(format!("/run/netns/{netns}")).unwrap();
     nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
     let server: std::net::SocketAddr = format!("{NET}.2:80").parse().unwrap();
     let get = || {
-        let mut s = std::net::TcpStream::connect_timeout(&server, Duration::from_secs(5)).unwrap();
+        let mut s = match std::net::TcpStream::connect_timeout(&server, Duration::from_secs(5)) {
+            Ok(s) => s,
+            Err(e) => return format!("connect: {e}"),
+        };
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         s.write_all(b"GET /second.ipxe HTTP/1.1\r\nHost: fw\r\n\r\n")
             .unwrap();
@@ -418,12 +427,18 @@ fn fill_http_connections(netns: &str) -> (String, String) {
     let idle: Vec<std::net::TcpStream> = (0..2)
         .map(|_| std::net::TcpStream::connect_timeout(&server, Duration::from_secs(5)).unwrap())
         .collect();
-    // Both accepted before the third knocks.
-    std::thread::sleep(Duration::from_millis(300));
+    // Both connected: the firmware's two connection sockets have left
+    // LISTEN (they answered the SYNs), so the third SYN can only reach its
+    // refusal socket.
     let busy = get();
     drop(idle);
-    std::thread::sleep(Duration::from_millis(500));
-    (busy, get())
+    let mut last = String::new();
+    let served = try_wait_for(Duration::from_secs(10), || {
+        last = get();
+        last.starts_with("HTTP/1.1 200 OK\r\n")
+            .then(|| last.clone())
+    });
+    (busy, served.unwrap_or(last))
 }
 
 /// The appliance in proxy mode beside dnsmasq, the network's only address
@@ -472,14 +487,14 @@ fn proxy_firmware_beside_dnsmasq_boots_a_bios_machine() {
             read(&dnsmasq_log)
         )
     };
-    wait_for(
+    wait_for_line(
         &fw_log,
         &format!("awl-firmware: up {NET}.2"),
         Duration::from_secs(30),
         &both,
     );
     let _bios = ipxe_bios_machine(&seg.ns, "tpxbios", "52:54:00:aa:78:01");
-    wait_for(
+    wait_for_line(
         &fw_log,
         "done \"second.ipxe\"",
         Duration::from_secs(120),

@@ -4,10 +4,11 @@
 //! awl points it at, proven by the marker file that script chains.
 
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use awl_tests::{
-    bridge_tap, dnsmasq_dhcp, ipxe_bios_machine, require_tool, AwlServer, NetnsPair, TempDir,
+    bridge_tap, dnsmasq_dhcp, ipxe_bios_machine, require_tool, try_wait_until, AwlServer,
+    NetnsPair, TempDir,
 };
 
 fn run(args: &[&str]) {
@@ -102,17 +103,13 @@ fn proxy_beside_dnsmasq_boots_a_real_machine() {
     );
 
     let _vm = ipxe_bios_machine(&net.client, &tap, "52:54:00:aa:91:01");
-    let deadline = Instant::now() + Duration::from_secs(120);
     let done = format!("done \"{marker}\"");
-    while !server.log().contains(&done) {
-        assert!(
-            Instant::now() < deadline,
-            "no boot within 120 s\nawl:\n{}\ndnsmasq:\n{}",
-            server.log(),
-            std::fs::read_to_string(&dnsmasq_log).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    assert!(
+        try_wait_until(Duration::from_secs(120), || server.log().contains(&done)),
+        "no boot within 120 s\nawl:\n{}\ndnsmasq:\n{}",
+        server.log(),
+        std::fs::read_to_string(&dnsmasq_log).unwrap_or_default()
+    );
     let log = server.log();
     // awl offered no address, only the boot...
     assert!(log.contains("52:54:00:aa:91:01 offer 0.0.0.0 (arch X86Bios, iPXE): boot tftp://10.77.91.1/boot.ipxe"), "{log}");

@@ -6,9 +6,9 @@
 //! awl's log shows that file delivered.
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use awl_tests::{bridge_tap, require_tool, AwlServer, Child, NetnsPair, TempDir};
+use awl_tests::{bridge_tap, require_tool, try_wait_until, AwlServer, Child, NetnsPair, TempDir};
 
 struct Lab {
     net: NetnsPair,
@@ -104,17 +104,14 @@ fn qemu(lab: &Lab, machine: &str, firmware: &[&str], nic: &str) -> Child {
     Child(child)
 }
 
-fn wait_for(lab: &Lab, what: &str, limit: Duration) {
-    let deadline = Instant::now() + limit;
-    while !lab.server.log().contains(what) {
-        assert!(
-            Instant::now() < deadline,
-            "no \"{what}\" within {limit:?}; server log:\n{}\nqemu:\n{}",
-            lab.server.log(),
-            std::fs::read_to_string(lab.dir.0.join("qemu.log")).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+/// Waits until the server's log contains `what`.
+fn wait_for_log(lab: &Lab, what: &str, limit: Duration) {
+    assert!(
+        try_wait_until(limit, || lab.server.log().contains(what)),
+        "no \"{what}\" within {limit:?}; server log:\n{}\nqemu:\n{}",
+        lab.server.log(),
+        std::fs::read_to_string(lab.dir.0.join("qemu.log")).unwrap_or_default()
+    );
 }
 
 #[test]
@@ -126,7 +123,7 @@ fn bios_ipxe_rom_boots_from_awl() {
         &["-boot", "n"],
         "e1000,netdev=n0,mac=52:54:00:aa:71:01",
     );
-    wait_for(
+    wait_for_log(
         &lab,
         &format!("done \"{}\"", lab.marker),
         Duration::from_secs(120),
@@ -157,7 +154,7 @@ fn ovmf_uefi_pxe_boots_ipxe_efi_from_awl_then_the_script() {
         &["-drive", &code, "-drive", &vars_drive],
         "virtio-net-pci,netdev=n0,mac=52:54:00:aa:72:01,romfile=,bootindex=0",
     );
-    wait_for(
+    wait_for_log(
         &lab,
         &format!("done \"{}\"", lab.marker),
         Duration::from_secs(240),

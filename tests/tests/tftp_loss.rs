@@ -89,7 +89,10 @@ fn under_loss(subnet: u8, loss: u8, to_server: u8, size: usize) {
     }
     // A client whose final ACK is lost has the file, but the server cannot
     // know (TFTP has no ACK of the last ACK): report, do not assert, the
-    // server's view.
+    // server's view. Nothing is asserted, so no waiting for a condition:
+    // a short grace only lets the report usually include the last
+    // transfer's end (an unacknowledged one ends only after the server's
+    // retries, far longer).
     std::thread::sleep(std::time::Duration::from_millis(300));
     let log = server.log();
     let ends: Vec<&str> = log
