@@ -191,6 +191,48 @@ struct Shared {
     dynamic: Option<Arc<dyn Dynamic>>,
 }
 
+/// Binds `settings.listen` and checks the mounts, so a mistake stops awl
+/// before anything runs. Returns the service and how to stop it: `run`
+/// serves on the calling thread (with a runtime of its own, a few worker
+/// threads, as `sendfile` may wait for the disk) until `stop` is called,
+/// then returns `Ok`; it returns an error only as [`serve`] does.
+pub fn bind(
+    settings: HttpSettings,
+    dynamic: Option<Arc<dyn Dynamic>>,
+) -> Result<(
+    impl FnOnce() -> Result<()> + Send + 'static,
+    impl FnOnce() + Send + 'static,
+)> {
+    Site::new(&settings.mounts)?;
+    let listener = std::net::TcpListener::bind(settings.listen)
+        .with_context(|| format!("http: cannot listen on {}", settings.listen))?;
+    listener.set_nonblocking(true)?;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let run = move || {
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .thread_name("awl-http")
+            .enable_all()
+            .build()
+            .context("http: runtime")?;
+        let result = runtime.block_on(async move {
+            let listener = TcpListener::from_std(listener).context("http: listener")?;
+            tokio::select! {
+                result = serve(listener, Arc::new(settings), dynamic) => result,
+                // Only a stop asked for stops (not a dropped handle).
+                Ok(()) = stop_rx => Ok(()),
+            }
+        });
+        runtime.shutdown_timeout(Duration::from_secs(1));
+        result
+    };
+    let stop = move || {
+        let _ = stop_tx.send(());
+    };
+    Ok((run, stop))
+}
+
 /// Serves `listener` until the task is dropped; returns an error only when
 /// a mount's root is not a directory or accepting fails for good.
 pub async fn serve(
