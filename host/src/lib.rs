@@ -10,4 +10,5 @@ pub mod files;
 pub mod http;
 pub mod leases;
 pub mod machines;
+pub mod render;
 pub mod tftp;
