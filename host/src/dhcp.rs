@@ -4,13 +4,15 @@
 //!
 //! It runs on a thread of its own so that file serving never delays a
 //! DHCP reply, and forces large receive buffers on its sockets (a PXE ROM
-//! whose DISCOVER is dropped waits 4 s, then 8, then 16).
+//! whose DISCOVER is dropped waits 4 s, then 8, then 16). When the lease
+//! journal cannot be written it ends with that error, which stops awl,
+//! rather than answer from leases that are not on disk.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Instant as StdInstant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use awl_core::boot::{BootConfig, BootDecision, ClientFacts};
 use awl_core::dhcp::{Config, DhcpServer, Event, Ingress, LeaseSlot, Mode, Reservation, Subnet};
 use awl_core::time::{Duration, Instant};
@@ -21,6 +23,7 @@ use tracing::{info, warn};
 use crate::clock::{core_now, sleep_until};
 use crate::leases::{self, mac_text, Journal};
 use crate::machines::MachineId;
+use crate::supervise::Services;
 
 /// What `awl serve` needs to serve DHCP.
 #[derive(Debug, Clone)]
@@ -148,26 +151,28 @@ fn dhcp_socket(interface: &str, port: u16) -> Result<UdpSocket> {
     Ok(UdpSocket::from_std(socket.into())?)
 }
 
-/// Starts DHCP on its own thread; returns once the sockets are bound.
-pub fn spawn(options: DhcpOptions) -> Result<std::thread::JoinHandle<Result<()>>> {
+/// Starts DHCP on a thread of its own under `services`; returns once its
+/// sockets are bound and its leases restored. It then runs until it fails
+/// (the lease journal cannot be written, say) or is asked to stop.
+pub fn start(options: DhcpOptions, services: &mut Services) -> Result<()> {
     let (ip, mask) = interface_address(&options.interface)?;
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let handle = std::thread::Builder::new()
-        .name("awl-dhcp".into())
-        .spawn(move || {
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
+    services.spawn(
+        "dhcp",
+        move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
-            runtime.block_on(run(options, ip, mask, ready_tx))
-        })?;
-    match ready_rx.recv() {
-        Ok(Ok(())) => Ok(handle),
-        Ok(Err(e)) => Err(e),
-        Err(_) => match handle.join() {
-            Ok(Err(e)) => Err(e),
-            _ => bail!("the DHCP thread ended"),
+            runtime.block_on(run(options, ip, mask, ready_tx, stop_rx))
         },
-    }
+        move || {
+            let _ = stop_tx.send(());
+        },
+    )?;
+    ready_rx
+        .recv()
+        .unwrap_or_else(|_| Err(anyhow!("the DHCP thread ended before it was ready")))
 }
 
 fn describe_boot(boot: &BootDecision<'_>) -> String {
@@ -192,6 +197,7 @@ async fn run(
     ip: Ipv4Addr,
     mask: Ipv4Addr,
     ready: std::sync::mpsc::Sender<Result<()>>,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
 ) -> Result<()> {
     let sockets = dhcp_socket(&options.interface, 67)
         .and_then(|a| Ok((a, dhcp_socket(&options.interface, 4011)?)));
@@ -333,6 +339,8 @@ async fn run(
                 }
             }
             _ = sleep_until(epoch, deadline) => server.handle_timeout(now()),
+            // Nothing is lost: ACKs still held were never sent.
+            _ = &mut stop => return Ok(()),
         }
         // Events and the replies that may go (OFFERs, NAKs; not yet ACKs)
         // after every datagram, so no queue in the core fills up; then

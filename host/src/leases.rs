@@ -114,23 +114,33 @@ fn parse_line(line: &str) -> Result<(bool, Record), &'static str> {
 }
 
 /// Reads a journal: the live leases (last record per client wins), with a
-/// log line for each line that cannot be read. A missing file is empty.
+/// log line for each line that cannot be read. A missing file is empty. A
+/// last line without its end of line is a torn write (awl stopped in the
+/// middle of an append): skipped too, so a cut-off record never counts.
 pub fn load(path: &Path) -> Vec<Record> {
     let Ok(file) = File::open(path) else {
         return Vec::new();
     };
+    let mut reader = BufReader::new(file);
     let mut live: Vec<Record> = Vec::new();
-    for (n, line) in BufReader::new(file).split(b'\n').enumerate() {
-        let Ok(line) = line else { break };
-        let text = String::from_utf8_lossy(&line);
-        match parse_line(&text) {
+    let mut line = Vec::new();
+    for n in 1.. {
+        line.clear();
+        if !matches!(reader.read_until(b'\n', &mut line), Ok(read) if read > 0) {
+            break;
+        }
+        let parsed = match line.strip_suffix(b"\n") {
+            Some(text) => parse_line(&String::from_utf8_lossy(text)),
+            None => Err("torn record (no end of line)"),
+        };
+        match parsed {
             Ok((bound, record)) => {
                 live.retain(|r| r.client != record.client && (!bound || r.ip != record.ip));
                 if bound {
                     live.push(record);
                 }
             }
-            Err(reason) => warn!("{}:{}: {reason}: skipped", path.display(), n + 1),
+            Err(reason) => warn!("{}:{n}: {reason}: skipped", path.display()),
         }
     }
     let now = unix_now();
@@ -138,10 +148,14 @@ pub fn load(path: &Path) -> Vec<Record> {
     live
 }
 
-/// The open journal.
+/// The open journal. A write or sync that fails (a full disk, a disk
+/// gone read-only) returns an error naming the journal and the system's
+/// reason, and leaves every record already in the file as it was.
 pub struct Journal {
     path: PathBuf,
     file: File,
+    /// The file's length, up to the end of its last whole record.
+    len: u64,
     appended: usize,
     pending: bool,
 }
@@ -155,7 +169,8 @@ impl Journal {
                 .create(true)
                 .append(true)
                 .open(path)
-                .with_context(|| format!("lease file {}: cannot open", path.display()))?,
+                .with_context(|| format!("lease journal {}: cannot open", path.display()))?,
+            len: 0,
             appended: 0,
             pending: false,
         };
@@ -165,36 +180,72 @@ impl Journal {
 
     /// Writes `live` to a temporary file, syncs it, renames it over the
     /// journal and syncs the directory: at every instant the journal on
-    /// disk is either the old one or the new one.
+    /// disk is either the old one or the new one. When that fails (a full
+    /// disk), the old journal stays and the temporary file is removed.
     pub fn compact(&mut self, live: &[Record]) -> Result<()> {
         let tmp = self.path.with_extension("tmp");
-        let mut out =
-            File::create(&tmp).with_context(|| format!("{}: cannot create", tmp.display()))?;
-        for r in live {
-            out.write_all(r.line().as_bytes())?;
+        let text: String = live.iter().map(Record::line).collect();
+        let replaced = File::create(&tmp)
+            .and_then(|mut out| {
+                out.write_all(text.as_bytes())?;
+                out.sync_all()
+            })
+            .and_then(|()| std::fs::rename(&tmp, &self.path));
+        if let Err(e) = replaced {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e).with_context(|| {
+                format!(
+                    "lease journal {}: cannot compact it through {}",
+                    self.path.display(),
+                    tmp.display()
+                )
+            });
         }
-        out.sync_all()?;
-        std::fs::rename(&tmp, &self.path)?;
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            File::open(dir)?.sync_all()?;
+            File::open(dir)
+                .and_then(|d| d.sync_all())
+                .with_context(|| {
+                    format!(
+                        "lease journal {}: cannot sync its directory",
+                        self.path.display()
+                    )
+                })?;
         }
-        self.file = OpenOptions::new().append(true).open(&self.path)?;
+        self.file = OpenOptions::new()
+            .append(true)
+            .open(&self.path)
+            .with_context(|| format!("lease journal {}: cannot open", self.path.display()))?;
+        self.len = text.len() as u64;
         self.appended = 0;
         Ok(())
     }
 
     /// Appends a binding (not yet synced).
     pub fn bound(&mut self, record: &Record) -> Result<()> {
-        self.file.write_all(record.line().as_bytes())?;
-        self.appended += 1;
-        self.pending = true;
-        Ok(())
+        self.append(&record.line())
     }
 
     /// Appends an end of lease (not yet synced).
     pub fn free(&mut self, client: &[u8], ip: Ipv4Addr) -> Result<()> {
-        self.file
-            .write_all(format!("free {} {ip}\n", hex(client)).as_bytes())?;
+        self.append(&format!("free {} {ip}\n", hex(client)))
+    }
+
+    /// Appends one record. A write that fails part-way (the disk filled up
+    /// in the middle of the record) is cut off again, so the file ends
+    /// with a whole record; were even that to fail, loading skips a torn
+    /// last line.
+    fn append(&mut self, line: &str) -> Result<()> {
+        if let Err(e) = self.file.write_all(line.as_bytes()) {
+            if let Err(cut) = self.file.set_len(self.len) {
+                warn!(
+                    "lease journal {}: cannot cut off a partial record: {cut}",
+                    self.path.display()
+                );
+            }
+            return Err(e)
+                .with_context(|| format!("lease journal {}: cannot append", self.path.display()));
+        }
+        self.len += line.len() as u64;
         self.appended += 1;
         self.pending = true;
         Ok(())
@@ -203,7 +254,9 @@ impl Journal {
     /// Syncs what was appended; one call covers many clients.
     pub fn sync(&mut self) -> Result<()> {
         if self.pending {
-            self.file.sync_data()?;
+            self.file
+                .sync_data()
+                .with_context(|| format!("lease journal {}: cannot sync", self.path.display()))?;
             self.pending = false;
         }
         Ok(())
@@ -307,6 +360,41 @@ mod tests {
         drop(j);
         assert_eq!(load(&path), live);
         assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 3);
+    }
+
+    #[test]
+    fn a_torn_last_record_is_skipped() {
+        let path = dir().join("torn");
+        let later = unix_now() + 3600;
+        let mut j = Journal::open(&path, &[]).unwrap();
+        j.bound(&record(7, later)).unwrap();
+        j.sync().unwrap();
+        drop(j);
+        // A `free` cut off after its address's first digits still reads as
+        // a record; without its end of line it must not free the lease.
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str("free 01525400000007 10.0.0.1");
+        std::fs::write(&path, text).unwrap();
+        assert_eq!(load(&path), [record(7, later)]);
+    }
+
+    #[test]
+    fn a_failed_compaction_leaves_the_journal_as_it_was() {
+        let path = dir().join("kept");
+        let later = unix_now() + 3600;
+        let mut j = Journal::open(&path, &[record(1, later)]).unwrap();
+        let before = std::fs::read(&path).unwrap();
+        // The temporary file cannot be created where a directory stands.
+        std::fs::create_dir_all(path.with_extension("tmp")).unwrap();
+        let e = j.compact(&[]).unwrap_err();
+        assert!(
+            format!("{e:#}").contains(&path.display().to_string()),
+            "{e:#}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        j.bound(&record(2, later)).unwrap();
+        j.sync().unwrap();
+        assert_eq!(load(&path), [record(1, later), record(2, later)]);
     }
 
     #[test]

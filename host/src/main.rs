@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 use awl::config::{self, ConfigFile, Loaded};
+use awl::supervise::Services;
 use awl::{decode, dhcp, leases, machines, tftp};
 use clap::{Args, Parser, Subcommand};
 
@@ -355,18 +356,12 @@ fn run_serve(serve: Serve) -> Result<()> {
     let (file, file_machines) = load_config(serve.config.as_deref())?;
     let dhcp_options = dhcp_options(&serve.dhcp, file.dhcp, file_machines)?;
     let options = tftp_options(serve, file.tftp)?;
-    // DHCP runs on a thread of its own, so file serving never delays it.
-    let _dhcp = dhcp_options.map(dhcp::spawn).transpose()?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
-        tokio::select! {
-            result = tftp::serve(options) => result,
-            _ = tokio::signal::ctrl_c() => {
-                tracing::info!("awl: interrupted, stopping");
-                Ok(())
-            }
-        }
-    })
+    // Every service on a thread of its own (so file serving never delays
+    // DHCP), all under one shutdown: the first to fail stops awl.
+    let mut services = Services::default();
+    if let Some(dhcp_options) = dhcp_options {
+        dhcp::start(dhcp_options, &mut services)?;
+    }
+    tftp::start(options, &mut services)?;
+    services.supervise()
 }

@@ -14,6 +14,7 @@ mod udp;
 
 use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant as StdInstant;
 
 use anyhow::{anyhow, Context, Result};
@@ -21,11 +22,13 @@ use awl_core::tftp::{Config, Event, FromFile, Local, TftpServer, Transfer, Trans
 use awl_core::time::Instant;
 use nix::errno::Errno;
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
+use nix::sys::eventfd::EventFd;
 use tracing::{info, warn};
 
 use crate::clock::core_now;
 use crate::decode::printable;
 use crate::files::RootDir;
+use crate::supervise::Services;
 use readahead::ReadAhead;
 use udp::{Gso, Receiver, GSO_BYTES, MAX_SEGMENTS};
 
@@ -52,25 +55,25 @@ pub struct TftpOptions {
 
 /// The epoll token of the listener; a transfer's is its slot + 1.
 const LISTENER: u64 = 0;
+/// The epoll token of the stop request.
+const STOP: u64 = u64::MAX;
 /// Datagrams taken from one socket per system call.
 const BATCH: usize = 8;
 /// Room for any datagram (a request, or a block of up to 65464 bytes).
 const LARGEST: usize = 65_536;
 
-/// Runs the TFTP server until the task is dropped. The work happens on a
-/// thread of its own; this only waits for it (and returns its error).
-pub async fn serve(options: TftpOptions) -> Result<()> {
+/// Binds the listener, then runs the TFTP server on a thread of its own
+/// under `services` until it fails or is asked to stop.
+pub fn start(options: TftpOptions, services: &mut Services) -> Result<()> {
     let engine = Engine::new(&options)?;
-    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
-    std::thread::Builder::new()
-        .name("awl-tftp".into())
-        .spawn(move || {
-            let _ = done_tx.send(engine.run());
-        })
-        .context("cannot start the TFTP thread")?;
-    done_rx
-        .await
-        .unwrap_or_else(|_| Err(anyhow!("the TFTP thread stopped")))
+    let stop = Arc::clone(&engine.stop);
+    services.spawn(
+        "tftp",
+        move || engine.run(),
+        move || {
+            let _ = stop.write(1);
+        },
+    )
 }
 
 struct TransferSocket {
@@ -95,6 +98,8 @@ struct Engine {
     open: Vec<usize>,
     bind_ip: SocketAddr,
     epoch: StdInstant,
+    /// Written to when the engine must stop.
+    stop: Arc<EventFd>,
 }
 
 impl Engine {
@@ -120,6 +125,10 @@ impl Engine {
         epoll
             .add(&listener, EpollEvent::new(EpollFlags::EPOLLIN, LISTENER))
             .context("epoll_ctl")?;
+        let stop = Arc::new(EventFd::new().context("eventfd")?);
+        epoll
+            .add(&*stop, EpollEvent::new(EpollFlags::EPOLLIN, STOP))
+            .context("epoll_ctl")?;
         let gso = Gso::probe(&listener);
         info!(
             "tftp: serving {} on {} (blksize up to {}, windowsize up to {}, {} transfers)",
@@ -139,6 +148,7 @@ impl Engine {
             open: Vec::new(),
             bind_ip: SocketAddr::new(options.listen.ip(), 0),
             epoch: StdInstant::now(),
+            stop,
         })
     }
 
@@ -146,6 +156,7 @@ impl Engine {
         core_now(self.epoch)
     }
 
+    /// Serves until an error, or until a stop request (then `Ok`).
     fn run(mut self) -> Result<()> {
         let mut events = vec![EpollEvent::empty(); 256];
         let mut receiver = Receiver::new(BATCH, LARGEST);
@@ -172,6 +183,9 @@ impl Engine {
             let mut handled = false;
             for event in &events[..n] {
                 let token = event.data();
+                if token == STOP {
+                    return Ok(());
+                }
                 let local = if token == LISTENER {
                     Local::Listener
                 } else {
