@@ -10,6 +10,6 @@ pub mod files;
 pub mod http;
 pub mod leases;
 pub mod machines;
-pub mod supervise;
 pub mod render;
+pub mod supervise;
 pub mod tftp;
