@@ -27,7 +27,12 @@ step() {
 # stops the run loudly when it fails. See README.md, "What the tests install".
 need_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # Real clients and the tools the end-to-end tests use.
-packages=(atftp curl tftp-hpa busybox-static nftables iproute2 isc-dhcp-client isc-dhcp-relay nmap dnsmasq-base qemu-system-x86 qemu-system-arm ipxe-qemu ovmf ipxe)
+packages=(atftp curl tftp-hpa busybox-static nftables iproute2 isc-dhcp-client isc-dhcp-relay nmap dnsmasq-base qemu-system-x86 qemu-system-arm ipxe-qemu ovmf ipxe
+  cloud-init grub-common)
+# Answer-file validators nobody here wrote: pykickstart's ksvalidator (PyPI),
+# debconf-set-selections --checkonly (debconf, on every Debian), cloud-init
+# schema, grub-script-check.
+pip_packages=(pykickstart==3.78)
 # The machine image ships a backported qemu-utils (10.0) that Breaks Debian
 # 12's qemu-system-common (7.2); the tests use Debian 12's QEMU 7.2 and its
 # firmware paths, so qemu-utils goes back to bookworm's in the same
@@ -60,7 +65,11 @@ install_deps() {
   fi
   grep -E 'upgraded|newly installed' "$sim" | sed 's/^/install: on a new machine: /'
   rm -f "$sim"
+  # cloud-init only to validate user-data: never let it run on this machine.
+  need_root mkdir -p /etc/cloud && need_root touch /etc/cloud/cloud-init.disabled || return 1
   need_root env DEBIAN_FRONTEND=noninteractive apt-get -qq "${apt_args[@]}" >/dev/null || return 1
+  python3 -m pip install -q "${pip_packages[@]}" || return 1
+  command -v ksvalidator >/dev/null || { echo "install: FAILED: ksvalidator not on PATH after pip install" >&2; return 1; }
   echo "install: $(qemu-system-x86_64 --version | head -1)"
   # A Linux kernel for the QEMU machines that boot an installer's kernel:
   # Debian 12's cloud kernel, unpacked into target/ (not installed: no
