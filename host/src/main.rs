@@ -44,6 +44,14 @@ enum Command {
         /// The capture to read.
         pcap: PathBuf,
     },
+    /// Distros: a kernel, its initrd(s), an install tree (docs/inventory.md).
+    Distro(awl::inventory::cli::DistroArgs),
+    /// Profiles: a distro or parent, a template, kernel arguments, variables.
+    Profile(awl::inventory::cli::ProfileArgs),
+    /// Systems: machines by MAC or UUID, with a profile (or a reservation).
+    System(awl::inventory::cli::SystemArgs),
+    /// The inventory as a whole (check).
+    Inventory(awl::inventory::cli::InventoryArgs),
 }
 
 /// Every flag also has a key in the configuration file (`[tftp]`); a flag
@@ -161,6 +169,10 @@ fn main() -> ExitCode {
         Command::Serve(serve) => run_serve(*serve),
         Command::Check { config } => check(&config),
         Command::Leases { lease_file } => leases::print(&lease_file),
+        Command::Distro(args) => args.run(),
+        Command::Profile(args) => args.run(),
+        Command::System(args) => args.run(),
+        Command::Inventory(args) => args.run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,437 @@
+//! Where the inventory is kept: behind [`Store`], so a shared database can
+//! stand in for the file later, and [`FileStore`], the file.
+//!
+//! The file store's guarantees:
+//!
+//! * **Atomic writes.** A new version is written to a temporary file in
+//!   the same folder, synced, renamed over the old one, and the folder is
+//!   synced: a reader, a crash or `kill -9` sees the old file or the new
+//!   one, never a mix. A full disk fails the edit and leaves the old file.
+//! * **Edits serialise.** An edit holds an exclusive `flock` on
+//!   `FILE.lock` beside the inventory from its read to its rename, so two
+//!   concurrent edits (two `awl system add`) both survive.
+//! * **Every edit is checked.** What an edit would write is read back and
+//!   checked first; an edit that would leave the inventory invalid is
+//!   refused with every reason, and the file is not touched.
+//! * **Cheap freshness.** [`InventoryCache`] re-reads the file only when
+//!   its identity (device, inode, size, modification and change times)
+//!   changed: one `stat` per request.
+//!
+//! Readers take no lock: the rename makes every version whole.
+
+use std::fs::{File, OpenOptions};
+use std::io::{ErrorKind, Read, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use anyhow::{anyhow, Context, Result};
+use nix::fcntl::{Flock, FlockArg};
+
+use super::check::{CheckContext, Problem, Problems};
+use super::file;
+use super::model::Inventory;
+
+/// Changes whenever the stored inventory may have changed. Opaque: only
+/// compare two.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Generation(pub [u64; 5]);
+
+/// Somewhere an inventory is kept.
+pub trait Store: Send + Sync {
+    /// The inventory, or every problem with it. An inventory that does
+    /// not exist yet is an empty one.
+    fn load(&self) -> Result<Inventory, Problems>;
+
+    /// The inventory and the generation it is, read together.
+    fn load_versioned(&self) -> (Generation, Result<Inventory, Problems>) {
+        let generation = self.generation().unwrap_or_default();
+        (generation, self.load())
+    }
+
+    /// Read, `edit`, check, write, with no other edit in between. An error
+    /// from `edit`, or a result that is not valid, leaves the store as it
+    /// was. Returns what was written.
+    fn update(&self, edit: &mut dyn FnMut(&mut Inventory) -> Result<()>) -> Result<Inventory>;
+
+    /// The current generation; cheap (no read of the inventory).
+    fn generation(&self) -> std::io::Result<Generation>;
+
+    /// What to call it in messages (the file's path).
+    fn describe(&self) -> String;
+}
+
+/// The inventory in one TOML file.
+#[derive(Debug, Clone)]
+pub struct FileStore {
+    path: PathBuf,
+}
+
+impl FileStore {
+    /// The inventory at `path` (which need not exist yet).
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The lock file edits hold: `FILE.lock`.
+    pub fn lock_path(&self) -> PathBuf {
+        let mut name = self.path.file_name().unwrap_or_default().to_os_string();
+        name.push(".lock");
+        self.path.with_file_name(name)
+    }
+
+    fn temp_path(&self) -> PathBuf {
+        let mut name = std::ffi::OsString::from(".");
+        name.push(self.path.file_name().unwrap_or_default());
+        name.push(".tmp");
+        self.path.with_file_name(name)
+    }
+
+    fn dir(&self) -> PathBuf {
+        match self.path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
+
+    /// The file's text and identity; `None` when there is no file.
+    fn read(&self) -> std::io::Result<Option<(String, std::fs::Metadata)>> {
+        let mut f = match File::open(&self.path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let meta = f.metadata()?;
+        let mut text = String::new();
+        f.read_to_string(&mut text)?;
+        Ok(Some((text, meta)))
+    }
+
+    fn parse(
+        &self,
+        read: std::io::Result<Option<(String, std::fs::Metadata)>>,
+        ctx: &CheckContext<'_>,
+    ) -> Result<Inventory, Problems> {
+        match read {
+            Ok(Some((text, _))) => file::parse_with(&text, Some(&self.path), ctx),
+            Ok(None) => Ok(Inventory {
+                path: Some(self.path.clone()),
+                ..Inventory::default()
+            }),
+            Err(e) => Err(Problems::file(&self.path, format!("cannot read: {e}"))),
+        }
+    }
+
+    /// Reads and checks in `ctx` (served subnets, files root, templates):
+    /// every problem. A missing file is a problem here.
+    pub fn check(&self, ctx: &CheckContext<'_>) -> Result<Inventory, Problems> {
+        match self.read() {
+            Ok(None) => Err(Problems::file(&self.path, "no such file")),
+            read => self.parse(read, ctx),
+        }
+    }
+
+    /// Writes `text` in place of the file, atomically (see the module
+    /// docs); keeps the old file's permissions and owner (a new file is
+    /// readable by its owner only: it may hold secrets).
+    fn write(&self, text: &str, old: Option<&std::fs::Metadata>) -> Result<()> {
+        let dir = self.dir();
+        let temp = self.temp_path();
+        let _ = std::fs::remove_file(&temp); // left by an edit that was killed
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&temp)
+            .with_context(|| format!("{}: cannot create", temp.display()))?;
+        let written = (|| -> std::io::Result<()> {
+            if let Some(old) = old {
+                f.set_permissions(std::fs::Permissions::from_mode(old.mode() & 0o7777))?;
+                // Only root may give a file away; anyone else keeps theirs.
+                let _ = std::os::unix::fs::fchown(&f, Some(old.uid()), Some(old.gid()));
+            }
+            f.write_all(text.as_bytes())?;
+            f.sync_all()
+        })();
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&temp);
+            return Err(anyhow!(
+                "{}: cannot write: {e} (the inventory is unchanged)",
+                self.path.display()
+            ));
+        }
+        drop(f);
+        if let Err(e) = std::fs::rename(&temp, &self.path) {
+            let _ = std::fs::remove_file(&temp);
+            return Err(anyhow!(
+                "{}: cannot replace: {e} (the inventory is unchanged)",
+                self.path.display()
+            ));
+        }
+        File::open(&dir)
+            .and_then(|d| d.sync_all())
+            .with_context(|| format!("{}: cannot sync the folder", dir.display()))
+    }
+}
+
+impl Store for FileStore {
+    fn load(&self) -> Result<Inventory, Problems> {
+        self.parse(self.read(), &CheckContext::default())
+    }
+
+    fn load_versioned(&self) -> (Generation, Result<Inventory, Problems>) {
+        let read = self.read();
+        let generation = match &read {
+            Ok(Some((_, meta))) => generation_of(meta),
+            _ => Generation::default(),
+        };
+        (generation, self.parse(read, &CheckContext::default()))
+    }
+
+    fn update(&self, edit: &mut dyn FnMut(&mut Inventory) -> Result<()>) -> Result<Inventory> {
+        let dir = self.dir();
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("{}: cannot create", dir.display()))?;
+        let lock_path = self.lock_path();
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&lock_path)
+            .with_context(|| format!("{}: cannot open", lock_path.display()))?;
+        let _lock = Flock::lock(lock, FlockArg::LockExclusive)
+            .map_err(|(_, e)| anyhow!("{}: cannot lock: {e}", lock_path.display()))?;
+
+        let read = self
+            .read()
+            .with_context(|| format!("{}: cannot read", self.path.display()))?;
+        let (old_text, old_meta) = match read {
+            Some((text, meta)) => (Some(text), Some(meta)),
+            None => (None, None),
+        };
+        let mut inventory = match &old_text {
+            Some(text) => file::parse(text, Some(&self.path)).map_err(|p| {
+                anyhow!(
+                    "{} has problems; fix them first (awl inventory check):\n{p}",
+                    self.path.display()
+                )
+            })?,
+            None => Inventory {
+                path: Some(self.path.clone()),
+                ..Inventory::default()
+            },
+        };
+        edit(&mut inventory)?;
+        let text = file::to_toml(&inventory)?;
+        let written = file::parse(&text, Some(&self.path)).map_err(|p| {
+            // Lines would point into a file that is never written.
+            let p = Problems(
+                p.0.into_iter()
+                    .map(|q| Problem { pos: None, ..q })
+                    .collect(),
+            );
+            anyhow!("refused, the inventory would not be valid:\n{p}")
+        })?;
+        if old_text.as_deref() != Some(text.as_str()) {
+            self.write(&text, old_meta.as_ref())?;
+        }
+        Ok(written)
+    }
+
+    fn generation(&self) -> std::io::Result<Generation> {
+        match std::fs::metadata(&self.path) {
+            Ok(meta) => Ok(generation_of(&meta)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(Generation::default()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn describe(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+fn generation_of(meta: &std::fs::Metadata) -> Generation {
+    let nanos = |s: i64, ns: i64| {
+        (s as u64)
+            .wrapping_mul(1_000_000_000)
+            .wrapping_add(ns as u64)
+    };
+    Generation([
+        meta.dev(),
+        meta.ino(),
+        meta.size(),
+        nanos(meta.mtime(), meta.mtime_nsec()),
+        nanos(meta.ctime(), meta.ctime_nsec()),
+    ])
+}
+
+/// The inventory as a running server sees it: re-read only when the
+/// store's generation changed, shared as an `Arc` that stays valid while a
+/// request uses it. When a new version has problems (a typo in a hand
+/// edit), the last valid inventory stays in use, the problems are logged
+/// once and kept for [`InventoryCache::problems`].
+pub struct InventoryCache<S: Store = FileStore> {
+    store: S,
+    state: Mutex<CacheState>,
+}
+
+#[derive(Default)]
+struct CacheState {
+    generation: Option<Generation>,
+    inventory: Arc<Inventory>,
+    problems: Option<Arc<Problems>>,
+}
+
+impl<S: Store> InventoryCache<S> {
+    /// A cache over `store`; nothing is read until [`InventoryCache::get`].
+    pub fn new(store: S) -> Self {
+        Self {
+            store,
+            state: Mutex::new(CacheState::default()),
+        }
+    }
+
+    /// The store (for edits).
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The current inventory (the last valid one).
+    pub fn get(&self) -> Arc<Inventory> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let now = match self.store.generation() {
+            Ok(g) => g,
+            Err(e) => {
+                tracing::warn!("inventory {}: {e}", self.store.describe());
+                return state.inventory.clone();
+            }
+        };
+        if state.generation != Some(now) {
+            let (generation, loaded) = self.store.load_versioned();
+            state.generation = Some(generation);
+            match loaded {
+                Ok(inventory) => {
+                    state.inventory = Arc::new(inventory);
+                    state.problems = None;
+                }
+                Err(problems) => {
+                    tracing::warn!(
+                        "inventory {} has problems, still using the last valid one:\n{problems}",
+                        self.store.describe()
+                    );
+                    state.problems = Some(Arc::new(problems));
+                }
+            }
+        }
+        state.inventory.clone()
+    }
+
+    /// The problems of the newest version, when it could not be used.
+    pub fn problems(&self) -> Option<Arc<Problems>> {
+        self.get();
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.problems.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::model::{Interface, System};
+
+    fn temp(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("awl-store-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn reservation(name: &str, last: u8) -> System {
+        System {
+            name: name.into(),
+            profile: None,
+            netboot: None,
+            uuid: None,
+            kernel_args: String::new(),
+            interfaces: vec![Interface {
+                mac: crate::inventory::Mac([0x52, 0x54, 0, 0, 0, last]),
+                ip: None,
+                hostname: None,
+            }],
+            vars: Default::default(),
+            secrets: Default::default(),
+            place: Default::default(),
+        }
+    }
+
+    #[test]
+    fn edits_are_written_checked_and_seen_by_the_cache() {
+        let dir = temp("edits");
+        let store = FileStore::new(dir.join("inventory.toml"));
+        let cache = InventoryCache::new(store.clone());
+        assert!(cache.get().systems.is_empty());
+        store
+            .update(&mut |inv| {
+                inv.systems.push(reservation("a", 1));
+                Ok(())
+            })
+            .unwrap();
+        let seen = cache.get();
+        assert_eq!(seen.systems.len(), 1);
+        // Nothing changed: the same Arc, no re-read.
+        assert!(Arc::ptr_eq(&seen, &cache.get()));
+        // A refused edit leaves the file as it was.
+        let before = std::fs::read(store.path()).unwrap();
+        let e = store
+            .update(&mut |inv| {
+                inv.systems.push(reservation("b", 1));
+                Ok(())
+            })
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("system[b].interface[0].mac: 52:54:00:00:00:01 is also system a's"),
+            "{e}"
+        );
+        assert_eq!(std::fs::read(store.path()).unwrap(), before);
+        // A broken hand edit: the cache keeps the last valid inventory.
+        std::fs::write(store.path(), "[[system]]\nname = 1\n").unwrap();
+        assert_eq!(cache.get().systems.len(), 1);
+        assert!(cache.problems().is_some());
+        // And edits refuse to build on it.
+        let e = store.update(&mut |_| Ok(())).unwrap_err().to_string();
+        assert!(e.contains("fix them first"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_new_file_is_private_and_an_old_one_keeps_its_mode() {
+        let dir = temp("mode");
+        let store = FileStore::new(dir.join("inventory.toml"));
+        store
+            .update(&mut |inv| {
+                inv.systems.push(reservation("a", 1));
+                Ok(())
+            })
+            .unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().mode() & 0o777;
+        assert_eq!(mode(store.path()), 0o600);
+        std::fs::set_permissions(store.path(), std::fs::Permissions::from_mode(0o640)).unwrap();
+        store
+            .update(&mut |inv| {
+                inv.systems.push(reservation("b", 2));
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(mode(store.path()), 0o640);
+        assert!(!store.temp_path().exists());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
