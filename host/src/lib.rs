@@ -8,6 +8,7 @@ pub mod decode;
 pub mod dhcp;
 pub mod files;
 pub mod http;
+pub mod install;
 pub mod inventory;
 pub mod leases;
 pub mod machines;

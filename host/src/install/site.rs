@@ -1,0 +1,382 @@
+//! The HTTP answers rendered per request (the [`Dynamic`] of the HTTP
+//! service): iPXE scripts, GRUB and pxelinux configs, answer files.
+
+use std::sync::Arc;
+
+use awl_core::boot::{target, Netboot as CoreNetboot, Target};
+use awl_core::ipxe::{self, Platform};
+use tracing::{info, warn};
+
+use super::context::{profile_context, system_context, template_of, Server};
+use crate::http::{Dynamic, Reply, Request};
+use crate::inventory::model::{Inventory, Mac, Netboot, System, UnknownAction, Uuid};
+use crate::inventory::store::InventoryCache;
+use crate::render::{
+    names, parse_boot_config_path, ConfigKey, Loader, MenuContext, MenuEntry, RenderContext,
+    Renderer,
+};
+
+const TEXT: &str = "text/plain; charset=utf-8";
+
+/// Boot scripts, boot configs and answer files from the inventory.
+pub struct InstallSite {
+    cache: Arc<InventoryCache>,
+    renderer: Arc<Renderer>,
+    server: Server,
+}
+
+/// Who a boot-script request is for.
+enum Asker<'i> {
+    System(&'i System, Option<[u8; 6]>),
+    Unknown,
+}
+
+impl InstallSite {
+    /// Answers from `cache`'s inventory, rendered by `renderer`, with URLs
+    /// on `server`.
+    pub fn new(cache: Arc<InventoryCache>, renderer: Arc<Renderer>, server: Server) -> Self {
+        Self {
+            cache,
+            renderer,
+            server,
+        }
+    }
+
+    /// `/ipxe?mac=…&uuid=…&platform=…` (or `profile=…`, from the menu).
+    fn ipxe(&self, inventory: &Inventory, query: &Query) -> Reply {
+        let platform = Platform::from_ipxe(query.get("platform").unwrap_or("efi"));
+        let mac = query.get("mac").and_then(|m| m.parse::<Mac>().ok());
+        let who = mac.map_or_else(|| "-".to_string(), |m| m.to_string());
+        if let Some(profile) = query.get("profile") {
+            return match profile_context(inventory, profile, &self.server) {
+                Ok(ctx) => {
+                    info!("http: ipxe for {who}: install profile {profile} (chosen from the menu)");
+                    script(|o| install_script(o, &ctx, profile))
+                }
+                Err(e) => not_found(&format!("profile {profile}: {e}")),
+            };
+        }
+        let asker = mac
+            .and_then(|m| {
+                inventory
+                    .system_by_mac(m.0)
+                    .map(|(s, _)| Asker::System(s, Some(m.0)))
+            })
+            .or_else(|| {
+                let uuid = query.get("uuid")?.parse::<Uuid>().ok()?;
+                inventory
+                    .system_by_client_uuid(uuid.0)
+                    .map(|s| Asker::System(s, mac.map(|m| m.0)))
+            })
+            .unwrap_or(Asker::Unknown);
+        match asker {
+            Asker::System(system, boot_mac) => {
+                let netboot = match system.netboot() {
+                    Netboot::Always => CoreNetboot::Always,
+                    Netboot::Once => CoreNetboot::Once,
+                    Netboot::Never => CoreNetboot::Never,
+                };
+                // The install lifecycle (reported installs) comes later:
+                // until then no machine counts as installed.
+                let installed = false;
+                if system.profile.is_none() || target(netboot, installed) == Target::Local {
+                    info!(
+                        "http: ipxe for {who}: system {} boots from its disk (netboot {})",
+                        system.name,
+                        system.netboot().as_str()
+                    );
+                    return script(|o| ipxe::write_local(o, platform));
+                }
+                match system_context(inventory, system, boot_mac, &self.server) {
+                    Ok(ctx) => {
+                        info!(
+                            "http: ipxe for {who}: system {} installs profile {}",
+                            system.name, ctx.profile
+                        );
+                        script(|o| install_script(o, &ctx, &system.name))
+                    }
+                    Err(e) => {
+                        warn!("http: ipxe for {who}: system {}: {e}", system.name);
+                        script(|o| ipxe::write_local(o, platform))
+                    }
+                }
+            }
+            Asker::Unknown => self.unknown_ipxe(inventory, &who, platform, query),
+        }
+    }
+
+    fn unknown_ipxe(
+        &self,
+        inventory: &Inventory,
+        who: &str,
+        platform: Platform,
+        query: &Query,
+    ) -> Reply {
+        match inventory.unknown.action {
+            UnknownAction::Ignore => {
+                info!(
+                    "http: ipxe for {who}: unknown machine, no answer ([unknown] action = ignore)"
+                );
+                not_found("unknown machine")
+            }
+            UnknownAction::DefaultProfile => {
+                let profile = inventory.unknown.profile.as_deref().unwrap_or_default();
+                match profile_context(inventory, profile, &self.server) {
+                    Ok(ctx) => {
+                        info!("http: ipxe for {who}: unknown machine installs the default profile {profile}");
+                        script(|o| install_script(o, &ctx, profile))
+                    }
+                    Err(e) => {
+                        warn!("http: ipxe for {who}: default profile {profile}: {e}");
+                        script(|o| ipxe::write_local(o, platform))
+                    }
+                }
+            }
+            UnknownAction::Menu => {
+                info!("http: ipxe for {who}: unknown machine gets the menu");
+                let platform_arg = query.get("platform").unwrap_or("efi");
+                let urls: Vec<(String, String)> = inventory
+                    .profiles
+                    .iter()
+                    .map(|p| {
+                        (
+                            p.name.clone(),
+                            format!(
+                                "{}/ipxe?profile={}&platform={platform_arg}",
+                                self.server.http_base, p.name
+                            ),
+                        )
+                    })
+                    .collect();
+                let items: Vec<ipxe::MenuItem<'_>> = urls
+                    .iter()
+                    .map(|(name, url)| ipxe::MenuItem {
+                        id: name,
+                        label: name,
+                        url,
+                    })
+                    .collect();
+                script(|o| ipxe::write_menu(o, "awl: choose an install", &items, platform, 10_000))
+            }
+        }
+    }
+
+    /// `/answer/system/NAME[/FILE]`, `/answer/profile/NAME[/FILE]`.
+    fn answer(&self, inventory: &Inventory, rest: &str) -> Reply {
+        let mut parts = rest.splitn(3, '/');
+        let (kind, name, file) = (parts.next(), parts.next(), parts.next());
+        let ctx = match (kind, name) {
+            (Some("system"), Some(name)) => match inventory.system(name) {
+                Some(system) => system_context(inventory, system, None, &self.server),
+                None => return not_found(&format!("no system is named {name}")),
+            },
+            (Some("profile"), Some(name)) => profile_context(inventory, name, &self.server),
+            _ => return not_found("no such answer file"),
+        };
+        let ctx = match ctx {
+            Ok(ctx) => ctx,
+            Err(e) => return not_found(&e),
+        };
+        let template = match (template_of(inventory, &ctx), file) {
+            (_, Some("meta-data")) => names::AUTOINSTALL_META_DATA.to_string(),
+            (_, Some("user-data")) => names::AUTOINSTALL_USER_DATA.to_string(),
+            (_, Some("vendor-data")) => return Reply::new(200, TEXT, ""),
+            (_, Some(other)) if !other.is_empty() => {
+                return not_found(&format!("no answer file {other}"))
+            }
+            (Some(t), _) if t == "autoinstall" => names::AUTOINSTALL_USER_DATA.to_string(),
+            (Some(t), _) => t,
+            (None, _) => return not_found("this profile has no answer-file template"),
+        };
+        match self.renderer.render(&template, &ctx) {
+            Ok(text) => {
+                info!(
+                    "http: answer file {template} for {} {}",
+                    kind.unwrap_or_default(),
+                    name.unwrap_or_default()
+                );
+                Reply::new(200, TEXT, text)
+            }
+            Err(e) => {
+                warn!("http: answer file for {rest}: {e}");
+                Reply::new(500, TEXT, format!("500 template error: {e}\n"))
+            }
+        }
+    }
+
+    /// GRUB's and pxelinux's per-machine configs.
+    fn boot_config(&self, inventory: &Inventory, loader: Loader, key: ConfigKey) -> Reply {
+        let system = match key {
+            ConfigKey::Mac(mac) => inventory.system_by_mac(mac).map(|(s, _)| (s, Some(mac))),
+            ConfigKey::Uuid(text) => text
+                .parse::<Uuid>()
+                .ok()
+                .and_then(|u| inventory.system_by_client_uuid(u.0))
+                .map(|s| (s, None)),
+            ConfigKey::IpHex(_) => return not_found("no config by address"),
+            ConfigKey::Default => None,
+        };
+        let rendered = match system {
+            Some((system, mac)) => {
+                let netboot = match system.netboot() {
+                    Netboot::Always => CoreNetboot::Always,
+                    Netboot::Once => CoreNetboot::Once,
+                    Netboot::Never => CoreNetboot::Never,
+                };
+                let ctx = (target(netboot, false) == Target::Install)
+                    .then(|| system_context(inventory, system, mac, &self.server).ok())
+                    .flatten();
+                match (loader, ctx) {
+                    (Loader::Grub, Some(ctx)) => self.renderer.grub_config(&ctx),
+                    (Loader::Grub, None) => self.renderer.grub_local(None),
+                    (Loader::Pxelinux, Some(ctx)) => self.renderer.pxelinux_config(&ctx),
+                    (Loader::Pxelinux, None) => self.renderer.pxelinux_local(None),
+                }
+            }
+            None => {
+                let menu = self.menu(inventory);
+                match loader {
+                    Loader::Grub => self.renderer.grub_menu(&menu),
+                    Loader::Pxelinux => self.renderer.pxelinux_menu(&menu),
+                }
+            }
+        };
+        match rendered {
+            Ok(text) => Reply::new(200, TEXT, text),
+            Err(e) => Reply::new(500, TEXT, format!("500 template error: {e}\n")),
+        }
+    }
+
+    fn menu(&self, inventory: &Inventory) -> MenuContext {
+        let entries: Vec<MenuEntry> = inventory
+            .profiles
+            .iter()
+            .filter_map(|p| profile_context(inventory, &p.name, &self.server).ok())
+            .map(|ctx: RenderContext| MenuEntry::from(&ctx))
+            .collect();
+        MenuContext {
+            title: "awl: choose an install".into(),
+            timeout_seconds: 10,
+            server: profile_server(&self.server),
+            entries,
+        }
+    }
+}
+
+fn profile_server(server: &Server) -> crate::render::ServerCtx {
+    crate::render::ServerCtx {
+        ip: server.ip.to_string(),
+        http_base: server.http_base.clone(),
+        tftp: server.ip.to_string(),
+    }
+}
+
+impl Dynamic for InstallSite {
+    fn respond(&self, request: &Request<'_>) -> Option<Reply> {
+        let path = request.path;
+        if path == "/boot.ipxe" {
+            let base = format!("{}/ipxe", self.server.http_base);
+            return Some(script(|o| ipxe::write_chain(o, &base)));
+        }
+        let query = Query::parse(request.query.unwrap_or(""));
+        if path == "/ipxe" {
+            return Some(self.ipxe(&self.cache.get(), &query));
+        }
+        if let Some(rest) = path.strip_prefix("/answer/") {
+            return Some(self.answer(&self.cache.get(), rest));
+        }
+        if path.starts_with("/boot/") {
+            return None; // the TFTP root
+        }
+        let config = parse_boot_config_path(path.trim_start_matches('/'))?;
+        Some(self.boot_config(&self.cache.get(), config.loader, config.key))
+    }
+}
+
+/// The installer's kernel, initrds and command line for `ctx`.
+fn install_script(out: &mut String, ctx: &RenderContext, name: &str) -> std::fmt::Result {
+    let initrds: Vec<&str> = ctx.urls.initrds.iter().map(String::as_str).collect();
+    ipxe::write_install(
+        out,
+        &ipxe::Install {
+            name,
+            kernel: &ctx.urls.kernel,
+            initrds: &initrds,
+            args: &ctx.kernel_args,
+        },
+    )
+}
+
+fn script(write: impl FnOnce(&mut String) -> std::fmt::Result) -> Reply {
+    let mut text = String::new();
+    match write(&mut text) {
+        Ok(()) => Reply::new(200, TEXT, text),
+        Err(_) => Reply::new(500, TEXT, "500 cannot write the script\n"),
+    }
+}
+
+fn not_found(why: &str) -> Reply {
+    Reply::new(404, TEXT, format!("404 Not Found: {why}\n"))
+}
+
+/// A query string's `name=value` pairs, percent-decoded.
+struct Query(Vec<(String, String)>);
+
+impl Query {
+    fn parse(text: &str) -> Self {
+        Self(
+            text.split('&')
+                .filter_map(|pair| {
+                    let (k, v) = pair.split_once('=')?;
+                    Some((decode(k)?, decode(v)?))
+                })
+                .collect(),
+        )
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+fn decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_are_decoded() {
+        let q = Query::parse("mac=52%3a54%3A00%3a12%3a34%3a56&uuid=&platform=pcbios&x");
+        assert_eq!(q.get("mac"), Some("52:54:00:12:34:56"));
+        assert_eq!(q.get("uuid"), None);
+        assert_eq!(q.get("platform"), Some("pcbios"));
+        assert!(Query::parse("a=%zz").get("a").is_none());
+    }
+}
