@@ -57,6 +57,12 @@ pub trait Store: Send + Sync {
     /// The current generation; cheap (no read of the inventory).
     fn generation(&self) -> std::io::Result<Generation>;
 
+    /// Whether the inventory may have changed since `since` (when the
+    /// store cannot tell, it says yes).
+    fn changed(&self, since: Generation) -> bool {
+        !self.generation().is_ok_and(|now| now == since)
+    }
+
     /// What to call it in messages (the file's path).
     fn describe(&self) -> String;
 }
@@ -385,6 +391,8 @@ mod tests {
             .unwrap();
         let seen = cache.get();
         assert_eq!(seen.systems.len(), 1);
+        let now = store.generation().unwrap();
+        assert!(!store.changed(now));
         // Nothing changed: the same Arc, no re-read.
         assert!(Arc::ptr_eq(&seen, &cache.get()));
         // A refused edit leaves the file as it was.
@@ -403,6 +411,7 @@ mod tests {
         assert_eq!(std::fs::read(store.path()).unwrap(), before);
         // A broken hand edit: the cache keeps the last valid inventory.
         std::fs::write(store.path(), "[[system]]\nname = 1\n").unwrap();
+        assert!(store.changed(now));
         assert_eq!(cache.get().systems.len(), 1);
         assert!(cache.problems().is_some());
         // And edits refuse to build on it.
