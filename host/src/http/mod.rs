@@ -224,7 +224,8 @@ pub fn bind(
                 Ok(()) = stop_rx => Ok(()),
             }
         });
-        runtime.shutdown_timeout(Duration::from_secs(1));
+        // Connections still open end with the process.
+        runtime.shutdown_background();
         result
     };
     let stop = move || {

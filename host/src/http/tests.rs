@@ -96,9 +96,11 @@ use std::path::Path;
 pub(super) struct Tree(pub(super) PathBuf);
 
 impl Tree {
-    /// Creates it, empty; `name` differs between tests.
+    /// Creates it, empty, under a name no other caller gets.
     pub(super) fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("awl-http-{name}-{}", std::process::id()));
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("awl-http-{name}-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         Self(dir)
