@@ -12,6 +12,9 @@
 //! upload_dir = "/srv/uploads"  # --tftp-upload-dir (uploads off without it)
 //! max_upload = 67108864        # --tftp-max-upload
 //!
+//! [http]
+//! listen = "0.0.0.0:80"        # --http-listen (HTTP off without it)
+//!
 //! [dhcp]
 //! interface = "eth1"           # --interface
 //! range = "10.0.0.100,10.0.0.200"  # --dhcp-range (or proxy = true)
@@ -48,6 +51,17 @@ pub struct ConfigFile {
     /// `[dhcp]`
     #[serde(default)]
     pub dhcp: DhcpSection,
+    /// `[http]`
+    #[serde(default)]
+    pub http: HttpSection,
+}
+
+/// `[http]`: what the `--http-*` flags set.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSection {
+    /// `--http-listen`
+    pub listen: Option<Spanned<SocketAddr>>,
 }
 
 /// `[dhcp]`: what the DHCP flags set.
@@ -430,6 +444,27 @@ mod tests {
         .unwrap();
         let machines = good.machines().unwrap();
         assert_eq!(machines[0].boot, "grubx64.efi");
+    }
+
+    #[test]
+    fn http_section() {
+        let loaded = load("[http]\nlisten = \"127.0.0.1:8080\"\n").unwrap();
+        assert!(loaded.problems().is_empty());
+        let listen = loaded.file.http.listen.unwrap();
+        assert_eq!(*listen.get_ref(), "127.0.0.1:8080".parse().unwrap());
+        let e = load("[http]\nlisten = \"127.0.0.1\"\n")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("awl.toml:2:10") && e.contains("socket address"),
+            "{e}"
+        );
+        let e = load("[http]\nlisen = \"127.0.0.1:80\"\n")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("awl.toml:2:1") && e.contains("lisen"), "{e}");
     }
 
     #[test]

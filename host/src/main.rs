@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Result};
 use awl::config::{self, ConfigFile, Loaded};
 use awl::supervise::Services;
-use awl::{decode, dhcp, leases, machines, tftp};
+use awl::{decode, dhcp, http, leases, machines, tftp};
 use clap::{Args, Parser, Subcommand};
 
 /// awl: network-install server (DHCP/proxyDHCP with PXE, TFTP, HTTP, answer files).
@@ -23,7 +23,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve: TFTP, and DHCP or proxyDHCP on --interface (HTTP is coming).
+    /// Serve: TFTP, HTTP (--http-listen), and DHCP or proxyDHCP on
+    /// --interface.
     Serve(Box<Serve>),
     /// Check a configuration file; exits non-zero on any error, naming
     /// file, line and field.
@@ -54,7 +55,8 @@ enum Command {
     Inventory(awl::inventory::cli::InventoryArgs),
 }
 
-/// Every flag also has a key in the configuration file (`[tftp]`); a flag
+/// Every flag also has a key in the configuration file (`[tftp]`,
+/// `[http]`); a flag
 /// given here wins.
 #[derive(Debug, Args)]
 struct Serve {
@@ -90,6 +92,10 @@ struct Serve {
     /// The largest TFTP upload accepted, in bytes [default: 67108864].
     #[arg(long)]
     tftp_max_upload: Option<u64>,
+    /// Where HTTP listens: the TFTP root under /boot/ (and boot scripts
+    /// and answer files); HTTP is off without it.
+    #[arg(long, env = "AWL_HTTP_LISTEN")]
+    http_listen: Option<SocketAddr>,
     #[command(flatten)]
     dhcp: DhcpArgs,
 }
@@ -367,12 +373,27 @@ fn run_serve(serve: Serve) -> Result<()> {
         .init();
     let (file, file_machines) = load_config(serve.config.as_deref())?;
     let dhcp_options = dhcp_options(&serve.dhcp, file.dhcp, file_machines)?;
+    let http_listen = serve
+        .http_listen
+        .or(file.http.listen.map(|v| v.into_inner()));
     let options = tftp_options(serve, file.tftp)?;
+    // HTTP serves the TFTP root under /boot/ (docs/http-host.md).
+    let http = http_listen.map(|listen| {
+        let boot = http::Mount {
+            prefix: "/boot/".into(),
+            root: options.root.clone(),
+        };
+        http::HttpSettings::new(listen, vec![boot])
+    });
     // Every service on a thread of its own (so file serving never delays
     // DHCP), all under one shutdown: the first to fail stops awl.
     let mut services = Services::default();
     if let Some(dhcp_options) = dhcp_options {
         dhcp::start(dhcp_options, &mut services)?;
+    }
+    if let Some(settings) = http {
+        let (run, stop) = http::bind(settings, None)?;
+        services.spawn("http", run, stop)?;
     }
     tftp::start(options, &mut services)?;
     services.supervise()
