@@ -83,6 +83,31 @@ impl ClientFacts {
     }
 }
 
+/// What the firmware said, in words: `x64 UEFI`, `x86 BIOS, iPXE`,
+/// `x64 UEFI HTTP, HTTP boot`; `PXE, arch not sent` for a PXE client that
+/// named no architecture, `not netbooting` for a plain DHCP client.
+impl core::fmt::Display for ClientFacts {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        if !self.netboot {
+            return f.write_str("not netbooting");
+        }
+        match self.arch {
+            Some(arch) => write!(f, "{arch}")?,
+            None if !self.ipxe && !self.http => f.write_str("PXE, arch not sent")?,
+            None => {}
+        }
+        let mut sep = if self.arch.is_some() { ", " } else { "" };
+        for (on, what) in [(self.ipxe, "iPXE"), (self.http, "HTTP boot")] {
+            if on {
+                f.write_str(sep)?;
+                f.write_str(what)?;
+                sep = ", ";
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Where boot files are and what they are called.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BootConfig<'a> {
@@ -138,6 +163,18 @@ pub enum BootDecision<'a> {
     },
     /// No boot options.
     None,
+}
+
+/// What the client was told, in words: `boot ipxe.efi from tftp
+/// 10.0.0.1`, `boot http://10.0.0.1/boot.ipxe`, `no boot options`.
+impl core::fmt::Display for BootDecision<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Tftp { server, file } => write!(f, "boot {file} from tftp {server}"),
+            Self::Url { url, .. } => write!(f, "boot {url}"),
+            Self::None => f.write_str("no boot options"),
+        }
+    }
 }
 
 /// Decides what `facts` boots under `config` for a machine the inventory
@@ -317,6 +354,35 @@ mod tests {
                 http_client: true
             }
         );
+    }
+
+    #[test]
+    fn facts_and_decisions_read_as_words() {
+        let text = |o: &[u8]| facts(o).to_string();
+        let mut o = vendor("PXEClient:Arch:00000:UNDI:002001");
+        o.extend_from_slice(&[93, 2, 0, 0, 77, 4, b'i', b'P', b'X', b'E']);
+        assert_eq!(text(&o), "x86 BIOS, iPXE");
+        assert_eq!(text(&[93, 2, 0, 7]), "x64 UEFI");
+        assert_eq!(text(&[93, 2, 0, 9]), "EFI BC");
+        assert_eq!(text(&[93, 2, 0, 11]), "ARM64 UEFI");
+        let mut o = vendor("HTTPClient:Arch:00016:UNDI:003001");
+        o.extend_from_slice(&[93, 2, 0, 16]);
+        assert_eq!(text(&o), "x64 UEFI HTTP, HTTP boot");
+        assert_eq!(text(&[93, 2, 0x01, 0x2c]), "arch 300");
+        assert_eq!(text(&vendor("PXEClient")), "PXE, arch not sent");
+        assert_eq!(text(&[175, 3, 0x13, 1, 1]), "iPXE");
+        assert_eq!(text(&vendor("udhcp 1.35.0")), "not netbooting");
+
+        assert_eq!(
+            tftp("ipxe.efi").to_string(),
+            "boot ipxe.efi from tftp 10.0.0.1"
+        );
+        let url = BootDecision::Url {
+            url: "tftp://10.0.0.1/boot.ipxe",
+            http_client: false,
+        };
+        assert_eq!(url.to_string(), "boot tftp://10.0.0.1/boot.ipxe");
+        assert_eq!(BootDecision::None.to_string(), "no boot options");
     }
 
     #[test]

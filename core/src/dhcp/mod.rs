@@ -41,6 +41,7 @@ use reply::Pending;
 use crate::boot::{decide_for, BootConfig, BootDecision, ClientFacts};
 use crate::time::{Duration, Instant};
 use crate::wire::dhcp::{MessageType, Op, OptionData, Packet, CLIENT_PORT, PXE_PORT, SERVER_PORT};
+use crate::wire::Mac;
 
 /// Full DHCP server, or proxyDHCP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -376,6 +377,50 @@ pub enum Event<'a> {
         /// Why.
         reason: &'static str,
     },
+}
+
+/// One line per event, the client's MAC first, as both drivers log it
+/// (after `dhcp: `): `52:54:00:aa:71:01 offer 10.77.71.1 (x86 BIOS,
+/// iPXE): boot tftp://10.77.71.1/boot.ipxe`. A proxyDHCP offer (no
+/// address) reads `proxy offer (..): ..`.
+impl core::fmt::Display for Event<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Offered {
+                mac,
+                ip,
+                facts,
+                boot,
+            } if ip.is_unspecified() => write!(f, "{} proxy offer ({facts}): {boot}", Mac(*mac)),
+            Self::Offered {
+                mac,
+                ip,
+                facts,
+                boot,
+            } => write!(f, "{} offer {ip} ({facts}): {boot}", Mac(*mac)),
+            Self::Bound { lease, boot, .. } => {
+                write!(f, "{} ack {}: {boot}", Mac(lease.mac), lease.ip)
+            }
+            Self::BootAck { mac, boot } => write!(f, "{} boot server ack: {boot}", Mac(*mac)),
+            Self::Nak {
+                mac,
+                requested,
+                reason,
+            } => write!(f, "{} nak {requested}: {reason}", Mac(*mac)),
+            Self::Released { lease } => write!(f, "{} released {}", Mac(lease.mac), lease.ip),
+            Self::Declined { mac, ip } => write!(
+                f,
+                "{} declined {ip}: address in use on the network",
+                Mac(*mac)
+            ),
+            Self::PoolExhausted { mac } => write!(f, "{} no offer: pool exhausted", Mac(*mac)),
+            Self::Ignored {
+                mac: Some(mac),
+                reason,
+            } => write!(f, "{} ignored: {reason}", Mac(*mac)),
+            Self::Ignored { mac: None, reason } => write!(f, "ignored: {reason}"),
+        }
+    }
 }
 
 /// Replies waiting to be sent (or for the journal), by default.

@@ -1142,3 +1142,91 @@ fn the_inventory_is_asked_per_request_so_an_edit_reaches_the_next_answer() {
         .handle_with(s.now, Ingress::Dhcp, from, &other.bytes(), &inventory);
     assert!(parse(&s.drain()[0].1).table_ip_in(100, 110));
 }
+
+/// The lines both drivers log (after `dhcp: `), one per decision.
+#[test]
+fn events_read_as_one_line_of_words() {
+    let mut s = Sim::new(config(100, 199), 8);
+    let ipxe = req(1, 1).pxe(0).opt(77, b"iPXE");
+    let offer = s.dhcp(&ipxe.bytes());
+    let ip = parse(&offer[0].1).yiaddr();
+    let mut request = Req { kind: 3, ..ipxe };
+    request = request.opt(54, &SERVER.octets()).opt(50, &ip.octets());
+    s.dhcp(&request.bytes());
+    let lines: Vec<String> = s.events().iter().map(|e| e.to_string()).collect();
+    assert_eq!(
+        lines,
+        [
+            format!("52:54:00:00:00:01 offer {ip} (x86 BIOS, iPXE): boot http://10.0.0.1:8080/boot.ipxe"),
+            format!("52:54:00:00:00:01 ack {ip}: boot http://10.0.0.1:8080/boot.ipxe"),
+        ]
+    );
+    let lease = match s.server.leases().next() {
+        Some(l) => *l,
+        None => panic!("a lease"),
+    };
+    assert_eq!(
+        Event::Released { lease }.to_string(),
+        format!("52:54:00:00:00:01 released {ip}")
+    );
+
+    let mut proxy = Sim::new(
+        Config {
+            mode: Mode::Proxy,
+            ..config(100, 110)
+        },
+        8,
+    );
+    proxy.dhcp(&req(1, 2).pxe(7).bytes());
+    assert_eq!(
+        proxy.events()[0].to_string(),
+        "52:54:00:00:00:02 proxy offer (x64 UEFI): boot ipxe.efi from tftp 10.0.0.1"
+    );
+
+    let mac = [0xaa, 0xbb, 0xcc, 0x0d, 0x0e, 0x0f];
+    let others = [
+        (
+            Event::Nak {
+                mac,
+                requested: Ipv4Addr::new(10, 9, 9, 9),
+                reason: "address not in this subnet",
+            },
+            "aa:bb:cc:0d:0e:0f nak 10.9.9.9: address not in this subnet",
+        ),
+        (
+            Event::Declined {
+                mac,
+                ip: Ipv4Addr::new(10, 0, 0, 5),
+            },
+            "aa:bb:cc:0d:0e:0f declined 10.0.0.5: address in use on the network",
+        ),
+        (
+            Event::PoolExhausted { mac },
+            "aa:bb:cc:0d:0e:0f no offer: pool exhausted",
+        ),
+        (
+            Event::BootAck {
+                mac,
+                boot: BootDecision::None,
+            },
+            "aa:bb:cc:0d:0e:0f boot server ack: no boot options",
+        ),
+        (
+            Event::Ignored {
+                mac: Some(mac),
+                reason: "not a PXE client",
+            },
+            "aa:bb:cc:0d:0e:0f ignored: not a PXE client",
+        ),
+        (
+            Event::Ignored {
+                mac: None,
+                reason: "malformed",
+            },
+            "ignored: malformed",
+        ),
+    ];
+    for (event, line) in others {
+        assert_eq!(event.to_string(), line);
+    }
+}

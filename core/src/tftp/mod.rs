@@ -486,6 +486,151 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// The event's line with the name of the transfer's file, which the
+    /// driver knows from the transfer's handle ([`TftpServer::file_handle`]
+    /// when it starts): `10.0.0.7:2070 start "boot.ipxe" (151 bytes):
+    /// blksize 1468, windowsize 16, tsize 151`. The name is shown escaped
+    /// (quotes, backslashes and bytes outside printable ASCII as `\"`,
+    /// `\\`, `\xNN`), so a log line is always one line of plain text. An
+    /// empty `file` leaves the name out, as the plain `Display` does.
+    pub fn display_with<'a>(&'a self, file: &'a str) -> EventLine<'a> {
+        EventLine { event: self, file }
+    }
+}
+
+/// An [`Event`] with its file's name: see [`Event::display_with`].
+#[derive(Debug, Clone, Copy)]
+pub struct EventLine<'a> {
+    event: &'a Event,
+    file: &'a str,
+}
+
+/// The event without its file's name (`start (151 bytes): ..`); drivers
+/// log [`Event::display_with`] instead.
+impl core::fmt::Display for Event {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        self.display_with("").fmt(f)
+    }
+}
+
+/// ` "name"`, escaped; nothing for an empty name.
+struct Quoted<'a>(&'a str);
+
+impl core::fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        write!(f, " \"{}\"", self.0.as_bytes().escape_ascii())
+    }
+}
+
+/// `7 ms` under a second, `12.345 s` from a second on.
+struct Elapsed(Duration);
+
+impl core::fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let ms = self.0.total_millis();
+        if ms < 1000 {
+            write!(f, "{ms} ms")
+        } else {
+            write!(f, "{}.{:03} s", ms / 1000, ms % 1000)
+        }
+    }
+}
+
+/// `bytes` over `elapsed`: `112.5 MB/s` from 1 MB/s on, `367 kB/s` from
+/// 1 kB/s on, `600 B/s` below (decimal units, as network speeds are given).
+struct Rate(u64, Duration);
+
+impl core::fmt::Display for Rate {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let micros = self.1.total_micros().max(1);
+        // Bytes per microsecond are MB/s.
+        let tenths = self.0.saturating_mul(10) / micros;
+        let per_sec = self.0.saturating_mul(1_000_000) / micros;
+        if tenths >= 10 {
+            write!(f, "{}.{} MB/s", tenths / 10, tenths % 10)
+        } else if per_sec >= 1000 {
+            write!(f, "{} kB/s", per_sec / 1000)
+        } else {
+            write!(f, "{per_sec} B/s")
+        }
+    }
+}
+
+impl core::fmt::Display for EventLine<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let file = Quoted(self.file);
+        match *self.event {
+            // Uploads are octet only; the size is the client's declared
+            // tsize, shown with the options.
+            Event::Started {
+                peer,
+                negotiated,
+                upload: true,
+                ..
+            } => write!(f, "{peer} upload{file}: {negotiated}"),
+            Event::Started {
+                peer,
+                size,
+                negotiated,
+                mode,
+                ..
+            } => {
+                write!(f, "{peer} start{file} ({size} bytes")?;
+                if mode != Mode::Octet {
+                    write!(f, ", {mode}")?;
+                }
+                write!(f, "): {negotiated}")
+            }
+            Event::Finished {
+                peer,
+                bytes,
+                retransmits,
+                elapsed,
+                ..
+            } => write!(
+                f,
+                "{peer} done{file} {bytes} bytes in {} ({}), {retransmits} blocks resent",
+                Elapsed(elapsed),
+                Rate(bytes, elapsed)
+            ),
+            Event::Aborted {
+                peer,
+                code,
+                bytes,
+                elapsed,
+                ..
+            } => write!(
+                f,
+                "{peer} aborted{file}: client sent ERROR {code} after {bytes} bytes in {}",
+                Elapsed(elapsed)
+            ),
+            Event::TimedOut {
+                peer,
+                bytes,
+                elapsed,
+                ..
+            } => {
+                let on = if self.file.is_empty() { "" } else { " on" };
+                write!(
+                    f,
+                    "{peer} timed out{on}{file} after {bytes} bytes in {}",
+                    Elapsed(elapsed)
+                )
+            }
+            Event::Failed {
+                peer, code, reason, ..
+            } => write!(f, "{peer} failed{file}: sent ERROR {code}: {reason}"),
+            Event::Refused { peer, code, reason } => {
+                write!(f, "{peer} refused: ERROR {code}: {reason}")
+            }
+        }
+    }
+}
+
 /// The longest normalised path a request may name.
 pub const MAX_PATH: usize = 512;
 

@@ -18,6 +18,30 @@ pub struct Negotiated {
     pub oack: Option<TftpOptions>,
 }
 
+/// What the transfer runs with, in words: `blksize 1468, windowsize 16,
+/// tsize 1048576` (block size and window always; `timeout` and `tsize`
+/// when the OACK carried them); `blksize 512, windowsize 1 (no options)`
+/// when there was no OACK.
+impl core::fmt::Display for Negotiated {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "blksize {}, windowsize {}",
+            self.blksize, self.windowsize
+        )?;
+        let Some(oack) = self.oack else {
+            return f.write_str(" (no options)");
+        };
+        if let Some(t) = oack.timeout {
+            write!(f, ", timeout {t} s")?;
+        }
+        if let Some(n) = oack.tsize {
+            write!(f, ", tsize {n}")?;
+        }
+        Ok(())
+    }
+}
+
 /// Agrees options per RFC 2347/2348/2349/7440: only options the client
 /// asked for, with values the server accepts, go into the OACK. `size` is
 /// the file's size on a read; on a write, pass the size the client

@@ -1362,3 +1362,147 @@ fn netascii_blocks_are_always_copied() {
     assert_eq!(out[0].1.len(), 4 + 512);
     assert_eq!(s.from_file, 0);
 }
+
+/// The lines drivers log, through the server: the file name comes from the
+/// driver (here the test's own table of names, by handle).
+#[test]
+fn events_read_as_one_line_of_words() {
+    let mut s = sim(&[("boot/ipxe.efi", file(3000)), ("notes.txt", file(10))]);
+    s.now = Instant::from_millis(1000);
+    s.rrq(
+        CLIENT,
+        b"\0\x01boot/ipxe.efi\0octet\0blksize\01468\0windowsize\016\0tsize\00\0",
+    );
+    let local = local_of(&s.drain());
+    let Local::Transfer(id) = local else { panic!() };
+    let name = s.files.names[s.server.file_handle(id).unwrap()].clone();
+    s.send(local, CLIENT, &ack(0));
+    s.drain();
+    s.now = Instant::from_millis(1012);
+    s.send(local, CLIENT, &ack(3));
+    s.drain();
+    let lines: Vec<String> = s
+        .events()
+        .iter()
+        .map(|e| e.display_with(&name).to_string())
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "192.0.2.7:3000 start \"boot/ipxe.efi\" (3000 bytes): blksize 1468, windowsize 16, tsize 3000",
+            "192.0.2.7:3000 done \"boot/ipxe.efi\" 3000 bytes in 12 ms (250 kB/s), 0 blocks resent",
+        ]
+    );
+
+    s.rrq(CLIENT + 1, b"\0\x01notes.txt\0netascii\0");
+    let events = s.events();
+    assert_eq!(
+        events[0].display_with("notes.txt").to_string(),
+        "192.0.2.7:3001 start \"notes.txt\" (10 bytes, netascii): blksize 512, windowsize 1 (no options)"
+    );
+    // Without the name (Display alone).
+    assert_eq!(
+        events[0].to_string(),
+        "192.0.2.7:3001 start (10 bytes, netascii): blksize 512, windowsize 1 (no options)"
+    );
+
+    s.rrq(CLIENT + 2, b"\0\x01nope\0octet\0");
+    assert_eq!(
+        s.events()[0].to_string(),
+        "192.0.2.7:3002 refused: ERROR file not found (1): file not found"
+    );
+}
+
+#[test]
+fn endings_name_the_error_code_and_the_time() {
+    let id = TransferId {
+        slot: 0,
+        generation: 1,
+    };
+    let peer = addr(CLIENT);
+    let line = |e: Event| e.display_with("a \"b\"\x1b.bin").to_string();
+    assert_eq!(
+        line(Event::Aborted {
+            id,
+            peer,
+            code: ErrorCode::OptionRefused,
+            bytes: 0,
+            elapsed: Duration::from_micros(2_400),
+        }),
+        "192.0.2.7:3000 aborted \"a \\\"b\\\"\\x1b.bin\": client sent ERROR option refused (8) after 0 bytes in 2 ms"
+    );
+    assert_eq!(
+        line(Event::TimedOut {
+            id,
+            peer,
+            bytes: 1468,
+            elapsed: Duration::from_millis(12_345),
+        }),
+        "192.0.2.7:3000 timed out on \"a \\\"b\\\"\\x1b.bin\" after 1468 bytes in 12.345 s"
+    );
+    assert_eq!(
+        Event::TimedOut {
+            id,
+            peer,
+            bytes: 0,
+            elapsed: Duration::from_secs(6),
+        }
+        .to_string(),
+        "192.0.2.7:3000 timed out after 0 bytes in 6.000 s"
+    );
+    assert_eq!(
+        Event::Failed {
+            id,
+            peer,
+            code: ErrorCode::DiskFull,
+            reason: "upload exceeds the server's size limit",
+        }
+        .display_with("up/x.bin")
+        .to_string(),
+        "192.0.2.7:3000 failed \"up/x.bin\": sent ERROR disk full (3): upload exceeds the server's size limit"
+    );
+    assert_eq!(
+        Event::Refused {
+            peer,
+            code: ErrorCode::Unknown(42),
+            reason: "odd",
+        }
+        .to_string(),
+        "192.0.2.7:3000 refused: ERROR code 42: odd"
+    );
+    assert_eq!(
+        Event::Finished {
+            id,
+            peer,
+            bytes: 33_554_433,
+            retransmits: 3,
+            elapsed: Duration::from_millis(250),
+        }
+        .display_with("big.bin")
+        .to_string(),
+        "192.0.2.7:3000 done \"big.bin\" 33554433 bytes in 250 ms (134.2 MB/s), 3 blocks resent"
+    );
+    let oack = TftpOptions {
+        timeout: Some(3),
+        tsize: Some(4000),
+        ..TftpOptions::default()
+    };
+    assert_eq!(
+        Event::Started {
+            id,
+            peer,
+            size: 4000,
+            negotiated: Negotiated {
+                blksize: 512,
+                windowsize: 1,
+                timeout: Duration::from_secs(3),
+                oack: Some(oack),
+            },
+            mode: Mode::Octet,
+            upload: true,
+        }
+        .display_with("up/x.bin")
+        .to_string(),
+        "192.0.2.7:3000 upload \"up/x.bin\": blksize 512, windowsize 1, timeout 3 s, tsize 4000"
+    );
+}

@@ -104,6 +104,25 @@ impl fmt::Display for Error {
 
 impl core::error::Error for Error {}
 
+/// A MAC address, shown as `aa:bb:cc:dd:ee:ff` (lower case, as `ip link`
+/// and dnsmasq print them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Mac(pub [u8; 6]);
+
+impl From<[u8; 6]> for Mac {
+    fn from(bytes: [u8; 6]) -> Self {
+        Self(bytes)
+    }
+}
+
+impl fmt::Display for Mac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let [a, b, c, d, e, g] = self.0;
+        write!(f, "{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{g:02x}")
+    }
+}
+
 /// Result type of the wire layer.
 pub type Result<T> = core::result::Result<T, Error>;
 

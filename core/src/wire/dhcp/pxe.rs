@@ -63,6 +63,50 @@ enum_with_unknown! {
     }
 }
 
+impl ClientArch {
+    /// Its name in words (`x64 UEFI`), as logs show it; `None` for a value
+    /// this implementation has no name for.
+    pub fn name(&self) -> Option<&'static str> {
+        Some(match self {
+            Self::X86Bios => "x86 BIOS",
+            Self::NecPc98 => "NEC PC98",
+            Self::Itanium => "Itanium",
+            Self::DecAlpha => "DEC Alpha",
+            Self::ArcX86 => "Arc x86",
+            Self::IntelLeanClient => "Intel Lean Client",
+            Self::X86Uefi => "x86 UEFI",
+            Self::X64Uefi => "x64 UEFI",
+            Self::XscaleUefi => "XScale UEFI",
+            Self::Ebc => "EFI BC",
+            Self::Arm32Uefi => "ARM32 UEFI",
+            Self::Arm64Uefi => "ARM64 UEFI",
+            Self::X86UefiHttp => "x86 UEFI HTTP",
+            Self::X64UefiHttp => "x64 UEFI HTTP",
+            Self::EbcHttp => "EFI BC HTTP",
+            Self::Arm32UefiHttp => "ARM32 UEFI HTTP",
+            Self::Arm64UefiHttp => "ARM64 UEFI HTTP",
+            Self::X86BiosHttp => "x86 BIOS HTTP",
+            Self::Arm32Uboot => "ARM32 U-Boot",
+            Self::Arm64Uboot => "ARM64 U-Boot",
+            Self::RiscV32Uefi => "RISC-V 32 UEFI",
+            Self::RiscV64Uefi => "RISC-V 64 UEFI",
+            Self::RiscV64UefiHttp => "RISC-V 64 UEFI HTTP",
+            Self::ArmRpiboot => "ARM rpiboot",
+            Self::Unknown(_) => return None,
+        })
+    }
+}
+
+/// `x64 UEFI`, `ARM64 UEFI HTTP`, ...; `arch N` for a value without a name.
+impl core::fmt::Display for ClientArch {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.name() {
+            Some(name) => f.write_str(name),
+            None => write!(f, "arch {}", u16::from(*self)),
+        }
+    }
+}
+
 /// A list of architectures: a slice when emitting, wire bytes (big-endian
 /// `u16`s) when parsed. Equal when they hold the same values.
 #[derive(Debug, Clone, Copy)]

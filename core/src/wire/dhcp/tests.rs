@@ -712,3 +712,27 @@ mod prop {
         }
     }
 }
+
+#[test]
+fn architectures_and_macs_read_as_words() {
+    assert_eq!(ClientArch::X86Bios.to_string(), "x86 BIOS");
+    assert_eq!(ClientArch::X64Uefi.to_string(), "x64 UEFI");
+    assert_eq!(ClientArch::Arm64Uefi.to_string(), "ARM64 UEFI");
+    assert_eq!(ClientArch::X64UefiHttp.to_string(), "x64 UEFI HTTP");
+    assert_eq!(ClientArch::from(9).to_string(), "EFI BC");
+    assert_eq!(ClientArch::from(300).to_string(), "arch 300");
+    assert_eq!(ClientArch::from(300).name(), None);
+    // Every named value has a name (the list and the names kept together).
+    for n in 0..=64u16 {
+        let arch = ClientArch::from(n);
+        assert_eq!(
+            arch.name().is_some(),
+            !matches!(arch, ClientArch::Unknown(_)),
+            "{n}"
+        );
+    }
+    assert_eq!(
+        crate::wire::Mac([0x52, 0x54, 0, 0xaa, 0x71, 0x01]).to_string(),
+        "52:54:00:aa:71:01"
+    );
+}

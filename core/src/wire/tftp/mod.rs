@@ -79,6 +79,37 @@ enum_with_unknown! {
     }
 }
 
+impl ErrorCode {
+    /// Its meaning in words (`file not found`), as logs show it; `None`
+    /// for a code RFC 1350 and RFC 2347 do not define.
+    pub fn name(&self) -> Option<&'static str> {
+        Some(match self {
+            Self::NotDefined => "not defined",
+            Self::FileNotFound => "file not found",
+            Self::AccessViolation => "access violation",
+            Self::DiskFull => "disk full",
+            Self::IllegalOperation => "illegal operation",
+            Self::UnknownTid => "unknown transfer ID",
+            Self::FileExists => "file already exists",
+            Self::NoSuchUser => "no such user",
+            Self::OptionRefused => "option refused",
+            Self::Unknown(_) => return None,
+        })
+    }
+}
+
+/// `file not found (1)`: the meaning, then the number on the wire; `code
+/// N` for a code without a name.
+impl core::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let code = u16::from(*self);
+        match self.name() {
+            Some(name) => write!(f, "{name} ({code})"),
+            None => write!(f, "code {code}"),
+        }
+    }
+}
+
 /// Transfer mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -115,6 +146,13 @@ impl Mode {
     }
 }
 
+/// `octet`, `netascii` or `mail`: the name on the wire.
+impl core::fmt::Display for Mode {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The options awl knows, as numbers. In a request: what the client asked
 /// for (`tsize` is 0 on a read request); in an OACK: what the server grants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -128,6 +166,29 @@ pub struct TftpOptions {
     pub timeout: Option<u64>,
     /// `windowsize` (RFC 7440).
     pub windowsize: Option<u64>,
+}
+
+/// The options present, in words: `blksize 1468, windowsize 16, timeout 3
+/// s, tsize 1048576`; `no options` when there are none.
+impl core::fmt::Display for TftpOptions {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mut sep = "";
+        for (name, value, unit) in [
+            ("blksize", self.blksize, ""),
+            ("windowsize", self.windowsize, ""),
+            ("timeout", self.timeout, " s"),
+            ("tsize", self.tsize, ""),
+        ] {
+            if let Some(value) = value {
+                write!(f, "{sep}{name} {value}{unit}")?;
+                sep = ", ";
+            }
+        }
+        if sep.is_empty() {
+            f.write_str("no options")?;
+        }
+        Ok(())
+    }
 }
 
 /// Which known options were present with a value that is not a number.

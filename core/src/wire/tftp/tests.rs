@@ -336,3 +336,36 @@ mod prop {
         }
     }
 }
+
+#[test]
+fn error_codes_and_options_read_as_words() {
+    assert_eq!(ErrorCode::FileNotFound.to_string(), "file not found (1)");
+    assert_eq!(ErrorCode::NotDefined.to_string(), "not defined (0)");
+    assert_eq!(ErrorCode::OptionRefused.to_string(), "option refused (8)");
+    assert_eq!(ErrorCode::from(9).to_string(), "code 9");
+    for n in 0..=16u16 {
+        let code = ErrorCode::from(n);
+        assert_eq!(
+            code.name().is_some(),
+            !matches!(code, ErrorCode::Unknown(_)),
+            "{n}"
+        );
+    }
+    assert_eq!(TftpOptions::default().to_string(), "no options");
+    let all = TftpOptions {
+        blksize: Some(1468),
+        tsize: Some(1_048_576),
+        timeout: Some(3),
+        windowsize: Some(16),
+    };
+    assert_eq!(
+        all.to_string(),
+        "blksize 1468, windowsize 16, timeout 3 s, tsize 1048576"
+    );
+    let some = TftpOptions {
+        tsize: Some(0),
+        ..TftpOptions::default()
+    };
+    assert_eq!(some.to_string(), "tsize 0");
+    assert_eq!(Mode::Netascii.to_string(), "netascii");
+}
