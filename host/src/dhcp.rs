@@ -13,15 +13,17 @@ use std::path::PathBuf;
 use std::time::Instant as StdInstant;
 
 use anyhow::{anyhow, bail, Context, Result};
-use awl_core::boot::{BootConfig, BootDecision, ClientFacts};
+use awl_core::boot::BootConfig;
 use awl_core::dhcp::{Config, DhcpServer, Event, Ingress, LeaseSlot, Mode, Reservation, Subnet};
 use awl_core::time::{Duration, Instant};
+use awl_core::wire::Mac;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::UdpSocket;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::clock::{core_now, sleep_until};
-use crate::leases::{self, mac_text, Journal};
+use crate::events::{self, Events};
+use crate::leases::{self, Journal};
 use crate::machines::MachineId;
 use crate::supervise::Services;
 
@@ -153,18 +155,21 @@ fn dhcp_socket(interface: &str, port: u16) -> Result<UdpSocket> {
 
 /// Starts DHCP on a thread of its own under `services`; returns once its
 /// sockets are bound and its leases restored. It then runs until it fails
-/// (the lease journal cannot be written, say) or is asked to stop.
-pub fn start(options: DhcpOptions, services: &mut Services) -> Result<()> {
+/// (the lease journal cannot be written, say) or is asked to stop. Every
+/// answer is logged and published to `events` (ignored datagrams are
+/// logged at debug level only).
+pub fn start(options: DhcpOptions, events: &Events, services: &mut Services) -> Result<()> {
     let (ip, mask) = interface_address(&options.interface)?;
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
+    let events = events.clone();
     services.spawn(
         "dhcp",
         move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
-            runtime.block_on(run(options, ip, mask, ready_tx, stop_rx))
+            runtime.block_on(run(options, ip, mask, events, ready_tx, stop_rx))
         },
         move || {
             let _ = stop_tx.send(());
@@ -175,27 +180,11 @@ pub fn start(options: DhcpOptions, services: &mut Services) -> Result<()> {
         .unwrap_or_else(|_| Err(anyhow!("the DHCP thread ended before it was ready")))
 }
 
-fn describe_boot(boot: &BootDecision<'_>) -> String {
-    match boot {
-        BootDecision::Tftp { server, file } => format!("boot {file} from tftp {server}"),
-        BootDecision::Url { url, .. } => format!("boot {url}"),
-        BootDecision::None => "no boot options".into(),
-    }
-}
-
-fn describe_client(facts: &ClientFacts) -> String {
-    let arch = facts.arch.map_or("none".into(), |a| format!("{a:?}"));
-    format!(
-        "arch {arch}{}{}",
-        if facts.ipxe { ", iPXE" } else { "" },
-        if facts.http { ", HTTP boot" } else { "" }
-    )
-}
-
 async fn run(
     options: DhcpOptions,
     ip: Ipv4Addr,
     mask: Ipv4Addr,
+    events: Events,
     ready: std::sync::mpsc::Sender<Result<()>>,
     mut stop: tokio::sync::oneshot::Receiver<()>,
 ) -> Result<()> {
@@ -276,7 +265,7 @@ async fn run(
                 "{}: lease of {} for {} not restored (outside the pool or taken)",
                 options.lease_file.display(),
                 record.ip,
-                mac_text(&record.mac)
+                Mac(record.mac)
             );
         }
     }
@@ -323,7 +312,10 @@ async fn run(
     let mut buf = vec![0u8; 65_536];
     let mut pxe_buf = vec![0u8; 65_536];
     let mut out = vec![0u8; 1500];
-    let mut last_exhausted = StdInstant::now() - std::time::Duration::from_secs(10);
+    let mut reporter = Reporter {
+        events,
+        last_exhausted: StdInstant::now() - std::time::Duration::from_secs(10),
+    };
     let mut busy_logged = 0;
     loop {
         let deadline = server.poll_timeout();
@@ -345,13 +337,13 @@ async fn run(
         // Events and the replies that may go (OFFERs, NAKs; not yet ACKs)
         // after every datagram, so no queue in the core fills up; then
         // whatever else is waiting, and one journal sync for the batch.
-        let mut commit = take_events(&mut server, &mut journal, now(), &mut last_exhausted)?;
+        let mut commit = take_events(&mut server, &mut journal, &mut reporter, now())?;
         send_ready(&mut server, &dhcp, &pxe, &mut out, now()).await;
         for _ in 0..256 {
             match dhcp.try_recv_from(&mut buf) {
                 Ok((len, SocketAddr::V4(from))) => {
                     server.handle(now(), Ingress::Dhcp, from, &buf[..len]);
-                    let seq = take_events(&mut server, &mut journal, now(), &mut last_exhausted)?;
+                    let seq = take_events(&mut server, &mut journal, &mut reporter, now())?;
                     commit = commit.max(seq);
                     // Sync early when ACKs pile up, so the reply queue keeps
                     // room: one sync still covers many clients.
@@ -391,70 +383,55 @@ async fn run(
     }
 }
 
-/// Logs the server's events and writes leases to the journal (not yet
+/// Logs each event in the core's words, and publishes the answers.
+struct Reporter {
+    events: Events,
+    /// When "pool exhausted" was last said (once a second at most: a full
+    /// pool is asked again and again).
+    last_exhausted: StdInstant,
+}
+
+impl Reporter {
+    fn report(&mut self, event: &Event<'_>) {
+        match event {
+            Event::Declined { .. } => warn!("dhcp: {event}"),
+            Event::PoolExhausted { .. } => {
+                if self.last_exhausted.elapsed() < std::time::Duration::from_secs(1) {
+                    return;
+                }
+                self.last_exhausted = StdInstant::now();
+                warn!("dhcp: {event}");
+            }
+            Event::Ignored { .. } => {
+                // Not published either: noise for whoever listens.
+                debug!("dhcp: {event}");
+                return;
+            }
+            _ => info!("dhcp: {event}"),
+        }
+        if let Some(owned) = events::Event::dhcp(event) {
+            self.events.publish(owned);
+        }
+    }
+}
+
+/// Reports the server's events and writes leases to the journal (not yet
 /// synced); returns the highest binding's sequence number.
 fn take_events(
     server: &mut DhcpServer<'_>,
     journal: &mut Journal,
+    reporter: &mut Reporter,
     now: Instant,
-    last_exhausted: &mut StdInstant,
 ) -> Result<Option<u64>> {
     let mut commit = None;
     while let Some(event) = server.poll_event() {
+        reporter.report(&event);
         match event {
-            Event::Offered {
-                mac,
-                ip,
-                facts,
-                boot,
-            } => {
-                info!(
-                    "dhcp: {} offer {ip} ({}): {}",
-                    mac_text(&mac),
-                    describe_client(&facts),
-                    describe_boot(&boot)
-                )
-            }
-            Event::Bound { lease, boot, seq } => {
-                info!(
-                    "dhcp: {} ack {}: {}",
-                    mac_text(&lease.mac),
-                    lease.ip,
-                    describe_boot(&boot)
-                );
+            Event::Bound { lease, seq, .. } => {
                 journal.bound(&leases::record_of(&lease, now))?;
                 commit = Some(seq);
             }
-            Event::BootAck { mac, boot } => info!(
-                "dhcp: {} boot server ack: {}",
-                mac_text(&mac),
-                describe_boot(&boot)
-            ),
-            Event::Nak {
-                mac,
-                requested,
-                reason,
-            } => info!("dhcp: {} nak {requested}: {reason}", mac_text(&mac)),
-            Event::Released { lease } => {
-                info!("dhcp: {} released {}", mac_text(&lease.mac), lease.ip);
-                journal.free(lease.client.as_bytes(), lease.ip)?;
-            }
-            Event::Declined { mac, ip } => warn!(
-                "dhcp: {} declined {ip}: address in use on the network",
-                mac_text(&mac)
-            ),
-            Event::PoolExhausted { mac }
-                if last_exhausted.elapsed() >= std::time::Duration::from_secs(1) =>
-            {
-                warn!("dhcp: {} no offer: pool exhausted", mac_text(&mac));
-                *last_exhausted = StdInstant::now();
-            }
-            Event::Ignored { mac, reason } => {
-                tracing::debug!(
-                    "dhcp: {} ignored: {reason}",
-                    mac.map_or("-".into(), |m| mac_text(&m))
-                )
-            }
+            Event::Released { lease } => journal.free(lease.client.as_bytes(), lease.ip)?,
             _ => {}
         }
     }

@@ -6,6 +6,7 @@ pub mod clock;
 pub mod config;
 pub mod decode;
 pub mod dhcp;
+pub mod events;
 pub mod files;
 pub mod http;
 pub mod install;

@@ -388,13 +388,14 @@ fn run_serve(serve: Serve) -> Result<()> {
     // Every service on a thread of its own (so file serving never delays
     // DHCP), all under one shutdown: the first to fail stops awl.
     let mut services = Services::default();
+    let events = awl::events::Events::default();
     if let Some(dhcp_options) = dhcp_options {
-        dhcp::start(dhcp_options, &mut services)?;
+        dhcp::start(dhcp_options, &events, &mut services)?;
     }
     if let Some(settings) = http {
         let (run, stop) = http::bind(settings, None)?;
         services.spawn("http", run, stop)?;
     }
-    tftp::start(options, &mut services)?;
+    tftp::start(options, &events, &mut services)?;
     services.supervise()
 }

@@ -26,7 +26,7 @@ use nix::sys::eventfd::EventFd;
 use tracing::{info, warn};
 
 use crate::clock::core_now;
-use crate::decode::printable;
+use crate::events::{self, Events};
 use crate::files::RootDir;
 use crate::supervise::Services;
 use readahead::ReadAhead;
@@ -63,9 +63,11 @@ const BATCH: usize = 8;
 const LARGEST: usize = 65_536;
 
 /// Binds the listener, then runs the TFTP server on a thread of its own
-/// under `services` until it fails or is asked to stop.
-pub fn start(options: TftpOptions, services: &mut Services) -> Result<()> {
-    let engine = Engine::new(&options)?;
+/// under `services` until it fails or is asked to stop. Every transfer's
+/// start and end is logged and published to `events` (refusals are logged
+/// only).
+pub fn start(options: TftpOptions, events: &Events, services: &mut Services) -> Result<()> {
+    let engine = Engine::new(&options, events.clone())?;
     let stop = Arc::clone(&engine.stop);
     services.spawn(
         "tftp",
@@ -81,8 +83,8 @@ struct TransferSocket {
     socket: UdpSocket,
     /// A full DATA datagram (blksize + 4): the GSO segment size.
     segment: usize,
+    /// The file's path (for the transfer's end).
     file: String,
-    started: StdInstant,
 }
 
 struct Engine {
@@ -100,10 +102,11 @@ struct Engine {
     epoch: StdInstant,
     /// Written to when the engine must stop.
     stop: Arc<EventFd>,
+    events: Events,
 }
 
 impl Engine {
-    fn new(options: &TftpOptions) -> Result<Self> {
+    fn new(options: &TftpOptions, events: Events) -> Result<Self> {
         let root =
             RootDir::new(&options.root, options.upload_dir.as_deref()).with_context(|| {
                 format!(
@@ -149,6 +152,7 @@ impl Engine {
             bind_ip: SocketAddr::new(options.listen.ip(), 0),
             epoch: StdInstant::now(),
             stop,
+            events,
         })
     }
 
@@ -407,7 +411,6 @@ impl Engine {
                 socket,
                 segment: usize::from(negotiated.blksize) + 4,
                 file,
-                started: StdInstant::now(),
             });
         }
     }
@@ -435,84 +438,32 @@ impl Engine {
         }
     }
 
+    /// Logs `event` with its transfer's file and publishes it.
     fn on_event(&mut self, event: Event) {
+        let file = match event {
+            Event::Started { id, .. } => self
+                .server
+                .file_handle(id)
+                .map_or("?", |h| self.files.root().path(h))
+                .to_string(),
+            Event::Finished { id, .. }
+            | Event::Aborted { id, .. }
+            | Event::TimedOut { id, .. }
+            | Event::Failed { id, .. } => self
+                .socket(id)
+                .map_or_else(|| "?".to_string(), |s| s.file.clone()),
+            _ => String::new(),
+        };
+        let line = event.display_with(&file);
         match event {
-            Event::Started {
-                id,
-                peer,
-                size,
-                negotiated,
-                mode,
-                upload,
-            } => {
-                let file = self
-                    .server
-                    .file_handle(id)
-                    .map_or("?", |h| self.files.root().path(h))
-                    .to_string();
-                info!(
-                    "tftp: {peer} {} \"{}\" {:?} size {size} blksize {} windowsize {} oack {:?}",
-                    if upload { "upload" } else { "start" },
-                    printable(file.as_bytes()),
-                    mode,
-                    negotiated.blksize,
-                    negotiated.windowsize,
-                    negotiated.oack
-                );
-                self.ensure_socket(id);
-            }
-            Event::Finished {
-                id,
-                peer,
-                bytes,
-                retransmits,
-                elapsed,
-            } => {
-                let (file, secs) = describe(self.socket(id));
-                let secs = secs.max(elapsed.total_micros() as f64 / 1e6);
-                info!(
-                    "tftp: {peer} done \"{file}\" {bytes} bytes in {secs:.3} s ({:.1} MB/s), {retransmits} blocks resent",
-                    bytes as f64 / secs.max(1e-6) / 1e6
-                );
-            }
-            Event::Aborted {
-                id,
-                peer,
-                code,
-                bytes,
-                ..
-            } => {
-                let (file, _) = describe(self.socket(id));
-                info!("tftp: {peer} aborted \"{file}\" with ERROR {code:?} after {bytes} bytes");
-            }
-            Event::TimedOut {
-                id, peer, bytes, ..
-            } => {
-                let (file, _) = describe(self.socket(id));
-                warn!("tftp: {peer} timed out on \"{file}\" after {bytes} bytes");
-            }
-            Event::Failed {
-                id,
-                peer,
-                code,
-                reason,
-            } => {
-                let (file, _) = describe(self.socket(id));
-                warn!("tftp: {peer} failed \"{file}\": sent ERROR {code:?} {reason}");
-            }
-            Event::Refused { peer, code, reason } => {
-                info!("tftp: {peer} refused: ERROR {code:?} {reason}")
-            }
-            _ => {}
+            Event::TimedOut { .. } | Event::Failed { .. } => warn!("tftp: {line}"),
+            _ => info!("tftp: {line}"),
+        }
+        if let Some(owned) = events::Event::tftp(&event, &file) {
+            self.events.publish(owned);
+        }
+        if let Event::Started { id, .. } = event {
+            self.ensure_socket(id);
         }
     }
-}
-
-fn describe(socket: Option<&TransferSocket>) -> (String, f64) {
-    socket.map_or(("?".into(), 0.0), |s| {
-        (
-            printable(s.file.as_bytes()),
-            s.started.elapsed().as_secs_f64(),
-        )
-    })
 }

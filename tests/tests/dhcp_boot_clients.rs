@@ -115,12 +115,12 @@ fn each_kind_of_boot_client_gets_its_boot_file() {
     // Every decision is logged with the client's kind.
     let log = server.log();
     for arch in [
-        "(arch X64Uefi)",
-        "(arch Ebc)",
-        "(arch Arm64Uefi)",
-        "(arch X86Bios)",
-        "(arch X64UefiHttp, HTTP boot)",
-        "(arch X64Uefi, iPXE)",
+        "(x64 UEFI)",
+        "(EFI BC)",
+        "(ARM64 UEFI)",
+        "(x86 BIOS)",
+        "(x64 UEFI HTTP, HTTP boot)",
+        "(x64 UEFI, iPXE)",
     ] {
         assert!(log.contains(arch), "{arch} not in the log:\n{log}");
     }

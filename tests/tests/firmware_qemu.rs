@@ -280,9 +280,7 @@ fn x86_machines_boot_from_the_firmware_in_qemu() {
         let log = read(&fw_log);
         assert!(
             log.contains("52:54:00:aa:79:01 offer")
-                && log.contains(&format!(
-                    "(arch X86Bios, iPXE): boot http://{NET}.2/boot.ipxe"
-                )),
+                && log.contains(&format!("(x86 BIOS, iPXE): boot http://{NET}.2/boot.ipxe")),
             "{log}"
         );
         assert!(log.contains("/boot.ipxe 200"), "{log}");
@@ -347,7 +345,7 @@ fn x86_machines_boot_from_the_firmware_in_qemu() {
         println!("firmware {line}");
     }
     // OVMF's own PXE got snponly.efi over TFTP.
-    assert!(log.contains("(arch X64Uefi): boot snponly.efi"), "{log}");
+    assert!(log.contains("(x64 UEFI): boot snponly.efi"), "{log}");
 }
 
 /// From inside `netns`: five TFTP requests from five ports, never
@@ -513,7 +511,7 @@ fn proxy_firmware_beside_dnsmasq_boots_a_bios_machine() {
         .unwrap_or_else(|| panic!("{acked}"));
     // ... the boot from the firmware, which handed out no address ...
     assert!(
-        log.contains("52:54:00:aa:78:01 offer 0.0.0.0 (arch X86Bios, iPXE)")
+        log.contains("52:54:00:aa:78:01 proxy offer (x86 BIOS, iPXE)")
             || log.contains("52:54:00:aa:78:01 boot server ack"),
         "{}",
         both()

@@ -112,7 +112,12 @@ fn proxy_beside_dnsmasq_boots_a_real_machine() {
     );
     let log = server.log();
     // awl offered no address, only the boot...
-    assert!(log.contains("52:54:00:aa:91:01 offer 0.0.0.0 (arch X86Bios, iPXE): boot tftp://10.77.91.1/boot.ipxe"), "{log}");
+    assert!(
+        log.contains(
+            "52:54:00:aa:91:01 proxy offer (x86 BIOS, iPXE): boot tftp://10.77.91.1/boot.ipxe"
+        ),
+        "{log}"
+    );
     assert!(
         !log.contains(" ack 10.77.91."),
         "awl must not hand out addresses in proxy mode\n{log}"

@@ -132,7 +132,7 @@ fn bios_ipxe_rom_boots_from_awl() {
     // DHCP saw iPXE on BIOS and answered with the script, not a binary.
     assert!(log.contains("52:54:00:aa:71:01 offer 10.77.71.1"), "{log}");
     assert!(
-        log.contains("arch X86Bios, iPXE): boot tftp://10.77.71.1/boot.ipxe"),
+        log.contains("(x86 BIOS, iPXE): boot tftp://10.77.71.1/boot.ipxe"),
         "{log}"
     );
     assert!(log.contains("done \"boot.ipxe\""), "{log}");
@@ -162,13 +162,13 @@ fn ovmf_uefi_pxe_boots_ipxe_efi_from_awl_then_the_script() {
     let log = lab.server.log();
     // OVMF's own PXE (arch 7, not iPXE) was given ipxe.efi ...
     assert!(
-        log.contains("arch X64Uefi): boot ipxe.efi from tftp 10.77.72.1"),
+        log.contains("(x64 UEFI): boot ipxe.efi from tftp 10.77.72.1"),
         "{log}"
     );
     assert!(log.contains("done \"ipxe.efi\""), "{log}");
     // ... which then asked again as iPXE and got the script.
     assert!(
-        log.contains("arch X64Uefi, iPXE): boot tftp://10.77.72.1/boot.ipxe"),
+        log.contains("(x64 UEFI, iPXE): boot tftp://10.77.72.1/boot.ipxe"),
         "{log}"
     );
     let _ = &lab.dir;

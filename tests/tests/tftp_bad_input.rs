@@ -169,8 +169,8 @@ fn bad_input_gets_clear_errors_and_good_clients_carry_on() {
     server.wait_for_log(
         Duration::from_secs(5),
         &[
-            "refused: ERROR AccessViolation",
-            "refused: ERROR UnknownTid",
+            "refused: ERROR access violation (2)",
+            "refused: ERROR unknown transfer ID (5)",
         ],
     );
     assert!(
@@ -249,7 +249,7 @@ fn uefi_tsize_probe_abort_and_reread_from_a_new_port() {
     server.wait_for_log(
         Duration::from_secs(5),
         &[
-            "aborted \"awl-test.bin\" with ERROR OptionRefused",
+            "aborted \"awl-test.bin\": client sent ERROR option refused (8) after 0 bytes",
             "done \"awl-test.bin\" 4000 bytes",
         ],
     );

@@ -217,7 +217,7 @@ fn large_blocks_every_size() {
         busybox(&f, &name, 40_000);
     }
     assert!(
-        f.server.log().contains("blksize 65464 windowsize 16"),
+        f.server.log().contains("blksize 65464, windowsize 16"),
         "{}",
         f.server.log()
     );

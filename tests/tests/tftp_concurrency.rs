@@ -106,7 +106,9 @@ fn a_full_table_says_server_busy_at_once() {
     let took = started.elapsed();
     assert!(!ok, "64 clients cannot all fit 32 slots: {text}");
     let ends = |log: &str| {
-        let busy = log.matches("refused: ERROR NotDefined server busy").count();
+        let busy = log
+            .matches("refused: ERROR not defined (0): server busy")
+            .count();
         let done = log.matches(" done \"f.bin\"").count();
         (busy, done)
     };

@@ -139,7 +139,10 @@ fn uploads_with_every_client() {
     ));
     assert!(!uploads.0.parent().unwrap().join("escape.bin").exists());
     let log = server.log();
-    assert!(log.contains("refused: ERROR FileExists"), "{log}");
+    assert!(
+        log.contains("refused: ERROR file already exists (6)"),
+        "{log}"
+    );
 }
 
 #[test]
