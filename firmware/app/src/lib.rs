@@ -29,7 +29,7 @@ pub mod packed;
 
 use core::net::{SocketAddr, SocketAddrV4};
 
-use awl_core::boot::{BootConfig, BootDecision, ClientFacts};
+use awl_core::boot::BootConfig;
 use awl_core::dhcp::{self, DhcpServer, Ingress};
 use awl_core::tftp::{self, Local, TftpServer, TransferId};
 use awl_core::time::{Duration as CoreDuration, Instant as CoreInstant};
@@ -516,7 +516,7 @@ impl<L: Log> Appliance<L> {
             server.handle_timeout(t);
         }
         while let Some(event) = server.poll_event() {
-            log_dhcp(&mut self.log, &event);
+            crate::log!(self.log, "dhcp: {}", event);
         }
         // Replies go out of port 67 or 4011: ask for one only when both
         // sockets can take it.
@@ -533,13 +533,13 @@ impl<L: Log> Appliance<L> {
                 let bytes = self.out.get(..tx.len).unwrap_or(&[]);
                 let socket = self.sockets.get_mut::<udp::Socket<'_>>(handle);
                 if let Err(e) = socket.send_slice(bytes, to) {
-                    crate::log!(self.log, "dhcp: reply to {} dropped: {:?}", tx.dst, e);
+                    crate::log!(self.log, "dhcp: reply to {} dropped: {}", tx.dst, e);
                 }
                 busy = true;
             }
         }
         while let Some(event) = server.poll_event() {
-            log_dhcp(&mut self.log, &event);
+            crate::log!(self.log, "dhcp: {}", event);
         }
         busy
     }
@@ -630,7 +630,7 @@ impl<L: Log> Appliance<L> {
         let socket = self.sockets.get_mut::<udp::Socket<'_>>(handle);
         if let Err(e) = socket.send_slice(bytes, to) {
             // Lost like a dropped datagram: the transfer's timer resends.
-            crate::log!(self.log, "tftp: datagram to {} dropped: {:?}", tx.dst, e);
+            crate::log!(self.log, "tftp: datagram to {} dropped: {}", tx.dst, e);
         }
     }
 
@@ -666,17 +666,12 @@ impl<L: Log> Appliance<L> {
         Some(handle)
     }
 
+    /// One line per transfer start and end (and refusal), in the core's
+    /// words, with the transfer's file.
     fn tftp_events(&mut self) {
         while let Some(event) = self.tftp.poll_event() {
-            match event {
-                tftp::Event::Started {
-                    id,
-                    peer,
-                    size,
-                    negotiated,
-                    upload,
-                    ..
-                } => {
+            let file = match event {
+                tftp::Event::Started { id, .. } => {
                     let file = self
                         .tftp
                         .file_handle(id)
@@ -684,78 +679,16 @@ impl<L: Log> Appliance<L> {
                     if let Some(name) = self.transfer_file.get_mut(id.slot()) {
                         *name = file;
                     }
-                    crate::log!(
-                        self.log,
-                        "tftp: {} {} \"{}\" size {} blksize {} windowsize {}",
-                        peer,
-                        if upload { "upload" } else { "start" },
-                        file,
-                        size,
-                        negotiated.blksize,
-                        negotiated.windowsize
-                    );
                     let _ = self.transfer_socket(id);
+                    file
                 }
-                tftp::Event::Finished {
-                    id,
-                    peer,
-                    bytes,
-                    retransmits,
-                    elapsed,
-                } => crate::log!(
-                    self.log,
-                    "tftp: {} done \"{}\" {} bytes in {} ms, {} blocks resent",
-                    peer,
-                    file_of(&self.transfer_file, id),
-                    bytes,
-                    elapsed.total_millis(),
-                    retransmits
-                ),
-                tftp::Event::Aborted {
-                    id,
-                    peer,
-                    code,
-                    bytes,
-                    ..
-                } => crate::log!(
-                    self.log,
-                    "tftp: {} aborted \"{}\" with ERROR {:?} after {} bytes",
-                    peer,
-                    file_of(&self.transfer_file, id),
-                    code,
-                    bytes
-                ),
-                tftp::Event::TimedOut {
-                    id, peer, bytes, ..
-                } => crate::log!(
-                    self.log,
-                    "tftp: {} timed out on \"{}\" after {} bytes",
-                    peer,
-                    file_of(&self.transfer_file, id),
-                    bytes
-                ),
-                tftp::Event::Failed {
-                    id,
-                    peer,
-                    code,
-                    reason,
-                } => crate::log!(
-                    self.log,
-                    "tftp: {} failed \"{}\": sent ERROR {:?} {}",
-                    peer,
-                    file_of(&self.transfer_file, id),
-                    code,
-                    reason
-                ),
-                tftp::Event::Refused { peer, code, reason } => crate::log!(
-                    self.log,
-                    "tftp: {} refused: ERROR {:?} {}",
-                    peer,
-                    code,
-                    reason
-                ),
-                _ => {}
-            }
+                tftp::Event::Finished { id, .. }
+                | tftp::Event::Aborted { id, .. }
+                | tftp::Event::TimedOut { id, .. }
+                | tftp::Event::Failed { id, .. } => file_of(&self.transfer_file, id),
+                _ => "",
+            };
+            crate::log!(self.log, "tftp: {}", event.display_with(file));
         }
     }
 
@@ -785,92 +718,4 @@ impl<L: Log> Appliance<L> {
 
 fn file_of(files: &[&'static str], id: TransferId) -> &'static str {
     files.get(id.slot()).copied().unwrap_or("?")
-}
-
-fn describe_boot<'a>(boot: &BootDecision<'a>) -> Boot<'a> {
-    Boot(*boot)
-}
-
-struct Boot<'a>(BootDecision<'a>);
-
-impl core::fmt::Display for Boot<'_> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self.0 {
-            BootDecision::Tftp { server, file } => write!(f, "boot {file} from tftp {server}"),
-            BootDecision::Url { url, .. } => write!(f, "boot {url}"),
-            BootDecision::None => f.write_str("no boot options"),
-        }
-    }
-}
-
-struct Client(ClientFacts);
-
-impl core::fmt::Display for Client {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self.0.arch {
-            Some(arch) => write!(f, "arch {arch:?}")?,
-            None => f.write_str("arch none")?,
-        }
-        if self.0.ipxe {
-            f.write_str(", iPXE")?;
-        }
-        if self.0.http {
-            f.write_str(", HTTP boot")?;
-        }
-        Ok(())
-    }
-}
-
-/// One line per DHCP decision, as the host logs them.
-fn log_dhcp<L: Log>(log: &mut L, event: &dhcp::Event<'_>) {
-    match *event {
-        dhcp::Event::Offered {
-            mac,
-            ip,
-            facts,
-            boot,
-        } => crate::log!(
-            log,
-            "dhcp: {} offer {} ({}): {}",
-            Mac(mac),
-            ip,
-            Client(facts),
-            describe_boot(&boot)
-        ),
-        dhcp::Event::Bound { lease, boot, .. } => crate::log!(
-            log,
-            "dhcp: {} ack {}: {}",
-            Mac(lease.mac),
-            lease.ip,
-            describe_boot(&boot)
-        ),
-        dhcp::Event::BootAck { mac, boot } => crate::log!(
-            log,
-            "dhcp: {} boot server ack: {}",
-            Mac(mac),
-            describe_boot(&boot)
-        ),
-        dhcp::Event::Nak {
-            mac,
-            requested,
-            reason,
-        } => crate::log!(log, "dhcp: {} nak {}: {}", Mac(mac), requested, reason),
-        dhcp::Event::Released { lease } => {
-            crate::log!(log, "dhcp: {} released {}", Mac(lease.mac), lease.ip)
-        }
-        dhcp::Event::Declined { mac, ip } => crate::log!(
-            log,
-            "dhcp: {} declined {}: address in use on the network",
-            Mac(mac),
-            ip
-        ),
-        dhcp::Event::PoolExhausted { mac } => {
-            crate::log!(log, "dhcp: {} no offer: pool exhausted", Mac(mac))
-        }
-        dhcp::Event::Ignored { mac, reason } => match mac {
-            Some(mac) => crate::log!(log, "dhcp: {} ignored: {}", Mac(mac), reason),
-            None => crate::log!(log, "dhcp: - ignored: {}", reason),
-        },
-        _ => {}
-    }
 }

@@ -23,16 +23,9 @@ impl Log for NoLog {
     fn line(&mut self, _: fmt::Arguments<'_>) {}
 }
 
-/// A MAC address as `aa:bb:cc:dd:ee:ff`.
-#[derive(Debug, Clone, Copy)]
-pub struct Mac(pub [u8; 6]);
-
-impl fmt::Display for Mac {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let [a, b, c, d, e, g] = self.0;
-        write!(f, "{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{g:02x}")
-    }
-}
+/// A MAC address as `aa:bb:cc:dd:ee:ff` (the core's, as the host prints
+/// it).
+pub use awl_core::wire::Mac;
 
 /// Logs one line: `log!(sink, "format", args..)`.
 #[macro_export]
