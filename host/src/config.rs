@@ -13,7 +13,12 @@
 //! max_upload = 67108864        # --tftp-max-upload
 //!
 //! [http]
-//! listen = "0.0.0.0:80"        # --http-listen (HTTP off without it)
+//! listen = "0.0.0.0:80"        # --http-listen
+//! url = "http://10.0.0.1"      # --http-url (what machines are given)
+//!
+//! [inventory]
+//! file = "/var/lib/awl/inventory.toml"  # --inventory
+//! templates = "/etc/awl/templates"      # --templates
 //!
 //! [dhcp]
 //! interface = "eth1"           # --interface
@@ -54,14 +59,29 @@ pub struct ConfigFile {
     /// `[http]`
     #[serde(default)]
     pub http: HttpSection,
+    /// `[inventory]`
+    #[serde(default)]
+    pub inventory: InventorySection,
 }
 
-/// `[http]`: what the `--http-*` flags set.
+/// `[http]`: what `--http-listen` and `--http-url` set.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpSection {
     /// `--http-listen`
     pub listen: Option<Spanned<SocketAddr>>,
+    /// `--http-url`
+    pub url: Option<Spanned<String>>,
+}
+
+/// `[inventory]`: what `--inventory` and `--templates` set.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InventorySection {
+    /// `--inventory`
+    pub file: Option<Spanned<PathBuf>>,
+    /// `--templates`
+    pub templates: Option<Spanned<PathBuf>>,
 }
 
 /// `[dhcp]`: what the DHCP flags set.

@@ -60,6 +60,8 @@ pub struct DhcpOptions {
     pub ipxe_script: String,
     /// URL for UEFI HTTP Boot clients.
     pub http_boot: String,
+    /// The inventory, asked per request (after `machines`).
+    pub inventory: std::sync::Arc<crate::install::InventoryMachines>,
 }
 
 /// The core's reservations for `options.machines`. A fixed address must lie
@@ -109,7 +111,7 @@ fn reservations(
 }
 
 /// The IPv4 address and netmask of `interface`.
-fn interface_address(interface: &str) -> Result<(Ipv4Addr, Ipv4Addr)> {
+pub fn interface_address(interface: &str) -> Result<(Ipv4Addr, Ipv4Addr)> {
     for ifa in nix::ifaddrs::getifaddrs().context("cannot list network interfaces")? {
         if ifa.interface_name != interface {
             continue;
@@ -258,7 +260,11 @@ async fn run(
     let live = leases::load(&options.lease_file);
     let mut restored = Vec::new();
     for record in &live {
-        if server.restore(now(), leases::lease_of(record, now())) {
+        if server.restore_with(
+            now(),
+            leases::lease_of(record, now()),
+            &options.inventory.view(&reservations),
+        ) {
             restored.push(record.clone());
         } else {
             warn!(
@@ -322,12 +328,12 @@ async fn run(
         tokio::select! {
             r = dhcp.recv_from(&mut buf) => {
                 if let Ok((len, SocketAddr::V4(from))) = r {
-                    server.handle(now(), Ingress::Dhcp, from, &buf[..len]);
+                    server.handle_with(now(), Ingress::Dhcp, from, &buf[..len], &options.inventory.view(&reservations));
                 }
             }
             r = pxe.recv_from(&mut pxe_buf) => {
                 if let Ok((len, SocketAddr::V4(from))) = r {
-                    server.handle(now(), Ingress::Pxe, from, &pxe_buf[..len]);
+                    server.handle_with(now(), Ingress::Pxe, from, &pxe_buf[..len], &options.inventory.view(&reservations));
                 }
             }
             _ = sleep_until(epoch, deadline) => server.handle_timeout(now()),
@@ -342,7 +348,13 @@ async fn run(
         for _ in 0..256 {
             match dhcp.try_recv_from(&mut buf) {
                 Ok((len, SocketAddr::V4(from))) => {
-                    server.handle(now(), Ingress::Dhcp, from, &buf[..len]);
+                    server.handle_with(
+                        now(),
+                        Ingress::Dhcp,
+                        from,
+                        &buf[..len],
+                        &options.inventory.view(&reservations),
+                    );
                     let seq = take_events(&mut server, &mut journal, &mut reporter, now())?;
                     commit = commit.max(seq);
                     // Sync early when ACKs pile up, so the reply queue keeps

@@ -9,8 +9,10 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 use awl::config::{self, ConfigFile, Loaded};
+use awl::install::{InstallSite, InventoryMachines, Server};
+use awl::inventory::store::{FileStore, InventoryCache, Store};
 use awl::supervise::Services;
-use awl::{decode, dhcp, http, leases, machines, tftp};
+use awl::{decode, dhcp, leases, machines, tftp};
 use clap::{Args, Parser, Subcommand};
 
 /// awl: network-install server (DHCP/proxyDHCP with PXE, TFTP, HTTP, answer files).
@@ -23,8 +25,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve: TFTP, HTTP (--http-listen), and DHCP or proxyDHCP on
-    /// --interface.
+    /// Serve: TFTP, HTTP (--http-listen: boot scripts, answer files, the
+    /// TFTP root), and DHCP or proxyDHCP on --interface.
     Serve(Box<Serve>),
     /// Check a configuration file; exits non-zero on any error, naming
     /// file, line and field.
@@ -56,8 +58,7 @@ enum Command {
 }
 
 /// Every flag also has a key in the configuration file (`[tftp]`,
-/// `[http]`); a flag
-/// given here wins.
+/// `[http]`, `[inventory]`, `[dhcp]`); a flag given here wins.
 #[derive(Debug, Args)]
 struct Serve {
     /// Configuration file (TOML; see docs/config.md).
@@ -92,13 +93,28 @@ struct Serve {
     /// The largest TFTP upload accepted, in bytes [default: 67108864].
     #[arg(long)]
     tftp_max_upload: Option<u64>,
-    /// Where HTTP listens: the TFTP root under /boot/ (and boot scripts
-    /// and answer files); HTTP is off without it.
+    /// Where HTTP listens (boot scripts, answer files, the TFTP root under
+    /// /boot/); no HTTP without it.
     #[arg(long, env = "AWL_HTTP_LISTEN")]
     http_listen: Option<SocketAddr>,
+    /// The base of the URLs booting machines are given, e.g.
+    /// http://10.0.0.1 [default: from --http-listen, or --interface's
+    /// address when it listens on 0.0.0.0].
+    #[arg(long)]
+    http_url: Option<String>,
+    /// The inventory (distros, profiles, systems; docs/inventory.md)
+    /// [default: /var/lib/awl/inventory.toml, when it exists].
+    #[arg(long, env = "AWL_INVENTORY")]
+    inventory: Option<PathBuf>,
+    /// Your templates and snippets (DIR/snippets/), over the built-in ones
+    /// (docs/templates.md).
+    #[arg(long)]
+    templates: Option<PathBuf>,
     #[command(flatten)]
     dhcp: DhcpArgs,
 }
+
+const DEFAULT_INVENTORY: &str = "/var/lib/awl/inventory.toml";
 
 const DEFAULT_LEASE_FILE: &str = "/var/lib/awl/leases";
 
@@ -206,6 +222,7 @@ fn dhcp_options(
     args: &DhcpArgs,
     file: config::DhcpSection,
     file_machines: Vec<machines::Machine>,
+    install: &Install,
 ) -> Result<Option<dhcp::DhcpOptions>> {
     let range = match (args.dhcp_range, &file.range) {
         (Some(range), _) => Some(range),
@@ -295,8 +312,17 @@ fn dhcp_options(
             file.boot_uefi_arm64,
             "ipxe-arm64.efi",
         ),
-        ipxe_script: pick(&args.ipxe_script, file.ipxe_script, ""),
+        // With HTTP on, iPXE chains to awl's own first script.
+        ipxe_script: pick(
+            &args.ipxe_script,
+            file.ipxe_script,
+            &install
+                .server
+                .as_ref()
+                .map_or(String::new(), |s| format!("{}/boot.ipxe", s.http_base)),
+        ),
         http_boot: pick(&args.http_boot, file.http_boot, ""),
+        inventory: install.machines.clone(),
     }))
 }
 
@@ -372,19 +398,9 @@ fn run_serve(serve: Serve) -> Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
     let (file, file_machines) = load_config(serve.config.as_deref())?;
-    let dhcp_options = dhcp_options(&serve.dhcp, file.dhcp, file_machines)?;
-    let http_listen = serve
-        .http_listen
-        .or(file.http.listen.map(|v| v.into_inner()));
+    let install = install_settings(&serve, &file)?;
+    let dhcp_options = dhcp_options(&serve.dhcp, file.dhcp, file_machines, &install)?;
     let options = tftp_options(serve, file.tftp)?;
-    // HTTP serves the TFTP root under /boot/ (docs/http-host.md).
-    let http = http_listen.map(|listen| {
-        let boot = http::Mount {
-            prefix: "/boot/".into(),
-            root: options.root.clone(),
-        };
-        http::HttpSettings::new(listen, vec![boot])
-    });
     // Every service on a thread of its own (so file serving never delays
     // DHCP), all under one shutdown: the first to fail stops awl.
     let mut services = Services::default();
@@ -392,10 +408,113 @@ fn run_serve(serve: Serve) -> Result<()> {
     if let Some(dhcp_options) = dhcp_options {
         dhcp::start(dhcp_options, &events, &mut services)?;
     }
-    if let Some(settings) = http {
-        let (run, stop) = http::bind(settings, None)?;
+    if let (Some(listen), Some(server)) = (install.http_listen, install.server.clone()) {
+        let settings = awl::http::HttpSettings::new(
+            listen,
+            vec![awl::http::Mount {
+                prefix: "/boot/".into(),
+                root: options.root.clone(),
+            }],
+        );
+        let site: Option<std::sync::Arc<dyn awl::http::Dynamic>> =
+            install.cache.clone().map(|cache| {
+                std::sync::Arc::new(InstallSite::new(cache, install.renderer.clone(), server))
+                    as std::sync::Arc<dyn awl::http::Dynamic>
+            });
+        let (run, stop) = awl::http::bind(settings, site)?;
         services.spawn("http", run, stop)?;
+        tracing::info!("http: serving on {listen}");
     }
     tftp::start(options, &events, &mut services)?;
     services.supervise()
+}
+
+/// The inventory, the templates and where HTTP is: what the install layer
+/// needs, from flags over the file over defaults.
+struct Install {
+    http_listen: Option<SocketAddr>,
+    server: Option<Server>,
+    cache: Option<std::sync::Arc<InventoryCache>>,
+    renderer: std::sync::Arc<awl::render::Renderer>,
+    machines: std::sync::Arc<InventoryMachines>,
+}
+
+fn install_settings(serve: &Serve, file: &ConfigFile) -> Result<Install> {
+    let http_listen = serve
+        .http_listen
+        .or(file.http.listen.as_ref().map(|v| *v.get_ref()));
+    let inventory = serve.inventory.clone().or(file
+        .inventory
+        .file
+        .as_ref()
+        .map(|v| v.get_ref().clone()));
+    let inventory = match inventory {
+        Some(path) => Some(path),
+        None => Some(PathBuf::from(DEFAULT_INVENTORY)).filter(|p| p.exists()),
+    };
+    let cache = match inventory {
+        Some(path) => {
+            let store = FileStore::new(&path);
+            // Refuse to start on a broken inventory; later edits that break
+            // it are logged and the last good one stays in use.
+            if path.exists() {
+                if let Err(problems) = store.load() {
+                    bail!("inventory {}:\n{problems}", path.display());
+                }
+            }
+            tracing::info!("inventory: {}", path.display());
+            Some(std::sync::Arc::new(InventoryCache::new(store)))
+        }
+        None => None,
+    };
+    let templates = serve.templates.clone().or(file
+        .inventory
+        .templates
+        .as_ref()
+        .map(|v| v.get_ref().clone()));
+    let renderer = std::sync::Arc::new(awl::render::Renderer::new(awl::render::RenderConfig {
+        snippets_dir: templates.as_ref().map(|t| t.join("snippets")),
+        templates_dir: templates,
+        ..Default::default()
+    }));
+    let server = match http_listen {
+        None => None,
+        Some(listen) => {
+            let base = match (&serve.http_url, &file.http.url) {
+                (Some(url), _) => url.trim_end_matches('/').to_string(),
+                (None, Some(url)) => url.get_ref().trim_end_matches('/').to_string(),
+                (None, None) => {
+                    let ip = match listen.ip() {
+                        std::net::IpAddr::V4(ip) if !ip.is_unspecified() => ip,
+                        _ => match serve.dhcp.interface.as_deref().or(file.dhcp.interface.as_deref()) {
+                            Some(interface) => dhcp::interface_address(interface)?.0,
+                            None => bail!("--http-listen {listen}: give --http-url (what machines reach), or an address to listen on"),
+                        },
+                    };
+                    if listen.port() == 80 {
+                        format!("http://{ip}")
+                    } else {
+                        format!("http://{ip}:{}", listen.port())
+                    }
+                }
+            };
+            let ip = base
+                .split("://")
+                .nth(1)
+                .and_then(|rest| rest.split(['/', ':']).next())
+                .and_then(|host| host.parse().ok())
+                .unwrap_or(Ipv4Addr::UNSPECIFIED);
+            Some(Server {
+                ip,
+                http_base: base,
+            })
+        }
+    };
+    Ok(Install {
+        http_listen,
+        server,
+        machines: std::sync::Arc::new(InventoryMachines::new(cache.clone())),
+        cache,
+        renderer,
+    })
 }

@@ -3,7 +3,9 @@
 //! initramfs built here around the static busybox. It does what an
 //! installer's first minutes do on the network: it loads the NIC driver,
 //! asks DHCP for an address (busybox udhcpc), fetches every URL named by an
-//! `awl.fetch=URL` kernel argument, and prints on its serial console, for
+//! `awl.fetch=URL` kernel argument or by an installer's answer-file
+//! argument (`inst.ks=`, `url=`, `autoyast=`), and prints on its serial
+//! console, for
 //! each, `AWL-FETCHED <url> <size> <sha256>` (or `AWL-FETCH-FAILED <url>`),
 //! then `AWL-TINY-DONE` and powers off.
 
@@ -48,8 +50,8 @@ udhcpc -i eth0 -s /udhcpc.sh -q -n -t 20 -T 2 || echo "AWL-TINY no DHCP answer"
 echo "AWL-TINY address $(ip -4 -o addr show eth0 | awk '{print $4}')"
 for arg in $(cat /proc/cmdline); do
   case "$arg" in
-    awl.fetch=*)
-      url="${arg#awl.fetch=}"
+    awl.fetch=*|inst.ks=*|url=*|autoyast=*)
+      url="${arg#*=}"
       if wget -q -O /fetched "$url"; then
         echo "AWL-FETCHED $url $(wc -c < /fetched) $(sha256sum /fetched | cut -d' ' -f1)"
       else

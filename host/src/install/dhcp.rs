@@ -57,6 +57,16 @@ pub struct InventoryMachines {
     current: Mutex<Option<(Arc<Inventory>, Arc<Index>)>>,
 }
 
+impl std::fmt::Debug for InventoryMachines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.cache.is_some() {
+            "InventoryMachines(inventory)"
+        } else {
+            "InventoryMachines(none)"
+        })
+    }
+}
+
 impl InventoryMachines {
     /// Over `cache` (none: only the configuration's reservations).
     pub fn new(cache: Option<Arc<InventoryCache>>) -> Self {
