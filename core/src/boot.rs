@@ -178,30 +178,32 @@ impl core::fmt::Display for BootDecision<'_> {
 }
 
 /// Decides what `facts` boots under `config` for a machine the inventory
-/// may know: `netboot` off gives no boot options; its own boot file or
-/// URL replaces the default one (where the default would boot at all).
+/// knows: `netboot` off gives no boot options; its own `boot_file` (a file
+/// or a URL; empty: none) replaces the default one where the default would
+/// boot at all.
 pub fn decide_for<'a>(
     facts: &ClientFacts,
     config: &BootConfig<'a>,
-    machine: Option<&crate::dhcp::Machine<'a>>,
+    netboot: bool,
+    boot_file: &'a str,
 ) -> BootDecision<'a> {
     let decision = decide(facts, config);
-    match machine {
-        Some(m) if !m.netboot => BootDecision::None,
-        Some(m) if !m.boot_file.is_empty() && decision != BootDecision::None => {
-            if m.boot_file.contains("://") {
-                BootDecision::Url {
-                    url: m.boot_file,
-                    http_client: facts.http,
-                }
-            } else {
-                BootDecision::Tftp {
-                    server: config.tftp_server,
-                    file: m.boot_file,
-                }
-            }
+    if !netboot {
+        return BootDecision::None;
+    }
+    if boot_file.is_empty() || decision == BootDecision::None {
+        return decision;
+    }
+    if boot_file.contains("://") {
+        BootDecision::Url {
+            url: boot_file,
+            http_client: facts.http,
         }
-        _ => decision,
+    } else {
+        BootDecision::Tftp {
+            server: config.tftp_server,
+            file: boot_file,
+        }
     }
 }
 

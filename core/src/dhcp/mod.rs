@@ -171,6 +171,16 @@ struct Known<'m, 'a> {
     machines: &'m dyn Machines<'a>,
 }
 
+impl<'a> Known<'_, 'a> {
+    /// What this client boots: the policy, with the machine's own settings.
+    fn boot(&self, facts: &ClientFacts, config: &BootConfig<'a>) -> BootDecision<'a> {
+        match self.machine {
+            Some(m) => decide_for(facts, config, m.netboot, m.boot_file),
+            None => decide_for(facts, config, true, ""),
+        }
+    }
+}
+
 /// A subnet served through DHCP relay agents: a request whose `giaddr`
 /// lies inside it gets an address from its pool, and its mask and routers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -804,7 +814,7 @@ impl<'a, const Q: usize, const E: usize> DhcpServer<'a, Q, E> {
             return;
         }
         let facts = ClientFacts::of(packet);
-        let boot = decide_for(&facts, &self.config.boot, known.machine.as_ref());
+        let boot = known.boot(&facts, &self.config.boot);
         self.event(Event::Offered {
             mac: mac.unwrap_or_default(),
             ip,
@@ -886,7 +896,7 @@ impl<'a, const Q: usize, const E: usize> DhcpServer<'a, Q, E> {
             return;
         };
         let facts = ClientFacts::of(packet);
-        let boot = decide_for(&facts, &self.config.boot, known.machine.as_ref());
+        let boot = known.boot(&facts, &self.config.boot);
         let seq = self.next_seq;
         self.next_seq = self.next_seq.saturating_add(1);
         self.event(Event::Bound {
@@ -968,7 +978,7 @@ impl<'a, const Q: usize, const E: usize> DhcpServer<'a, Q, E> {
             });
         }
         let facts = ClientFacts::of(packet);
-        let boot = decide_for(&facts, &self.config.boot, known.machine.as_ref());
+        let boot = known.boot(&facts, &self.config.boot);
         let mut pending = Pending::reply(
             &self.config,
             packet,
@@ -992,7 +1002,7 @@ impl<'a, const Q: usize, const E: usize> DhcpServer<'a, Q, E> {
                 reason: "proxy mode: not a network-boot client",
             });
         }
-        let boot = decide_for(&facts, &self.config.boot, known.machine.as_ref());
+        let boot = known.boot(&facts, &self.config.boot);
         if boot == BootDecision::None {
             return self.event(Event::Ignored {
                 mac,
@@ -1019,7 +1029,7 @@ impl<'a, const Q: usize, const E: usize> DhcpServer<'a, Q, E> {
     ) {
         let mac = packet.client_mac();
         let facts = ClientFacts::of(packet);
-        let boot = decide_for(&facts, &self.config.boot, known.machine.as_ref());
+        let boot = known.boot(&facts, &self.config.boot);
         if boot == BootDecision::None {
             return self.event(Event::Ignored {
                 mac,
