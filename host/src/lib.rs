@@ -1,18 +1,24 @@
 //! The `awl` host binary's library part: what the binary and the end-to-end
-//! tests share.
+//! tests share. The folders say what each part is:
+//!
+//! | module | what |
+//! | --- | --- |
+//! | [`settings`] | the configuration file and `--dhcp-host` machines |
+//! | [`dhcp`], [`tftp`], [`http`] | the services: drivers around the core's state machines (DHCP's lease journal, TFTP's files) and awl's HTTP server |
+//! | [`supervise`], [`events`], [`clock`] | what the services share: one shutdown, the event bus, time |
+//! | [`inventory`] | distros, profiles, systems: model, storage, CLI |
+//! | [`render`] | answer files and boot configs from templates |
+//! | [`install`] | the inventory as DHCP lookups and HTTP answers |
+//! | [`tools`] | offline tools: `awl decode`, capture reading |
 
-pub mod capture;
 pub mod clock;
-pub mod config;
-pub mod decode;
 pub mod dhcp;
 pub mod events;
-pub mod files;
 pub mod http;
 pub mod install;
 pub mod inventory;
-pub mod leases;
-pub mod machines;
 pub mod render;
+pub mod settings;
 pub mod supervise;
 pub mod tftp;
+pub mod tools;

@@ -8,11 +8,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
-use awl::config::{self, ConfigFile, Loaded};
+use awl::dhcp::{self, leases};
 use awl::install::{InstallSite, InventoryMachines, Server};
 use awl::inventory::store::{FileStore, InventoryCache, Store};
+use awl::settings::{self as config, machines, ConfigFile, Loaded};
 use awl::supervise::Services;
-use awl::{decode, dhcp, leases, machines, tftp};
+use awl::tftp;
+use awl::tools::decode;
 use clap::{Args, Parser, Subcommand};
 
 /// awl: network-install server (DHCP/proxyDHCP with PXE, TFTP, HTTP, answer files).

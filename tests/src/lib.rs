@@ -5,7 +5,7 @@ pub mod tiny;
 
 use std::path::{Path, PathBuf};
 
-pub use awl::capture::{udp_datagrams, Datagram};
+pub use awl::tools::capture::{udp_datagrams, Datagram};
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {

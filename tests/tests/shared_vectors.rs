@@ -5,7 +5,7 @@
 use std::net::Ipv4Addr;
 use std::path::Path;
 
-use awl::capture::udp_in_ipv4;
+use awl::tools::capture::udp_in_ipv4;
 use awl_core::wire::dhcp::pxe::{ClientArch, Guid, Ndi, PxeOption, VendorClass};
 use awl_core::wire::dhcp::{code, MessageType, Op, Packet};
 use awl_core::wire::tftp::{Mode, Repr, TftpOptions};

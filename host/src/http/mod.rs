@@ -39,7 +39,7 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-use crate::decode::printable;
+use crate::tools::decode::printable;
 use files::{Refused, Site};
 use request::{HeadError, Malformed};
 use send::{write_response, Body, Response};

@@ -340,7 +340,7 @@ pub fn parse_subnet(text: &str) -> Result<(Ipv4Addr, Ipv4Addr), String> {
         let net: Ipv4Addr = net.parse().map_err(|e| format!("{net}: {e}"))?;
         return Ok((Ipv4Addr::from(u32::from(net) & u32::from(mask)), mask));
     }
-    crate::config::parse_network(text)
+    crate::settings::parse_network(text)
 }
 
 impl DistroArgs {

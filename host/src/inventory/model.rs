@@ -321,7 +321,7 @@ pub struct Mac(pub [u8; 6]);
 impl FromStr for Mac {
     type Err = String;
     fn from_str(text: &str) -> Result<Self, String> {
-        crate::machines::parse_mac(text.trim()).map(Self)
+        crate::settings::machines::parse_mac(text.trim()).map(Self)
     }
 }
 
@@ -449,16 +449,18 @@ impl Inventory {
     /// Every interface as a DHCP reservation for the DHCP server: its
     /// fixed address (if any), and boot options unless the system never
     /// netboots. What `[[dhcp.host]]` gives, from the inventory.
-    pub fn reservations(&self) -> Vec<crate::machines::Machine> {
+    pub fn reservations(&self) -> Vec<crate::settings::machines::Machine> {
         self.systems
             .iter()
             .flat_map(|s| {
-                s.interfaces.iter().map(|i| crate::machines::Machine {
-                    id: crate::machines::MachineId::Mac(i.mac.0),
-                    ip: i.ip,
-                    boot: String::new(),
-                    netboot: s.netboot() != Netboot::Never,
-                })
+                s.interfaces
+                    .iter()
+                    .map(|i| crate::settings::machines::Machine {
+                        id: crate::settings::machines::MachineId::Mac(i.mac.0),
+                        ip: i.ip,
+                        boot: String::new(),
+                        netboot: s.netboot() != Netboot::Never,
+                    })
             })
             .collect()
     }

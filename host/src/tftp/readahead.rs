@@ -5,7 +5,7 @@
 
 use awl_core::tftp::{FileError, FileSource};
 
-use crate::files::RootDir;
+use crate::tftp::files::RootDir;
 
 /// How much is read ahead: one GSO batch (at most 64 KiB of datagrams).
 const AHEAD: usize = 64 << 10;

@@ -39,6 +39,8 @@
 //! wrong types, and values that make no sense (a root that is not a
 //! directory) are all refused before anything starts.
 
+pub mod machines;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -121,7 +123,7 @@ pub struct DhcpSection {
     pub relayed: Vec<RelayedSection>,
     /// `--dhcp-host`, one `[[dhcp.host]]` table each
     #[serde(default, rename = "host")]
-    pub hosts: Vec<Spanned<crate::machines::MachineSection>>,
+    pub hosts: Vec<Spanned<machines::MachineSection>>,
 }
 
 /// `[[dhcp.relayed]]`: a subnet served through relay agents.
@@ -290,17 +292,17 @@ impl Loaded {
 
     /// The `[[dhcp.host]]` tables read, or every problem with them (each
     /// at its place in the file).
-    pub fn machines(&self) -> Result<Vec<crate::machines::Machine>, Vec<anyhow::Error>> {
+    pub fn machines(&self) -> Result<Vec<machines::Machine>, Vec<anyhow::Error>> {
         let mut machines = Vec::new();
         let mut out = Vec::new();
         for section in &self.file.dhcp.hosts {
-            match crate::machines::from_section(section) {
+            match machines::from_section(section) {
                 Ok(m) => machines.push((section.span().start, m)),
                 Err((field, span, why)) => out.push(self.error_at_offset(field, span.start, &why)),
             }
         }
         let list: Vec<_> = machines.iter().map(|(_, m)| m.clone()).collect();
-        for (i, why) in crate::machines::conflicts(&list) {
+        for (i, why) in machines::conflicts(&list) {
             let at = machines.get(i).map_or(0, |(at, _)| *at);
             out.push(self.error_at_offset("dhcp.host", at, &why));
         }

@@ -7,7 +7,7 @@ use anyhow::Result;
 use awl_core::wire::dhcp::{self, pxe, Packet};
 use awl_core::wire::tftp;
 
-use crate::capture::{udp_datagrams, Datagram};
+use crate::tools::capture::{udp_datagrams, Datagram};
 
 /// Prints every DHCP and TFTP datagram of the pcap at `path`.
 pub fn run(path: &Path) -> Result<()> {

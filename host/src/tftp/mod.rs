@@ -9,6 +9,7 @@
 //! GSO), its blocks read ahead with one `pread` per window
 //! ([`readahead`]).
 
+pub mod files;
 mod readahead;
 mod udp;
 
@@ -27,8 +28,8 @@ use tracing::{info, warn};
 
 use crate::clock::core_now;
 use crate::events::{self, Events};
-use crate::files::RootDir;
 use crate::supervise::Services;
+use files::RootDir;
 use readahead::ReadAhead;
 use udp::{Gso, Receiver, GSO_BYTES, MAX_SEGMENTS};
 

@@ -8,6 +8,8 @@
 //! journal cannot be written it ends with that error, which stops awl,
 //! rather than answer from leases that are not on disk.
 
+pub mod leases;
+
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Instant as StdInstant;
@@ -23,9 +25,9 @@ use tracing::{debug, info, warn};
 
 use crate::clock::{core_now, sleep_until};
 use crate::events::{self, Events};
-use crate::leases::{self, Journal};
-use crate::machines::MachineId;
+use crate::settings::machines::MachineId;
 use crate::supervise::Services;
+use leases::Journal;
 
 /// What `awl serve` needs to serve DHCP.
 #[derive(Debug, Clone)]
@@ -35,9 +37,9 @@ pub struct DhcpOptions {
     /// Full server with this pool, or proxyDHCP when `None`.
     pub range: Option<(Ipv4Addr, Ipv4Addr)>,
     /// Subnets served through relay agents.
-    pub relayed: Vec<crate::config::Relayed>,
+    pub relayed: Vec<crate::settings::Relayed>,
     /// Machines with a fixed address or boot settings of their own.
-    pub machines: Vec<crate::machines::Machine>,
+    pub machines: Vec<crate::settings::machines::Machine>,
     /// Routers (option 3); empty: this server.
     pub routers: Vec<Ipv4Addr>,
     /// DNS servers (option 6).
