@@ -30,12 +30,24 @@ enum Command {
     /// Serve: TFTP, HTTP (--http-listen: boot scripts, answer files, the
     /// TFTP root), and DHCP or proxyDHCP on --interface.
     Serve(Box<Serve>),
-    /// Check a configuration file; exits non-zero on any error, naming
-    /// file, line and field.
+    /// Check a configuration file and the inventory (every distro,
+    /// profile, system and template); exits non-zero on any problem, each
+    /// named by file, line and field.
     Check {
         /// The configuration file.
         #[arg(long, env = "AWL_CONFIG")]
-        config: PathBuf,
+        config: Option<PathBuf>,
+        /// The inventory [default: the configuration's [inventory] file,
+        /// else /var/lib/awl/inventory.toml when it exists].
+        #[arg(long, env = "AWL_INVENTORY")]
+        inventory: Option<PathBuf>,
+        /// Your templates (as `awl serve --templates`).
+        #[arg(long)]
+        templates: Option<PathBuf>,
+        /// Where kernels and initrds are (as `awl serve --tftp-root`)
+        /// [default: the configuration's [tftp] root].
+        #[arg(long)]
+        tftp_root: Option<PathBuf>,
     },
     /// List the leases in the lease journal.
     Leases {
@@ -191,7 +203,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Decode { pcap } => decode::run(&pcap),
         Command::Serve(serve) => run_serve(*serve),
-        Command::Check { config } => check(&config),
+        Command::Check {
+            config,
+            inventory,
+            templates,
+            tftp_root,
+        } => check(config.as_deref(), inventory, templates, tftp_root),
         Command::Leases { lease_file } => leases::print(&lease_file),
         Command::Distro(args) => args.run(),
         Command::Profile(args) => args.run(),
@@ -207,16 +224,68 @@ fn main() -> ExitCode {
     }
 }
 
-fn check(path: &std::path::Path) -> Result<()> {
-    let loaded = Loaded::read(path)?;
-    let problems = loaded.problems();
-    for p in &problems {
-        eprintln!("{p}");
+fn check(
+    config: Option<&std::path::Path>,
+    inventory: Option<PathBuf>,
+    templates: Option<PathBuf>,
+    tftp_root: Option<PathBuf>,
+) -> Result<()> {
+    let mut problems = 0;
+    let mut file = ConfigFile::default();
+    if let Some(path) = config {
+        let loaded = Loaded::read(path)?;
+        let found = loaded.problems();
+        for p in &found {
+            eprintln!("{p}");
+        }
+        problems += found.len();
+        if found.is_empty() {
+            println!("{}: ok", path.display());
+        }
+        file = loaded.file;
     }
-    if !problems.is_empty() {
-        bail!("{}: {} problem(s)", path.display(), problems.len());
+    let inventory = inventory
+        .or(file.inventory.file.as_ref().map(|v| v.get_ref().clone()))
+        .or_else(|| Some(PathBuf::from(DEFAULT_INVENTORY)).filter(|p| p.exists()));
+    if let Some(path) = inventory {
+        // Fixed addresses must be in a served subnet: the relayed ones, and
+        // the interface's when it exists on this machine.
+        let mut subnets: Vec<(Ipv4Addr, Ipv4Addr)> = file
+            .dhcp
+            .relayed
+            .iter()
+            .filter_map(|r| config::relayed(r.network.get_ref(), r.range.get_ref(), Vec::new()).ok())
+            .map(|r| (r.network, r.mask))
+            .collect();
+        if let Some(interface) = file.dhcp.interface.as_deref() {
+            if let Ok((ip, mask)) = dhcp::interface_address(interface) {
+                subnets.push((ip, mask));
+            }
+        }
+        let files_root = tftp_root.or(file.tftp.root.as_ref().map(|v| v.get_ref().clone()));
+        let templates = templates.or(file.inventory.templates.as_ref().map(|v| v.get_ref().clone()));
+        let renderer = awl::render::Renderer::new(awl::render::RenderConfig {
+            snippets_dir: templates.as_ref().map(|t| t.join("snippets")),
+            templates_dir: templates,
+            ..Default::default()
+        });
+        let template = awl::install::template_check(std::sync::Arc::new(renderer));
+        let ctx = awl::inventory::check::CheckContext {
+            subnets: &subnets,
+            files_root: files_root.as_deref(),
+            template: Some(&template),
+        };
+        match FileStore::new(&path).check(&ctx) {
+            Ok(_) => println!("{}: ok", path.display()),
+            Err(found) => {
+                eprintln!("{found}");
+                problems += found.0.len();
+            }
+        }
     }
-    println!("{}: ok", path.display());
+    if problems > 0 {
+        bail!("{problems} problem(s)");
+    }
     Ok(())
 }
 

@@ -17,10 +17,12 @@
 //! | `/pxelinux.cfg/01-MAC`, `/pxelinux.cfg/default` | pxelinux configs |
 //! | `/boot/…` | the TFTP root (kernels, initrds, loaders) |
 
+mod check;
 mod context;
 mod dhcp;
 mod site;
 
+pub use check::template_check;
 pub use context::Server;
 pub use dhcp::InventoryMachines;
 pub use site::InstallSite;

@@ -1,0 +1,26 @@
+//! The template half of an inventory check: a profile's answer-file
+//! template must render (`awl check`, and every profile edit).
+
+use std::sync::Arc;
+
+use crate::inventory::model::Profile;
+use crate::render::{names, RenderContext, Renderer};
+
+/// A check that renders each profile's own template against a sample
+/// machine ([`RenderContext::sample`]): a syntax error, an unknown
+/// template or a runaway loop is reported with the template's name and
+/// line.
+pub fn template_check(renderer: Arc<Renderer>) -> impl Fn(&Profile) -> Result<(), String> {
+    move |profile: &Profile| {
+        let Some(template) = profile.template.as_deref() else {
+            return Ok(());
+        };
+        let name = match template {
+            "autoinstall" => names::AUTOINSTALL_USER_DATA,
+            other => other,
+        };
+        renderer
+            .check_template(name, &RenderContext::sample())
+            .map_err(|e| e.to_string())
+    }
+}

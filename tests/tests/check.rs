@@ -1,0 +1,110 @@
+//! `awl check` on a broken inventory (issue 11): every problem, each with
+//! file, line and field, and a non-zero exit; a good one passes.
+
+use std::process::Command;
+
+use awl_tests::{awl_binary, TempDir};
+
+const INVENTORY: &str = r#"[[distro]]
+name = "d1"
+kernel = "d1/vmlinuz"
+initrd = ["d1/initrd"]
+family = "redhat"
+
+[[profile]]
+name = "p1"
+distro = "d1"
+template = "broken.ks"
+
+[[profile]]
+name = "p2"
+distro = "nodistro"
+
+[[system]]
+name = "s1"
+profile = "p1"
+[[system.interface]]
+mac = "52:54:00:00:00:01"
+ip = "192.168.5.5"
+
+[[system]]
+name = "s2"
+profile = "p3"
+[[system.interface]]
+mac = "52:54:00:00:00:01"
+"#;
+
+fn check(dir: &TempDir) -> (bool, String) {
+    let out = Command::new(awl_binary())
+        .args(["check", "--config"])
+        .arg(dir.0.join("awl.toml"))
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+#[test]
+fn a_broken_inventory_gets_every_problem_with_file_line_and_field() {
+    let dir = TempDir::new("check");
+    let root = dir.0.join("root");
+    let templates = dir.0.join("templates");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::create_dir_all(&templates).unwrap();
+    std::fs::write(templates.join("broken.ks"), "text\n{% for x in %}\n").unwrap();
+    let inventory = dir.0.join("inventory.toml");
+    std::fs::write(&inventory, INVENTORY).unwrap();
+    std::fs::write(
+        dir.0.join("awl.toml"),
+        format!(
+            "[tftp]\nroot = {root:?}\n[inventory]\nfile = {inventory:?}\ntemplates = {templates:?}\n\
+             [[dhcp.relayed]]\nnetwork = \"10.1.0.0/16\"\nrange = \"10.1.0.10,10.1.0.20\"\n"
+        ),
+    )
+    .unwrap();
+    let (ok, out) = check(&dir);
+    assert!(!ok, "{out}");
+    let file = inventory.display().to_string();
+    for line in [
+        format!("{file}:3:10: distro[d1].kernel: d1/vmlinuz: no such file under"),
+        format!("{file}:4:11: distro[d1].initrd[0]: d1/initrd: no such file under"),
+        format!("{file}:10:12: profile[p1].template: broken.ks:2: syntax error"),
+        format!("{file}:14:10: profile[p2].distro: no distro is named nodistro"),
+        format!(
+            "{file}:21:6: system[s1].interface[0].ip: 192.168.5.5 is outside every served subnet"
+        ),
+        format!("{file}:25:11: system[s2].profile: no profile is named p3"),
+        format!("{file}:27:7: system[s2].interface[0].mac: 52:54:00:00:00:01 is also system s1's"),
+    ] {
+        assert!(out.contains(&line), "missing {line:?} in:\n{out}");
+    }
+    assert!(out.contains("7 problem(s)"), "{out}");
+
+    // Fixed, it passes.
+    std::fs::create_dir_all(root.join("d1")).unwrap();
+    std::fs::write(root.join("d1/vmlinuz"), b"k").unwrap();
+    std::fs::write(root.join("d1/initrd"), b"i").unwrap();
+    std::fs::write(
+        templates.join("broken.ks"),
+        "text\n{% for x in [1] %}{{ x }}{% endfor %}\n",
+    )
+    .unwrap();
+    let fixed = INVENTORY
+        .replace("distro = \"nodistro\"", "distro = \"d1\"")
+        .replace("192.168.5.5", "10.1.0.5")
+        .replace("profile = \"p3\"", "profile = \"p2\"")
+        .replace("[[system.interface]]\nmac = \"52:54:00:00:00:01\"\n\"#", "");
+    let fixed = fixed
+        .trim_end()
+        .rsplit_once("[[system.interface]]")
+        .unwrap()
+        .0
+        .to_string()
+        + "[[system.interface]]\nmac = \"52:54:00:00:00:02\"\n";
+    std::fs::write(&inventory, fixed).unwrap();
+    let (ok, out) = check(&dir);
+    assert!(ok, "{out}");
+    assert!(out.contains(&format!("{file}: ok")), "{out}");
+}
