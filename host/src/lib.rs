@@ -3,7 +3,8 @@
 //!
 //! | module | what |
 //! | --- | --- |
-//! | [`settings`] | the configuration file and `--dhcp-host` machines |
+//! | [`settings`] | `awl serve`'s flags, the configuration file and the defaults, merged in one place; `--dhcp-host` machines |
+//! | [`serve`] | `awl serve`: the services started under one supervisor |
 //! | [`dhcp`], [`tftp`], [`http`] | the services: drivers around the core's state machines (DHCP's lease journal, TFTP's files) and awl's HTTP server |
 //! | [`supervise`], [`events`], [`clock`] | what the services share: one shutdown, the event bus, time |
 //! | [`inventory`] | distros, profiles, systems: model, storage, CLI |
@@ -18,6 +19,7 @@ pub mod http;
 pub mod install;
 pub mod inventory;
 pub mod render;
+pub mod serve;
 pub mod settings;
 pub mod supervise;
 pub mod tftp;

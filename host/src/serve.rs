@@ -1,0 +1,47 @@
+//! `awl serve`: every service (DHCP, TFTP, HTTP) on a thread of its own,
+//! under one supervisor, with the settings [`crate::settings::serve`]
+//! merged.
+
+use std::sync::Arc;
+
+use anyhow::Result;
+
+use crate::install::InstallSite;
+use crate::settings::serve::ServeSettings;
+use crate::supervise::Services;
+use crate::{dhcp, tftp};
+
+/// Starts every service and runs until one fails (an error: awl exits
+/// non-zero) or a signal asks awl to stop.
+pub fn run(settings: ServeSettings) -> Result<()> {
+    let ServeSettings {
+        tftp: options,
+        dhcp: dhcp_options,
+        install,
+    } = settings;
+    // Every service on a thread of its own (so file serving never delays
+    // DHCP), all under one shutdown: the first to fail stops awl.
+    let mut services = Services::default();
+    let events = crate::events::Events::default();
+    if let Some(dhcp_options) = dhcp_options {
+        dhcp::start(dhcp_options, &events, &mut services)?;
+    }
+    if let (Some(listen), Some(server)) = (install.http_listen, install.server.clone()) {
+        let settings = crate::http::HttpSettings::new(
+            listen,
+            vec![crate::http::Mount {
+                prefix: "/boot/".into(),
+                root: options.root.clone(),
+            }],
+        );
+        let site: Option<Arc<dyn crate::http::Dynamic>> = install.cache.clone().map(|cache| {
+            Arc::new(InstallSite::new(cache, install.renderer.clone(), server))
+                as Arc<dyn crate::http::Dynamic>
+        });
+        let (run, stop) = crate::http::bind(settings, site)?;
+        services.spawn("http", run, stop)?;
+        tracing::info!("http: serving on {listen}");
+    }
+    tftp::start(options, &events, &mut services)?;
+    services.supervise()
+}
