@@ -1,6 +1,6 @@
-//! `awl distro|profile|system add|list|show|edit|remove` and `awl
-//! inventory check`: the subcommands, as clap structs the binary embeds,
-//! each with a `run`.
+//! `awl distro|profile|system add|list|show|edit|remove`, `awl distro
+//! import` (see [`super::import`]) and `awl inventory check`: the
+//! subcommands, as clap structs the binary embeds, each with a `run`.
 //!
 //! Every edit goes through [`FileStore::update`]: locked, checked, atomic,
 //! safe while `awl serve` runs. A flag given an empty value (`--tree ""`)
@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use super::check::CheckContext;
 use super::file;
+use super::import::{self, ImportFlags};
 use super::model::{
     Arch, Distro, Family, Interface, Inventory, Mac, Netboot, Profile, System, Uuid, Vars,
 };
@@ -72,6 +73,26 @@ pub enum DistroCommand {
         /// Its name.
         name: String,
     },
+    /// Add a distro from an install tree or a mounted/extracted ISO, found
+    /// by its content: .treeinfo (Red Hat family), debian-installer/ARCH/
+    /// (Debian/Ubuntu netboot), casper/ (Ubuntu live-server).
+    Import(ImportFlags),
+}
+
+/// `awl import PATH`: `awl distro import` as a command of its own.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    file: InventoryFile,
+    #[command(flatten)]
+    flags: ImportFlags,
+}
+
+impl ImportArgs {
+    /// Runs the command.
+    pub fn run(self) -> Result<()> {
+        import::run(&self.file.store(), self.flags)
+    }
 }
 
 /// A distro's fields.
@@ -416,6 +437,7 @@ impl DistroArgs {
                 });
                 print_table(&["NAME", "ARCH", "FAMILY", "KERNEL", "TREE"], rows);
             }
+            DistroCommand::Import(flags) => import::run(&store, flags)?,
             DistroCommand::Show(show) => {
                 let inv = load(&store)?;
                 let d = inv

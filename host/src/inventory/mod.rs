@@ -20,6 +20,7 @@
 //! | [`resolve`] | distro → profiles → system merged, with each value's origin |
 //! | [`check`] | validation: [`Problem`], [`CheckContext`] |
 //! | [`store`] | [`Store`], the file store (atomic, locked edits) and [`InventoryCache`] |
+//! | [`import`] | `awl distro import`: a distro from an install tree, found by its content |
 //! | [`cli`] | the subcommands |
 //!
 //! A server reads it through an [`InventoryCache`], which costs one
@@ -39,6 +40,7 @@
 pub mod check;
 pub mod cli;
 pub mod file;
+pub mod import;
 pub mod kernel_args;
 pub mod model;
 pub mod resolve;
