@@ -28,6 +28,10 @@ enum Command {
     /// Serve: TFTP, HTTP (--http-listen: boot scripts, answer files, the
     /// TFTP root), and DHCP or proxyDHCP on --interface.
     Serve(Box<ServeArgs>),
+    /// Quick mode, as pixiecore's boot: every PXE machine on --interface
+    /// boots this kernel (proxyDHCP unless --dhcp-range), no inventory to
+    /// write.
+    Boot(awl::settings::quick::BootArgs),
     /// Check a configuration file and the inventory (every distro,
     /// profile, system and template); exits non-zero on any problem, each
     /// named by file, line and field.
@@ -65,6 +69,9 @@ enum Command {
     Profile(awl::inventory::cli::ProfileArgs),
     /// Systems: machines by MAC or UUID, with a profile (or a reservation).
     System(awl::inventory::cli::SystemArgs),
+    /// A distro from an install tree or a mounted ISO, found by its
+    /// content (`awl distro import`).
+    Import(awl::inventory::cli::ImportArgs),
     /// The inventory as a whole (check).
     Inventory(awl::inventory::cli::InventoryArgs),
 }
@@ -85,6 +92,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Decode { pcap } => decode::run(&pcap),
+        Command::Boot(args) => {
+            logging();
+            awl::settings::quick::settings(&args)
+                .and_then(|(settings, _dir)| awl::serve::run(settings))
+        }
         Command::Serve(args) => {
             logging();
             awl::settings::serve::resolve(*args).and_then(awl::serve::run)
@@ -97,6 +109,7 @@ fn main() -> ExitCode {
         } => check(config.as_deref(), inventory, templates, tftp_root),
         Command::Leases { lease_file } => leases::print(&lease_file),
         Command::Distro(args) => args.run(),
+        Command::Import(args) => args.run(),
         Command::Profile(args) => args.run(),
         Command::System(args) => args.run(),
         Command::Inventory(args) => args.run(),

@@ -142,6 +142,12 @@ impl AwlServer {
     /// Starts `awl serve ARGS` (inside network namespace `netns` when
     /// given) and waits until TFTP is listening.
     pub fn start(netns: Option<&str>, args: &[&str]) -> Self {
+        Self::start_command(netns, "serve", args)
+    }
+
+    /// Starts `awl COMMAND ARGS` (`serve`, or `boot`, which serves too) and
+    /// waits until TFTP is listening.
+    pub fn start_command(netns: Option<&str>, subcommand: &str, args: &[&str]) -> Self {
         let log =
             std::env::temp_dir().join(format!("awl-test-{}-{}.log", std::process::id(), unique()));
         let file = std::fs::File::create(&log).expect("log file");
@@ -154,7 +160,7 @@ impl AwlServer {
             None => std::process::Command::new(awl_binary()),
         };
         let child = command
-            .arg("serve")
+            .arg(subcommand)
             .args(args)
             .stdout(file.try_clone().expect("log"))
             .stderr(file)
@@ -463,6 +469,60 @@ pub fn ip(args: &[&str]) {
         "ip {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// A namespace ended (with what runs in it) when dropped.
+pub struct Namespace(pub String);
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &self.0])
+            .status();
+    }
+}
+
+/// The network's own DHCP server beside awl: dnsmasq in a third namespace
+/// on the client's bridge (see [`bridge_tap`]), at `ADDR.2` of `net`'s
+/// /24, handing out `.100`–`.150`. Returns the namespace, dnsmasq and its
+/// log's path.
+pub fn dnsmasq_beside(net: &NetnsPair, dir: &Path) -> (Namespace, Child, PathBuf) {
+    let ns = Namespace(format!("awld-{}-{}", std::process::id(), unique()));
+    let id = std::process::id() % 100_000;
+    let (dv, dc) = (format!("vd{id}"), format!("vdc{id}"));
+    let prefix = net.server_ip.rsplit_once('.').unwrap().0.to_string();
+    run(&["ip", "netns", "add", &ns.0]);
+    run(&[
+        "ip",
+        "-n",
+        &ns.0,
+        "link",
+        "add",
+        &dv,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        &dc,
+        "netns",
+        &net.client,
+    ]);
+    run(&[
+        "ip",
+        "-n",
+        &ns.0,
+        "addr",
+        "add",
+        &format!("{prefix}.2/24"),
+        "dev",
+        &dv,
+    ]);
+    run(&["ip", "-n", &ns.0, "link", "set", &dv, "up"]);
+    run(&["ip", "-n", &net.client, "link", "set", &dc, "master", "br0"]);
+    run(&["ip", "-n", &net.client, "link", "set", &dc, "up"]);
+    let range = format!("{prefix}.100,{prefix}.150,255.255.255.0,1h");
+    let (child, log) = dnsmasq_dhcp(&ns.0, &dv, &range, dir);
+    (ns, child, log)
 }
 
 #[cfg(test)]

@@ -3,27 +3,12 @@
 //! dnsmasq and its boot from awl (`awl serve --proxy`), and runs the script
 //! awl points it at, proven by the marker file that script chains.
 
-use std::process::Command;
 use std::time::Duration;
 
 use awl_tests::{
-    bridge_tap, dnsmasq_dhcp, ipxe_bios_machine, require_tool, try_wait_until, AwlServer,
+    bridge_tap, dnsmasq_beside, ipxe_bios_machine, require_tool, try_wait_until, AwlServer,
     NetnsPair, TempDir,
 };
-
-fn run(args: &[&str]) {
-    let status = Command::new(args[0]).args(&args[1..]).status().unwrap();
-    assert!(status.success(), "{args:?}");
-}
-
-/// A third namespace on the client's bridge, for dnsmasq.
-struct Namespace(String);
-
-impl Drop for Namespace {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
 
 #[test]
 fn proxy_beside_dnsmasq_boots_a_real_machine() {
@@ -31,48 +16,8 @@ fn proxy_beside_dnsmasq_boots_a_real_machine() {
     require_tool("qemu-system-x86_64");
     let net = NetnsPair::new(91, 0);
     let tap = bridge_tap(&net);
-    let dns_ns = Namespace(format!("awld-{}", std::process::id()));
-    let (dv, dc) = (
-        format!("vd{}", std::process::id() % 100_000),
-        format!("vdc{}", std::process::id() % 100_000),
-    );
-    run(&["ip", "netns", "add", &dns_ns.0]);
-    run(&[
-        "ip",
-        "-n",
-        &dns_ns.0,
-        "link",
-        "add",
-        &dv,
-        "type",
-        "veth",
-        "peer",
-        "name",
-        &dc,
-        "netns",
-        &net.client,
-    ]);
-    run(&[
-        "ip",
-        "-n",
-        &dns_ns.0,
-        "addr",
-        "add",
-        "10.77.91.2/24",
-        "dev",
-        &dv,
-    ]);
-    run(&["ip", "-n", &dns_ns.0, "link", "set", &dv, "up"]);
-    run(&["ip", "-n", &net.client, "link", "set", &dc, "master", "br0"]);
-    run(&["ip", "-n", &net.client, "link", "set", &dc, "up"]);
-
     let dir = TempDir::new("proxy");
-    let (_dnsmasq, dnsmasq_log) = dnsmasq_dhcp(
-        &dns_ns.0,
-        &dv,
-        "10.77.91.100,10.77.91.150,255.255.255.0,1h",
-        &dir.0,
-    );
+    let (_dns_ns, _dnsmasq, dnsmasq_log) = dnsmasq_beside(&net, &dir.0);
     let marker = format!("proxy-marker-{}.ipxe", std::process::id());
     std::fs::write(
         dir.0.join("boot.ipxe"),

@@ -41,8 +41,9 @@ pub const UBUNTU_MIRROR: &str = "http://archive.ubuntu.com/ubuntu";
 #[derive(Debug, Clone, Args)]
 pub struct ImportFlags {
     /// The install tree: a folder, or where an ISO is mounted or
-    /// extracted. (Not named `path`: that is `--inventory`'s id, and clap
-    /// would not give this command the global flag.)
+    /// extracted.
+    // Not named `path`: that is `--inventory`'s id, and clap would not
+    // give this command the global flag.
     #[arg(value_name = "PATH")]
     pub tree_path: PathBuf,
     /// The distro's name [default: PRODUCT-VERSION-ARCH from the tree's

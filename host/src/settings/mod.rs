@@ -40,6 +40,7 @@
 //! directory) are all refused before anything starts.
 
 pub mod machines;
+pub mod quick;
 pub mod serve;
 
 use std::net::SocketAddr;
