@@ -1,11 +1,15 @@
-//! The HTTP answers rendered per request (the [`Dynamic`] of the HTTP
-//! service): iPXE scripts, GRUB and pxelinux configs, answer files.
+//! The answers rendered per request: over HTTP (the [`Dynamic`] of the
+//! HTTP service) iPXE scripts, GRUB and pxelinux configs and answer files;
+//! over TFTP (the [`DynamicFiles`] of the TFTP engine, for names its root
+//! does not have) GRUB and pxelinux configs and `boot.ipxe`.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use awl_core::boot::{target, Netboot as CoreNetboot, Target};
 use awl_core::ipxe::{self, Platform};
-use tracing::{info, warn};
+use awl_core::tftp::FileError;
+use tracing::{debug, info, warn};
 
 use super::context::{profile_context, system_context, template_of, Server};
 use crate::http::{Dynamic, Reply, Request};
@@ -15,6 +19,7 @@ use crate::render::{
     names, parse_boot_config_path, ConfigKey, Loader, MenuContext, MenuEntry, RenderContext,
     Renderer,
 };
+use crate::tftp::DynamicFiles;
 
 const TEXT: &str = "text/plain; charset=utf-8";
 
@@ -204,19 +209,29 @@ impl InstallSite {
         }
     }
 
-    /// GRUB's and pxelinux's per-machine configs.
-    fn boot_config(&self, inventory: &Inventory, loader: Loader, key: ConfigKey) -> Reply {
+    /// GRUB's and pxelinux's per-machine configs: a known machine's (its
+    /// install, or local boot), the menu for the catch-all name. A MAC or
+    /// UUID that names no system is not found, so the loader goes on to its
+    /// next name (pxelinux asks by UUID before the MAC, and both loaders
+    /// end at the catch-all).
+    fn boot_config(&self, inventory: &Inventory, loader: Loader, key: ConfigKey) -> Made {
         let system = match key {
-            ConfigKey::Mac(mac) => inventory.system_by_mac(mac).map(|(s, _)| (s, Some(mac))),
-            ConfigKey::Uuid(text) => text
+            ConfigKey::Mac(mac) => match inventory.system_by_mac(mac) {
+                Some((s, _)) => Some((s, Some(mac))),
+                None => return Made::NotFound("no system has this MAC".into()),
+            },
+            ConfigKey::Uuid(text) => match text
                 .parse::<Uuid>()
                 .ok()
                 .and_then(|u| inventory.system_by_client_uuid(u.0))
-                .map(|s| (s, None)),
-            ConfigKey::IpHex(_) => return not_found("no config by address"),
+            {
+                Some(s) => Some((s, None)),
+                None => return Made::NotFound("no system has this UUID".into()),
+            },
+            ConfigKey::IpHex(_) => return Made::NotFound("no config by address".into()),
             ConfigKey::Default => None,
         };
-        let rendered = match system {
+        let (rendered, what) = match system {
             Some((system, mac)) => {
                 let netboot = match system.netboot() {
                     Netboot::Always => CoreNetboot::Always,
@@ -226,24 +241,74 @@ impl InstallSite {
                 let ctx = (target(netboot, false) == Target::Install)
                     .then(|| system_context(inventory, system, mac, &self.server).ok())
                     .flatten();
-                match (loader, ctx) {
+                let what = match &ctx {
+                    Some(ctx) => format!("system {} installs profile {}", system.name, ctx.profile),
+                    None => format!(
+                        "system {} boots from its disk (netboot {})",
+                        system.name,
+                        system.netboot().as_str()
+                    ),
+                };
+                let rendered = match (loader, ctx) {
                     (Loader::Grub, Some(ctx)) => self.renderer.grub_config(&ctx),
                     (Loader::Grub, None) => self.renderer.grub_local(None),
                     (Loader::Pxelinux, Some(ctx)) => self.renderer.pxelinux_config(&ctx),
                     (Loader::Pxelinux, None) => self.renderer.pxelinux_local(None),
-                }
+                };
+                (rendered, what)
             }
             None => {
                 let menu = self.menu(inventory);
-                match loader {
+                let rendered = match loader {
                     Loader::Grub => self.renderer.grub_menu(&menu),
                     Loader::Pxelinux => self.renderer.pxelinux_menu(&menu),
-                }
+                };
+                (rendered, "the menu".to_string())
             }
         };
         match rendered {
-            Ok(text) => Reply::new(200, TEXT, text),
-            Err(e) => Reply::new(500, TEXT, format!("500 template error: {e}\n")),
+            Ok(text) => Made::Text(text, what),
+            Err(e) => Made::Error(format!("template error: {e}")),
+        }
+    }
+
+    /// `boot.ipxe`: the same for every machine, it chains to `/ipxe` with
+    /// iPXE's own view of the machine.
+    fn chain_script(&self) -> Made {
+        let base = format!("{}/ipxe", self.server.http_base);
+        let mut text = String::new();
+        match ipxe::write_chain(&mut text, &base) {
+            Ok(()) => Made::Text(text, "the chain script".into()),
+            Err(_) => Made::Error("cannot write the script".into()),
+        }
+    }
+
+    /// A boot config or `boot.ipxe` as a boot loader names it over TFTP
+    /// (`grub/grub.cfg-01-52-54-00-12-34-56`, `pxelinux.cfg/default`,
+    /// `boot.ipxe`; a leading `/` is ignored), rendered from the
+    /// inventory as it is now; `None` for any other name. `peer` is only
+    /// for the log.
+    pub fn boot_file(&self, path: &str, peer: IpAddr) -> Option<Result<Vec<u8>, String>> {
+        let path = path.trim_start_matches('/');
+        let made = if path == "boot.ipxe" {
+            self.chain_script()
+        } else {
+            let config = parse_boot_config_path(path)?;
+            self.boot_config(&self.cache.get(), config.loader, config.key)
+        };
+        match made {
+            Made::Text(text, what) => {
+                info!("tftp: {path:?} for {peer}: {what} (rendered)");
+                Some(Ok(text.into_bytes()))
+            }
+            Made::NotFound(why) => {
+                debug!("tftp: {path:?} for {peer}: not found: {why}");
+                None
+            }
+            Made::Error(e) => {
+                warn!("tftp: {path:?} for {peer}: {e}");
+                Some(Err(e))
+            }
         }
     }
 
@@ -275,8 +340,7 @@ impl Dynamic for InstallSite {
     fn respond(&self, request: &Request<'_>) -> Option<Reply> {
         let path = request.path;
         if path == "/boot.ipxe" {
-            let base = format!("{}/ipxe", self.server.http_base);
-            return Some(script(|o| ipxe::write_chain(o, &base)));
+            return Some(self.chain_script().into_reply());
         }
         let query = Query::parse(request.query.unwrap_or(""));
         if path == "/ipxe" {
@@ -289,7 +353,45 @@ impl Dynamic for InstallSite {
             return None; // the TFTP root
         }
         let config = parse_boot_config_path(path.trim_start_matches('/'))?;
-        Some(self.boot_config(&self.cache.get(), config.loader, config.key))
+        Some(
+            self.boot_config(&self.cache.get(), config.loader, config.key)
+                .into_reply(),
+        )
+    }
+}
+
+/// What TFTP asks of the install layer: boot configs and `boot.ipxe`
+/// ([`InstallSite::boot_file`]), for names the TFTP root does not have.
+impl DynamicFiles for InstallSite {
+    fn file(&self, path: &str, peer: IpAddr) -> Result<Vec<u8>, FileError> {
+        match self.boot_file(path, peer) {
+            Some(Ok(bytes)) => Ok(bytes),
+            // ERROR 0 with the reason logged: a broken template must not
+            // look like a missing file (pxelinux would go on to the menu).
+            Some(Err(_)) => Err(FileError::Io),
+            None => Err(FileError::NotFound),
+        }
+    }
+}
+
+/// A boot config or script made for one request.
+enum Made {
+    /// The text, and what it does (for the log).
+    Text(String, String),
+    /// No such file, or not for this machine: the loader asks for its next
+    /// name.
+    NotFound(String),
+    /// It could not be made (a template error).
+    Error(String),
+}
+
+impl Made {
+    fn into_reply(self) -> Reply {
+        match self {
+            Self::Text(text, _) => Reply::new(200, TEXT, text),
+            Self::NotFound(why) => not_found(&why),
+            Self::Error(e) => Reply::new(500, TEXT, format!("500 {e}\n")),
+        }
     }
 }
 

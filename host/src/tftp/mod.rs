@@ -8,6 +8,10 @@
 //! each transfer's window in as few system calls as the kernel allows (UDP
 //! GSO), its blocks read ahead with one `pread` per window
 //! ([`readahead`]).
+//!
+//! A read of a name the root does not have can be answered by a
+//! [`DynamicFiles`] source ([`start_with`]): `awl serve` gives it the
+//! install layer, which renders boot configs and `boot.ipxe` per request.
 
 pub mod files;
 mod readahead;
@@ -29,6 +33,7 @@ use tracing::{info, warn};
 use crate::clock::core_now;
 use crate::events::{self, Events};
 use crate::supervise::Services;
+pub use files::DynamicFiles;
 use files::RootDir;
 use readahead::ReadAhead;
 use udp::{Gso, Receiver, GSO_BYTES, MAX_SEGMENTS};
@@ -68,7 +73,19 @@ const LARGEST: usize = 65_536;
 /// start and end is logged and published to `events` (refusals are logged
 /// only).
 pub fn start(options: TftpOptions, events: &Events, services: &mut Services) -> Result<()> {
-    let engine = Engine::new(&options, events.clone())?;
+    start_with(options, None, events, services)
+}
+
+/// As [`start`], and a read request for a name the root does not have is
+/// answered by `dynamic` when it makes that name (a real file of the root
+/// always wins).
+pub fn start_with(
+    options: TftpOptions,
+    dynamic: Option<Arc<dyn DynamicFiles>>,
+    events: &Events,
+    services: &mut Services,
+) -> Result<()> {
+    let engine = Engine::new(&options, dynamic, events.clone())?;
     let stop = Arc::clone(&engine.stop);
     services.spawn(
         "tftp",
@@ -107,14 +124,19 @@ struct Engine {
 }
 
 impl Engine {
-    fn new(options: &TftpOptions, events: Events) -> Result<Self> {
-        let root =
-            RootDir::new(&options.root, options.upload_dir.as_deref()).with_context(|| {
+    fn new(
+        options: &TftpOptions,
+        dynamic: Option<Arc<dyn DynamicFiles>>,
+        events: Events,
+    ) -> Result<Self> {
+        let root = RootDir::new(&options.root, options.upload_dir.as_deref())
+            .with_context(|| {
                 format!(
                     "--tftp-root {}: cannot open the directory",
                     options.root.display()
                 )
-            })?;
+            })?
+            .with_dynamic(dynamic);
         let mut config = Config::default();
         config.max_blksize = Config::blksize_for_mtu(options.mtu, options.listen.is_ipv6());
         config.max_windowsize = options.max_windowsize;
@@ -142,6 +164,9 @@ impl Engine {
             config.max_windowsize,
             options.capacity
         );
+        if root.has_dynamic() {
+            info!("tftp: names the root does not have may be rendered (boot configs, boot.ipxe)");
+        }
         Ok(Self {
             server,
             files: ReadAhead::new(root),
@@ -214,6 +239,9 @@ impl Engine {
                     let count = receiver.receive(socket);
                     for i in 0..count {
                         if let Some((from, data)) = receiver.datagram(i) {
+                            // A request opens its file while it is handled;
+                            // a rendered one is made for this address.
+                            self.files.root_mut().set_peer(from.ip());
                             self.server.handle(t, local, from, data, &mut self.files);
                             handled = true;
                         }

@@ -39,6 +39,10 @@ impl ReadAhead {
         &self.root
     }
 
+    pub(super) fn root_mut(&mut self) -> &mut RootDir {
+        &mut self.root
+    }
+
     /// Forgets what is held for `handle` (handles are reused once closed).
     fn forget(&mut self, handle: usize) {
         if self.held.is_some_and(|(h, _, _)| h == handle) {
@@ -57,7 +61,8 @@ impl FileSource for ReadAhead {
     }
 
     fn read_at(&mut self, handle: usize, offset: u64, dst: &mut [u8]) -> Result<usize, FileError> {
-        if dst.len() >= DIRECT {
+        // Bytes held in memory (a rendered boot config) gain nothing here.
+        if dst.len() >= DIRECT || !self.root.is_file(handle) {
             return self.root.read_at(handle, offset, dst);
         }
         let hit = |&(h, start, len): &(usize, u64, usize)| {
@@ -83,8 +88,8 @@ impl FileSource for ReadAhead {
         Ok(n)
     }
 
-    fn sends_from_file(&self, _: usize, len: usize) -> bool {
-        len >= FROM_FILE
+    fn sends_from_file(&self, handle: usize, len: usize) -> bool {
+        len >= FROM_FILE && self.root.is_file(handle)
     }
 
     fn close(&mut self, handle: usize) {
