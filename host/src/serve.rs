@@ -42,6 +42,15 @@ pub fn run(settings: ServeSettings) -> Result<()> {
         services.spawn("http", run, stop)?;
         tracing::info!("http: serving on {listen}");
     }
-    tftp::start(options, &events, &mut services)?;
+    // Boot configs and boot.ipxe over TFTP too, where loaders ask there.
+    let dynamic = install
+        .cache
+        .clone()
+        .zip(install.server.clone())
+        .map(|(cache, server)| {
+            Arc::new(InstallSite::new(cache, install.renderer.clone(), server))
+                as Arc<dyn tftp::DynamicFiles>
+        });
+    tftp::start_with(options, dynamic, &events, &mut services)?;
     services.supervise()
 }

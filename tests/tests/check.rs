@@ -108,3 +108,71 @@ fn a_broken_inventory_gets_every_problem_with_file_line_and_field() {
     assert!(ok, "{out}");
     assert!(out.contains(&format!("{file}: ok")), "{out}");
 }
+
+#[test]
+fn a_profile_whose_template_does_not_render_is_refused_when_added() {
+    let dir = TempDir::new("check-profile");
+    let templates = dir.0.join("templates");
+    std::fs::create_dir_all(&templates).unwrap();
+    std::fs::write(templates.join("broken.ks"), "text\n{% for x in %}\n").unwrap();
+    std::fs::write(
+        templates.join("good.ks"),
+        "network --hostname={{ system.name }}\n",
+    )
+    .unwrap();
+    let inventory = dir.0.join("inventory.toml");
+    let awl = |args: &[&str]| {
+        let out = Command::new(awl_binary())
+            .args(args)
+            .arg("--inventory")
+            .arg(&inventory)
+            .arg("--templates")
+            .arg(&templates)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let distro = Command::new(awl_binary())
+        .args(["distro", "add", "d", "--kernel", "d/k", "--initrd", "d/i"])
+        .arg("--inventory")
+        .arg(&inventory)
+        .status()
+        .unwrap();
+    assert!(distro.success());
+    let before = std::fs::read(&inventory).unwrap();
+    let (ok, err) = awl(&[
+        "profile",
+        "add",
+        "p",
+        "--distro",
+        "d",
+        "--template",
+        "broken.ks",
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("profile p: template broken.ks: broken.ks:2: syntax error"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(&inventory).unwrap(),
+        before,
+        "nothing written"
+    );
+    let (ok, err) = awl(&[
+        "profile",
+        "add",
+        "p",
+        "--distro",
+        "d",
+        "--template",
+        "good.ks",
+    ]);
+    assert!(ok, "{err}");
+    let (ok, err) = awl(&["profile", "edit", "p", "--template", "no-such-template"]);
+    assert!(!ok);
+    assert!(err.contains("template no-such-template"), "{err}");
+}

@@ -4,23 +4,16 @@
 use std::sync::Arc;
 
 use crate::inventory::model::Profile;
-use crate::render::{names, RenderContext, Renderer};
+use crate::render::Renderer;
 
 /// A check that renders each profile's own template against a sample
-/// machine ([`RenderContext::sample`]): a syntax error, an unknown
-/// template or a runaway loop is reported with the template's name and
-/// line.
+/// machine: a syntax error, an unknown template or a runaway loop is
+/// reported with the template's name and line.
 pub fn template_check(renderer: Arc<Renderer>) -> impl Fn(&Profile) -> Result<(), String> {
-    move |profile: &Profile| {
-        let Some(template) = profile.template.as_deref() else {
-            return Ok(());
-        };
-        let name = match template {
-            "autoinstall" => names::AUTOINSTALL_USER_DATA,
-            other => other,
-        };
-        renderer
-            .check_template(name, &RenderContext::sample())
-            .map_err(|e| e.to_string())
+    move |profile: &Profile| match profile.template.as_deref() {
+        Some(template) => renderer
+            .check_answer_template(template)
+            .map_err(|e| e.to_string()),
+        None => Ok(()),
     }
 }

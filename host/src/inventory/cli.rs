@@ -123,6 +123,10 @@ pub struct DistroFlags {
 pub struct ProfileArgs {
     #[command(flatten)]
     file: InventoryFile,
+    /// Your templates and snippets (as `awl serve --templates`): a profile's
+    /// template is rendered against a sample machine before it is saved.
+    #[arg(long, env = "AWL_TEMPLATES", global = true)]
+    templates: Option<PathBuf>,
     #[command(subcommand)]
     command: ProfileCommand,
 }
@@ -477,6 +481,21 @@ impl ProfileArgs {
     /// Runs the command.
     pub fn run(self) -> Result<()> {
         let store = self.file.store();
+        // A template that would not render is refused here, not at the
+        // first machine's boot.
+        let renderer = crate::render::Renderer::new(crate::render::RenderConfig {
+            snippets_dir: self.templates.as_ref().map(|t| t.join("snippets")),
+            templates_dir: self.templates.clone(),
+            ..Default::default()
+        });
+        let check_template = |p: &Profile| -> Result<()> {
+            match p.template.as_deref() {
+                Some(t) => renderer
+                    .check_answer_template(t)
+                    .map_err(|e| anyhow!("profile {}: template {t}: {e}", p.name)),
+                None => Ok(()),
+            }
+        };
         match self.command {
             ProfileCommand::Add { name, flags } => {
                 if flags.distro.is_none() && flags.parent.is_none() {
@@ -496,6 +515,7 @@ impl ProfileArgs {
                         place: Default::default(),
                     };
                     flags.apply(&mut p);
+                    check_template(&p)?;
                     inv.profiles.push(p);
                     Ok(())
                 })?;
@@ -513,6 +533,7 @@ impl ProfileArgs {
                         .find(|p| p.name == name)
                         .ok_or_else(|| anyhow!("no profile is named {name}"))?;
                     flags.apply(p);
+                    check_template(p)?;
                     remove_names(&mut p.vars, &remove_var, "variable")
                 })?;
                 println!("profile {name}: changed");

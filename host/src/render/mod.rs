@@ -338,6 +338,17 @@ impl Renderer {
         .map(drop)
     }
 
+    /// Checks a profile's answer-file template (a built-in's name, with
+    /// `autoinstall` meaning its user-data, or a user template's) against
+    /// [`RenderContext::sample`]: what a profile edit and `awl check` ask.
+    pub fn check_answer_template(&self, template: &str) -> Result<(), RenderError> {
+        let name = match template {
+            "autoinstall" => names::AUTOINSTALL_USER_DATA,
+            other => other,
+        };
+        self.check_template(name, &RenderContext::sample())
+    }
+
     /// The names of every template: built-ins, and the files in the user's
     /// folders (snippets as `snippets/NAME`), sorted, each once.
     pub fn template_names(&self) -> Vec<String> {
