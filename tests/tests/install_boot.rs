@@ -199,6 +199,8 @@ fn bios_machines_boot_what_the_inventory_says() {
             "web1",
             "--mac",
             "52:54:00:aa:81:01",
+            "--ip",
+            "10.77.81.21",
             "--hostname",
             "web1",
             "--profile",
@@ -235,6 +237,8 @@ fn bios_machines_boot_what_the_inventory_says() {
         log.contains("ipxe for 52:54:00:aa:81:01: system web1 installs profile tiny"),
         "{log}"
     );
+    // The fixed address added with the CLI while awl served: DHCP gave it.
+    assert!(log.contains("52:54:00:aa:81:01 offer 10.77.81.21"), "{log}");
 
     drop(web1);
     let db1 = machine(
