@@ -1,7 +1,8 @@
 //! What a booting machine gets from the inventory: the DHCP server's view
 //! of the machines ([`InventoryMachines`]), and the boot scripts, boot
 //! configs and answer files rendered for each request ([`InstallSite`],
-//! plugged into the HTTP service). Nothing is written ahead of time: every
+//! plugged into the HTTP service, and into TFTP for the names boot loaders
+//! ask there). Nothing is written ahead of time: every
 //! answer comes from the inventory as it is at that request.
 //!
 //! URLs (see docs/install.md):
@@ -13,8 +14,8 @@
 //! | `/ipxe?profile=NAME&…` | the script of a profile picked from the menu |
 //! | `/answer/system/NAME` | a system's answer file (autoinstall: `…/user-data`, `…/meta-data`) |
 //! | `/answer/profile/NAME` | a profile's answer file, for unknown machines |
-//! | `/grub/grub.cfg-01-MAC`, `/grub/grub.cfg` | GRUB configs |
-//! | `/pxelinux.cfg/01-MAC`, `/pxelinux.cfg/default` | pxelinux configs |
+//! | `/grub/grub.cfg-01-MAC`, `/grub/grub.cfg` | GRUB configs (also over TFTP) |
+//! | `/pxelinux.cfg/01-MAC`, `/pxelinux.cfg/default` | pxelinux configs (also over TFTP) |
 //! | `/boot/…` | the TFTP root (kernels, initrds, loaders) |
 
 mod check;
