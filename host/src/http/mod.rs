@@ -6,7 +6,8 @@
 //! A small server of its own on tokio (no hyper): `sendfile` needs the raw
 //! socket. Request heads are bounded in size, header lines and time
 //! ([`Limits`]); connections are kept alive (HTTP/1.1, unless
-//! `Connection: close`); only `GET` and `HEAD` are served. See
+//! `Connection: close`); `GET` and `HEAD` are served, and `POST` to
+//! [`Dynamic`] only (the install callback). See
 //! docs/http-host.md for every decision.
 //!
 //! ```no_run
@@ -123,12 +124,20 @@ pub enum Method {
     Get,
     /// `HEAD`: answered as `GET`, without the body.
     Head,
+    /// `POST`: only [`Dynamic`] answers it (the install callback); its
+    /// body, at most [`MAX_POST_BODY`] bytes by `Content-Length`, is not
+    /// read (the connection closes after the answer). A mount answers 405.
+    Post,
 }
+
+/// The largest `POST` body accepted; a larger one, or a chunked one, gets
+/// 413.
+pub const MAX_POST_BODY: u64 = 4096;
 
 /// A request, as [`Dynamic`] sees it.
 #[derive(Debug, Clone, Copy)]
 pub struct Request<'a> {
-    /// `GET` or `HEAD`.
+    /// `GET`, `HEAD` or `POST`.
     pub method: Method,
     /// Percent-decoded; starts with `/`; no `..` segment, backslash, NUL
     /// or control character.
@@ -362,9 +371,11 @@ async fn exchange(stream: &TcpStream, peer: SocketAddr, bytes: &[u8], shared: &S
     let method = match head.method {
         "GET" => Some(Method::Get),
         "HEAD" => Some(Method::Head),
+        "POST" => Some(Method::Post),
         _ => None,
     };
     let response = match method {
+        Some(Method::Post) if !small_body(&head.headers) => Response::error(413),
         Some(method) => route(method, &head, peer, shared),
         None => Response::error(405).with_headers(vec![("Allow".into(), "GET, HEAD".into())]),
     };
@@ -374,7 +385,7 @@ async fn exchange(stream: &TcpStream, peer: SocketAddr, bytes: &[u8], shared: &S
     let what = format!(
         "http: {peer} {} {} {status}",
         printable(head.method.as_bytes()),
-        shorten(&printable(head.target.as_bytes()))
+        shorten(&redact(&printable(head.target.as_bytes())))
     );
     match sent {
         Ok(bytes) => {
@@ -406,6 +417,9 @@ fn route(method: Method, head: &request::Head<'_>, peer: SocketAddr, shared: &Sh
         if let Some(reply) = dynamic.respond(&request) {
             return from_reply(reply);
         }
+    }
+    if method == Method::Post {
+        return Response::error(405).with_headers(vec![("Allow".into(), "GET, HEAD".into())]);
     }
     match shared.site.open(&path) {
         Ok(opened) => files::answer(
@@ -519,6 +533,45 @@ fn has_body(headers: &[(&str, &[u8])]) -> Result<bool, ()> {
         }
     }
     Ok(length.unwrap_or(0) > 0)
+}
+
+/// Whether a `POST`'s body is one awl takes: no `Transfer-Encoding`, a
+/// `Content-Length` of at most [`MAX_POST_BODY`] (or none).
+fn small_body(headers: &[(&str, &[u8])]) -> bool {
+    headers.iter().all(|(name, value)| {
+        if name.eq_ignore_ascii_case("transfer-encoding") {
+            return false;
+        }
+        !name.eq_ignore_ascii_case("content-length")
+            || std::str::from_utf8(value)
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .is_some_and(|n| n <= MAX_POST_BODY)
+    })
+}
+
+/// A target with install tokens hidden (`token=…` in the query,
+/// `/token/…/` in a path), for a log line: tokens are never logged.
+fn redact(target: &str) -> String {
+    let mut out = String::with_capacity(target.len());
+    let mut rest = target;
+    while let Some(at) = rest.find("token") {
+        let after = &rest[at + 5..];
+        out.push_str(&rest[..at + 5]);
+        match after.chars().next() {
+            Some(sep @ ('=' | '/')) => {
+                out.push(sep);
+                out.push_str("(hidden)");
+                let end = after[1..]
+                    .find(['&', '/', '#'])
+                    .map_or(after.len(), |e| e + 1);
+                rest = &after[end..];
+            }
+            _ => rest = after,
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// At most 200 characters of a target, for a log line.

@@ -237,6 +237,15 @@ fn other_methods_and_bad_heads() {
     let (status, head, _) = response(&mut c, false);
     assert!(status == 405 && head.contains("Connection: close"));
     assert_eq!(until_closed(&mut c).0, b"");
+    // A POST body awl does not take: chunked, or too large.
+    for post in [
+        &b"POST /callback/x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"[..],
+        b"POST /callback/x HTTP/1.1\r\nContent-Length: 4097\r\n\r\n",
+    ] {
+        let mut c = connect(addr);
+        c.write_all(post).unwrap();
+        assert_eq!(response(&mut c, false).0, 413, "{post:?}");
+    }
     for (bad, status) in [
         (&b"GET / HTTP/1.1\r\nNo colon\r\n\r\n"[..], 400),
         (b"GET /boot/a HTTP/1.1\r\nContent-Length: x\r\n\r\n", 400),
@@ -338,4 +347,21 @@ fn ranges_on_the_wire() {
     let (status, head, _) = response(&mut c, false);
     assert_eq!(status, 416);
     assert!(head.contains("Content-Range: bytes */100000\r\n"));
+}
+
+#[test]
+fn tokens_are_hidden_in_log_lines() {
+    assert_eq!(
+        redact("/answer/system/web1?token=0123abcd&x=1"),
+        "/answer/system/web1?token=(hidden)&x=1"
+    );
+    assert_eq!(
+        redact("/answer/system/u1/token/0123abcd/user-data"),
+        "/answer/system/u1/token/(hidden)/user-data"
+    );
+    assert_eq!(
+        redact("/callback/web1?token=ff"),
+        "/callback/web1?token=(hidden)"
+    );
+    assert_eq!(redact("/boot/tokens.txt"), "/boot/tokens.txt");
 }
