@@ -10,6 +10,7 @@
 //! | [`inventory`] | distros, profiles, systems: model, storage, CLI |
 //! | [`render`] | answer files and boot configs from templates |
 //! | [`install`] | the inventory as DHCP lookups and HTTP answers |
+//! | [`lifecycle`] | install states, tokens and the callback's state file; `awl status` |
 //! | [`tools`] | offline tools: `awl decode`, capture reading |
 
 pub mod clock;
@@ -18,6 +19,7 @@ pub mod events;
 pub mod http;
 pub mod install;
 pub mod inventory;
+pub mod lifecycle;
 pub mod render;
 pub mod serve;
 pub mod settings;

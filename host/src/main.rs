@@ -74,6 +74,9 @@ enum Command {
     Import(awl::inventory::cli::ImportArgs),
     /// The inventory as a whole (check).
     Inventory(awl::inventory::cli::InventoryArgs),
+    /// Every system's install state (docs/lifecycle.md): a table, or
+    /// --json.
+    Status(awl::lifecycle::StatusArgs),
 }
 
 /// Log lines to stdout, `info` and up unless `RUST_LOG` says otherwise.
@@ -113,6 +116,7 @@ fn main() -> ExitCode {
         Command::Profile(args) => args.run(),
         Command::System(args) => args.run(),
         Command::Inventory(args) => args.run(),
+        Command::Status(args) => args.run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -34,10 +34,10 @@ pub fn run(settings: ServeSettings) -> Result<()> {
                 root: options.root.clone(),
             }],
         );
-        let site: Option<Arc<dyn crate::http::Dynamic>> = install.cache.clone().map(|cache| {
-            Arc::new(InstallSite::new(cache, install.renderer.clone(), server))
-                as Arc<dyn crate::http::Dynamic>
-        });
+        let site: Option<Arc<dyn crate::http::Dynamic>> = install
+            .cache
+            .clone()
+            .map(|cache| Arc::new(site(cache, &install, server)) as Arc<dyn crate::http::Dynamic>);
         let (run, stop) = crate::http::bind(settings, site)?;
         services.spawn("http", run, stop)?;
         tracing::info!("http: serving on {listen}");
@@ -48,9 +48,21 @@ pub fn run(settings: ServeSettings) -> Result<()> {
         .clone()
         .zip(install.server.clone())
         .map(|(cache, server)| {
-            Arc::new(InstallSite::new(cache, install.renderer.clone(), server))
-                as Arc<dyn tftp::DynamicFiles>
+            Arc::new(site(cache, &install, server)) as Arc<dyn tftp::DynamicFiles>
         });
     tftp::start_with(options, dynamic, &events, &mut services)?;
     services.supervise()
+}
+
+/// The install site, with the install states when there are some.
+fn site(
+    cache: Arc<crate::inventory::store::InventoryCache>,
+    install: &crate::settings::serve::Install,
+    server: crate::install::Server,
+) -> InstallSite {
+    let site = InstallSite::new(cache, install.renderer.clone(), server);
+    match &install.states {
+        Some(states) => site.with_states(states.clone()),
+        None => site,
+    }
 }

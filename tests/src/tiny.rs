@@ -8,6 +8,12 @@
 //! console, for
 //! each, `AWL-FETCHED <url> <size> <sha256>` (or `AWL-FETCH-FAILED <url>`),
 //! then `AWL-TINY-DONE` and powers off.
+//!
+//! As an installer's last step would, it reports the install done, when
+//! the kernel command line has `awl.report`: when a fetched answer file has the built-in callback snippet's line
+//! (`awl_callback='URL'`, `snippets/callback.sh`), it POSTs to that URL
+//! (busybox `wget --post-data=`) and prints `AWL-CALLBACK-OK` or
+//! `AWL-CALLBACK-FAILED` (never the URL: it holds the install token).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -54,6 +60,14 @@ for arg in $(cat /proc/cmdline); do
       url="${arg#*=}"
       if wget -q -O /fetched "$url"; then
         echo "AWL-FETCHED $url $(wc -c < /fetched) $(sha256sum /fetched | cut -d' ' -f1)"
+        callback=$(sed -n "s/^awl_callback='\\(.*\\)'$/\\1/p" /fetched)
+        if [ -n "$callback" ] && grep -qw awl.report /proc/cmdline; then
+          if wget -q --post-data= -O /dev/null "$callback"; then
+            echo AWL-CALLBACK-OK
+          else
+            echo AWL-CALLBACK-FAILED
+          fi
+        fi
       else
         echo "AWL-FETCH-FAILED $url"
       fi

@@ -324,7 +324,7 @@ fn preseed_passes_debconf_checkonly() {
         .iter()
         .find(|l| l.starts_with("d-i preseed/late_command string "))
         .expect("a late_command");
-    assert!(late.contains("wget -q -O /dev/null 'http://10.0.0.1:8080/callback/web01?token=5f0c2a9d41e87b3c6d1e0f9a8b7c6d5e' || true"), "{late}");
+    assert!(late.contains("wget -q --post-data= -O /dev/null 'http://10.0.0.1:8080/callback/web01?token=5f0c2a9d41e87b3c6d1e0f9a8b7c6d5e' || true"), "{late}");
     assert!(
         late.contains(">> /target/home/admin/.ssh/authorized_keys"),
         "{late}"
@@ -374,7 +374,7 @@ fn autoinstall_passes_cloud_init_schema() {
         "  timezone: \"Europe/Paris\"\n",
         "    authorized-keys: [\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAwlTestKeyAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA admin@lab\",\"ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQCawlTestKeyB bob's laptop\"]\n",
         "        path: \"/dev/vda\"\n",
-        "curl -fsS --retry 3 -o /dev/null 'http://10.0.0.1:8080/callback/web01?token=5f0c2a9d41e87b3c6d1e0f9a8b7c6d5e'",
+        "curl -fsS --retry 3 -d '' -o /dev/null 'http://10.0.0.1:8080/callback/web01?token=5f0c2a9d41e87b3c6d1e0f9a8b7c6d5e'",
     ] {
         assert!(text.contains(line), "{line:?} not in:\n{text}");
     }

@@ -165,7 +165,7 @@ fn served(lab: &Lab, url: &str) -> (u64, String) {
 /// Waits until the machine's small OS has fetched its answer file and
 /// checks the bytes against what awl serves.
 fn fetched_answer(lab: &Lab, vm: &str, system: &str) -> String {
-    let url = format!("http://{}/answer/system/{system}", lab.net.server_ip);
+    let base = format!("http://{}/answer/system/{system}?token=", lab.net.server_ip);
     let fetched = wait_for(
         Duration::from_secs(300),
         &format!("{vm} prints what it fetched"),
@@ -174,6 +174,12 @@ fn fetched_answer(lab: &Lab, vm: &str, system: &str) -> String {
             out.contains("AWL-TINY-DONE").then(|| tiny::fetched(&out))
         },
     );
+    // Its URL carries its install token (docs/lifecycle.md).
+    let url = fetched
+        .first()
+        .map(|(u, _, _)| u.clone())
+        .filter(|u| u.starts_with(&base))
+        .unwrap_or_else(|| panic!("no answer file with a token in {fetched:?}"));
     let (size, sha) = served(lab, &url);
     assert_eq!(
         fetched,

@@ -43,22 +43,25 @@ impl Server {
 
 /// Which answer file a system or profile gets, and where.
 pub(crate) enum AnswerOf<'a> {
-    System(&'a str),
+    /// A system, with its install token when one is armed.
+    System(&'a str, Option<&'a str>),
     Profile(&'a str),
 }
 
 impl AnswerOf<'_> {
     fn url(&self, server: &Server, family: Family) -> String {
-        let (kind, name) = match self {
-            Self::System(n) => ("system", n),
-            Self::Profile(n) => ("profile", n),
+        let (kind, name, token) = match self {
+            Self::System(n, t) => ("system", n, *t),
+            Self::Profile(n) => ("profile", n, None),
         };
         let base = format!("{}/answer/{kind}/{name}", server.http_base);
-        // NoCloud appends `user-data` and `meta-data` to a directory.
-        if family == Family::Ubuntu {
-            format!("{base}/")
-        } else {
-            base
+        // NoCloud appends `user-data` and `meta-data` to a directory: its
+        // token goes in the path (`…/token/T/user-data`).
+        match (family == Family::Ubuntu, token) {
+            (true, Some(t)) => format!("{base}/token/{t}/"),
+            (true, None) => format!("{base}/"),
+            (false, Some(t)) => format!("{base}?token={t}"),
+            (false, None) => base,
         }
     }
 }
@@ -115,19 +118,24 @@ fn finish(mut ctx: RenderContext) -> RenderContext {
 }
 
 /// What templates see for `system` booting from `boot_mac` (its first
-/// interface when `None`). `Err` for a system without a profile.
+/// interface when `None`), with its install `token` (in its answer-file
+/// and callback URLs) when one is armed. `Err` for a system without a
+/// profile.
 pub(crate) fn system_context(
     inventory: &Inventory,
     system: &System,
     boot_mac: Option<[u8; 6]>,
     server: &Server,
+    token: Option<&str>,
 ) -> Result<RenderContext, String> {
     let resolved = inventory.resolve_system(system)?;
     let boot = resolved
         .boot
         .as_ref()
         .ok_or_else(|| format!("system {} has no profile", system.name))?;
-    let mut ctx = boot_context(boot, AnswerOf::System(&system.name), server);
+    let mut ctx = boot_context(boot, AnswerOf::System(&system.name, token), server);
+    ctx.urls.callback =
+        token.map(|t| format!("{}/callback/{}?token={t}", server.http_base, system.name));
     let mut interfaces: Vec<InterfaceCtx> = resolved
         .interfaces
         .iter()

@@ -12,9 +12,10 @@ use awl_core::tftp::FileError;
 use tracing::{debug, info, warn};
 
 use super::context::{profile_context, system_context, template_of, Server};
-use crate::http::{Dynamic, Reply, Request};
+use crate::http::{Dynamic, Method, Reply, Request};
 use crate::inventory::model::{Inventory, Mac, Netboot, System, UnknownAction, Uuid};
 use crate::inventory::store::InventoryCache;
+use crate::lifecycle::{self, State, StateFile};
 use crate::render::{
     names, parse_boot_config_path, ConfigKey, Loader, MenuContext, MenuEntry, RenderContext,
     Renderer,
@@ -28,6 +29,15 @@ pub struct InstallSite {
     cache: Arc<InventoryCache>,
     renderer: Arc<Renderer>,
     server: Server,
+    /// The install states (none: no lifecycle, no tokens, as before).
+    states: Option<StateFile>,
+}
+
+/// What the lifecycle says about answering a known system now.
+struct Plan {
+    target: Target,
+    /// Its armed token, for an install.
+    token: Option<String>,
 }
 
 /// Who a boot-script request is for.
@@ -44,6 +54,136 @@ impl InstallSite {
             cache,
             renderer,
             server,
+            states: None,
+        }
+    }
+
+    /// With the install lifecycle kept in `states` (docs/lifecycle.md).
+    pub fn with_states(mut self, states: StateFile) -> Self {
+        self.states = Some(states);
+        self
+    }
+
+    /// Whether `system` installs or boots from disk now, recorded in the
+    /// state file (an install is armed with a new token when it has none).
+    /// `what` names the answer for the events (`ipxe`, `grub`…).
+    fn plan(&self, inventory: &Inventory, system: &System, what: &str) -> Plan {
+        let netboot = match system.netboot() {
+            Netboot::Always => CoreNetboot::Always,
+            Netboot::Once => CoreNetboot::Once,
+            Netboot::Never => CoreNetboot::Never,
+        };
+        let Some(states) = &self.states else {
+            let target = if system.profile.is_none() {
+                Target::Local
+            } else {
+                target(netboot, false)
+            };
+            return Plan {
+                target,
+                token: None,
+            };
+        };
+        let timeout = system_context(inventory, system, None, &self.server, None)
+            .ok()
+            .and_then(|ctx| {
+                ctx.vars
+                    .get("install_timeout_minutes")
+                    .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
+            })
+            .unwrap_or(lifecycle::DEFAULT_TIMEOUT_MINUTES);
+        let now = lifecycle::now();
+        // Decided under the state file's lock, so a `reinstall` is never
+        // half seen.
+        let result = states.update(|all| {
+            let record = lifecycle::record(all, &system.name, now);
+            if system.profile.is_none() || target(netboot, record.installed()) == Target::Local {
+                record.enter(State::Local, now, format!("{what}: boot from disk"));
+                return Ok(None);
+            }
+            if record.token.is_none() {
+                record.arm(now, &format!("netboot {}", system.netboot().as_str()))?;
+            }
+            record.timeout_minutes = timeout;
+            record.enter(State::Booting, now, format!("{what}: install served"));
+            Ok(record.token.clone())
+        });
+        match result {
+            Ok(Some(token)) => Plan {
+                target: Target::Install,
+                token: Some(token),
+            },
+            Ok(None) => Plan {
+                target: Target::Local,
+                token: None,
+            },
+            Err(e) => {
+                // Unreadable or unwritable: never risk an install loop.
+                warn!(
+                    "lifecycle: system {}: {e:#}; it boots from its disk",
+                    system.name
+                );
+                Plan {
+                    target: Target::Local,
+                    token: None,
+                }
+            }
+        }
+    }
+
+    /// `POST /callback/NAME?token=T`: the installer reports its install
+    /// done. Only the armed token of a system that is installing moves it
+    /// to installed (and revokes the token); the state is synced before
+    /// the answer.
+    fn callback(&self, request: &Request<'_>, inventory: &Inventory, name: &str) -> Reply {
+        if request.method != Method::Post {
+            let mut reply = Reply::new(405, TEXT, "405 Method Not Allowed: POST only\n");
+            reply.headers.push(("Allow".into(), "POST".into()));
+            return reply;
+        }
+        let Some(states) = &self.states else {
+            return not_found("no install lifecycle");
+        };
+        if inventory.system(name).is_none() {
+            return not_found(&format!("no system is named {name}"));
+        }
+        let query = Query::parse(request.query.unwrap_or(""));
+        let token = query.get("token").unwrap_or("");
+        let now = lifecycle::now();
+        let result = states.update(|all| {
+            let Some(record) = all.get_mut(name) else {
+                return Ok(Err((404, "no install is armed")));
+            };
+            if !record.token_matches(token) {
+                return Ok(Err((403, "wrong or revoked token")));
+            }
+            if record.state != State::Installing {
+                return Ok(Err((403, "this system is not installing")));
+            }
+            record.token = None;
+            record.installed_at = Some(now);
+            record.enter(State::Installed, now, "callback: install done");
+            Ok(Ok(()))
+        });
+        match result {
+            Ok(Ok(())) => {
+                info!(
+                    "http: callback from {}: system {name} installed",
+                    request.peer
+                );
+                Reply::new(200, TEXT, "installed\n")
+            }
+            Ok(Err((status, why))) => {
+                info!(
+                    "http: callback from {} for system {name} refused: {why}",
+                    request.peer
+                );
+                Reply::new(status, TEXT, format!("{status} {why}\n"))
+            }
+            Err(e) => {
+                warn!("http: callback for system {name}: {e:#}");
+                Reply::new(503, TEXT, "503 the state cannot be saved\n")
+            }
         }
     }
 
@@ -76,15 +216,8 @@ impl InstallSite {
             .unwrap_or(Asker::Unknown);
         match asker {
             Asker::System(system, boot_mac) => {
-                let netboot = match system.netboot() {
-                    Netboot::Always => CoreNetboot::Always,
-                    Netboot::Once => CoreNetboot::Once,
-                    Netboot::Never => CoreNetboot::Never,
-                };
-                // The install lifecycle (reported installs) comes later:
-                // until then no machine counts as installed.
-                let installed = false;
-                if system.profile.is_none() || target(netboot, installed) == Target::Local {
+                let plan = self.plan(inventory, system, "ipxe");
+                if plan.target == Target::Local {
                     info!(
                         "http: ipxe for {who}: system {} boots from its disk (netboot {})",
                         system.name,
@@ -92,7 +225,13 @@ impl InstallSite {
                     );
                     return script(|o| ipxe::write_local(o, platform));
                 }
-                match system_context(inventory, system, boot_mac, &self.server) {
+                match system_context(
+                    inventory,
+                    system,
+                    boot_mac,
+                    &self.server,
+                    plan.token.as_deref(),
+                ) {
                     Ok(ctx) => {
                         info!(
                             "http: ipxe for {who}: system {} installs profile {}",
@@ -167,12 +306,41 @@ impl InstallSite {
     }
 
     /// `/answer/system/NAME[/FILE]`, `/answer/profile/NAME[/FILE]`.
-    fn answer(&self, inventory: &Inventory, rest: &str) -> Reply {
+    /// A system's answer file needs its armed token (`?token=T`, or
+    /// `…/token/T/FILE` for NoCloud), when it has one.
+    fn answer(&self, inventory: &Inventory, rest: &str, query: &Query) -> Reply {
         let mut parts = rest.splitn(3, '/');
-        let (kind, name, file) = (parts.next(), parts.next(), parts.next());
+        let (kind, name, mut file) = (parts.next(), parts.next(), parts.next());
+        let mut token = query.get("token");
+        if let Some(tail) = file.and_then(|f| f.strip_prefix("token/")) {
+            let (t, f) = tail.split_once('/').unwrap_or((tail, ""));
+            token = Some(t);
+            file = Some(f);
+        }
+        let mut armed = None;
         let ctx = match (kind, name) {
             (Some("system"), Some(name)) => match inventory.system(name) {
-                Some(system) => system_context(inventory, system, None, &self.server),
+                Some(system) => {
+                    if let Some(states) = &self.states {
+                        let record = match states.load() {
+                            Ok(mut all) => all.remove(name),
+                            Err(e) => {
+                                warn!("lifecycle: {e:#}");
+                                return Reply::new(503, TEXT, "503 no install state\n");
+                            }
+                        };
+                        // Once a system has install state, only its
+                        // armed token opens its answer file.
+                        if let Some(record) = record {
+                            if !token.is_some_and(|t| record.token_matches(t)) {
+                                info!("http: answer file for system {name} refused: no or wrong token");
+                                return Reply::new(403, TEXT, "403 Forbidden: install token\n");
+                            }
+                            armed = record.token;
+                        }
+                    }
+                    system_context(inventory, system, None, &self.server, armed.as_deref())
+                }
                 None => return not_found(&format!("no system is named {name}")),
             },
             (Some("profile"), Some(name)) => profile_context(inventory, name, &self.server),
@@ -200,6 +368,19 @@ impl InstallSite {
                     kind.unwrap_or_default(),
                     name.unwrap_or_default()
                 );
+                if let (Some(states), Some(_), Some(name)) = (&self.states, &armed, name) {
+                    let now = lifecycle::now();
+                    let noted = states.update(|all| {
+                        let record = lifecycle::record(all, name, now);
+                        if record.state != State::Installed {
+                            record.enter(State::Installing, now, "answer file served");
+                        }
+                        Ok(())
+                    });
+                    if let Err(e) = noted {
+                        warn!("lifecycle: system {name}: {e:#}");
+                    }
+                }
                 Reply::new(200, TEXT, text)
             }
             Err(e) => {
@@ -233,13 +414,16 @@ impl InstallSite {
         };
         let (rendered, what) = match system {
             Some((system, mac)) => {
-                let netboot = match system.netboot() {
-                    Netboot::Always => CoreNetboot::Always,
-                    Netboot::Once => CoreNetboot::Once,
-                    Netboot::Never => CoreNetboot::Never,
+                let what = match loader {
+                    Loader::Grub => "grub",
+                    Loader::Pxelinux => "pxelinux",
                 };
-                let ctx = (target(netboot, false) == Target::Install)
-                    .then(|| system_context(inventory, system, mac, &self.server).ok())
+                let plan = self.plan(inventory, system, what);
+                let ctx = (plan.target == Target::Install)
+                    .then(|| {
+                        system_context(inventory, system, mac, &self.server, plan.token.as_deref())
+                            .ok()
+                    })
                     .flatten();
                 let what = match &ctx {
                     Some(ctx) => format!("system {} installs profile {}", system.name, ctx.profile),
@@ -347,7 +531,10 @@ impl Dynamic for InstallSite {
             return Some(self.ipxe(&self.cache.get(), &query));
         }
         if let Some(rest) = path.strip_prefix("/answer/") {
-            return Some(self.answer(&self.cache.get(), rest));
+            return Some(self.answer(&self.cache.get(), rest, &query));
+        }
+        if let Some(name) = path.strip_prefix("/callback/") {
+            return Some(self.callback(request, &self.cache.get(), name));
         }
         if path.starts_with("/boot/") {
             return None; // the TFTP root

@@ -239,6 +239,17 @@ pub enum SystemCommand {
         /// Its name.
         name: String,
     },
+    /// Arm a new install of a system (docs/lifecycle.md): a new install
+    /// token, its last reported install forgotten, so netboot once
+    /// installs again; the old token is refused from now on.
+    Reinstall {
+        /// Its name.
+        name: String,
+        /// Where the install states are (as `awl serve --state-dir`)
+        /// [default: the inventory's folder].
+        #[arg(long, env = "AWL_STATE_DIR")]
+        state_dir: Option<PathBuf>,
+    },
 }
 
 /// A system's fields.
@@ -650,6 +661,26 @@ impl SystemArgs {
                     remove_names(&mut s.secrets, &remove_secret, "secret")
                 })?;
                 println!("system {name}: changed");
+            }
+            SystemCommand::Reinstall { name, state_dir } => {
+                let inventory = store.load().map_err(|e| anyhow!("{e}"))?;
+                if inventory.system(&name).is_none() {
+                    bail!("no system is named {name}");
+                }
+                let dir = state_dir.unwrap_or_else(|| {
+                    self.file
+                        .path
+                        .parent()
+                        .filter(|d| !d.as_os_str().is_empty())
+                        .map_or_else(|| PathBuf::from("."), PathBuf::from)
+                });
+                let now = crate::lifecycle::now();
+                crate::lifecycle::StateFile::new(dir).update(|all| {
+                    crate::lifecycle::record(all, &name, now)
+                        .arm(now, "awl system reinstall")
+                        .map(drop)
+                })?;
+                println!("system {name}: armed for a new install");
             }
             SystemCommand::Remove { name } => {
                 edit(&store, &mut |inv| {

@@ -94,6 +94,10 @@ pub struct ServeArgs {
     /// (docs/templates.md).
     #[arg(long)]
     pub templates: Option<PathBuf>,
+    /// Where the install states are kept (the file `installs`; see
+    /// docs/lifecycle.md) [default: the inventory's folder].
+    #[arg(long, env = "AWL_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
     #[command(flatten)]
     pub dhcp: DhcpArgs,
 }
@@ -349,6 +353,8 @@ pub struct Install {
     pub cache: Option<Arc<InventoryCache>>,
     pub renderer: Arc<Renderer>,
     pub machines: Arc<InventoryMachines>,
+    /// The install states (with an inventory only).
+    pub states: Option<crate::lifecycle::StateFile>,
 }
 
 fn install_settings(serve: &ServeArgs, file: &ConfigFile) -> Result<Install> {
@@ -422,7 +428,23 @@ fn install_settings(serve: &ServeArgs, file: &ConfigFile) -> Result<Install> {
             })
         }
     };
+    let states = cache.as_ref().map(|cache| {
+        let dir = serve.state_dir.clone().unwrap_or_else(|| {
+            cache
+                .store()
+                .path()
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .map_or_else(|| PathBuf::from("."), PathBuf::from)
+        });
+        tracing::info!(
+            "lifecycle: install states in {}",
+            dir.join("installs").display()
+        );
+        crate::lifecycle::StateFile::new(dir)
+    });
     Ok(Install {
+        states,
         http_listen,
         server,
         machines: Arc::new(InventoryMachines::new(cache.clone())),

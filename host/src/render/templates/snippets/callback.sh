@@ -1,12 +1,12 @@
 {#- awl built-in: a shell fragment that tells awl this install is done (a
-    GET, as Cobbler's nopxe and Foreman's "built" calls are). Nothing when the
-    install has no callback. #}
+    POST with an empty body to the callback URL, which carries the install's
+    token; awl refuses a GET). Nothing when the install has no callback. #}
 {% if urls.callback %}
 # awl: report the install done
 awl_callback={{ urls.callback | shell_quote }}
 if command -v curl >/dev/null 2>&1; then
-    curl -fsS --retry 3 -o /dev/null "$awl_callback" || true
+    curl -fsS --retry 3 -d '' -o /dev/null "$awl_callback" || true
 else
-    wget -q -O /dev/null "$awl_callback" || true
+    wget -q --post-data= -O /dev/null "$awl_callback" || true
 fi
 {% endif %}

@@ -1,0 +1,495 @@
+//! The install lifecycle (issue 12, docs/lifecycle.md) on a running `awl
+//! serve`:
+//!
+//! * forged callbacks (curl on loopback): a wrong token, another system's
+//!   token, a GET, an unknown system, a replay after `awl system
+//!   reinstall`, a second callback with a spent token: all refused, `awl
+//!   status` unchanged; the right token moves installing → installed;
+//! * answer files need the system's armed token (403 without, or with a
+//!   wrong one; 200 with it);
+//! * netboot once survives `kill -9`: after the callback, the next boot
+//!   script is "boot from disk", also after a restart, with the same
+//!   install time; and a QEMU machine (its own BIOS iPXE ROM, the small
+//!   OS of `awl_tests::tiny`) installs once: it fetches its answer file
+//!   with its token, POSTs the callback that file names, and after a
+//!   `kill -9` and restart of awl, boots from its disk;
+//! * a full disk: the callback gets 503 and nothing changes.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use awl_tests::{
+    awl_binary, bridge_tap, require_tool, tiny, wait_for, AwlServer, Child, NetnsPair, TempDir,
+};
+
+/// `awl ARGS --inventory INV`, which must succeed; its stdout.
+fn awl(inventory: &Path, args: &[&str]) -> String {
+    let out = Command::new(awl_binary())
+        .args(args)
+        .arg("--inventory")
+        .arg(inventory)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "awl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `awl status --json --state-dir DIR`.
+fn status(dir: &Path) -> serde_json::Value {
+    let out = Command::new(awl_binary())
+        .args(["status", "--json", "--state-dir"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// One system's row of `awl status --json`.
+fn row(dir: &Path, system: &str) -> serde_json::Value {
+    status(dir)
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["system"] == system)
+        .cloned()
+        .unwrap_or_else(|| panic!("no {system} in awl status"))
+}
+
+/// curl's status and body for `method` on `url`.
+fn curl(method: &str, url: &str) -> (u16, String) {
+    let out = Command::new("timeout")
+        .args([
+            "30",
+            "curl",
+            "-sS",
+            "-X",
+            method,
+            "-w",
+            "\n%{http_code}",
+            url,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "curl {url}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (body, code) = text.rsplit_once('\n').unwrap();
+    (code.trim().parse().unwrap(), body.to_string())
+}
+
+/// The `token=…` of the first URL in `text` that starts with `prefix`.
+fn token_after(text: &str, prefix: &str) -> String {
+    let at = text
+        .find(prefix)
+        .unwrap_or_else(|| panic!("no {prefix} in {text}"));
+    text[at + prefix.len()..]
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect()
+}
+
+/// An inventory with distro `tiny` (kernel args `args`), profile `tiny`
+/// (kickstart) and systems from `systems` (name, MAC, netboot).
+fn inventory(dir: &Path, args: &str, systems: &[(&str, &str, &str)]) -> std::path::PathBuf {
+    let inv = dir.join("inventory.toml");
+    awl(
+        &inv,
+        &[
+            "distro",
+            "add",
+            "tiny",
+            "--kernel",
+            "tiny/vmlinuz",
+            "--initrd",
+            "tiny/initrd.cpio",
+            "--family",
+            "redhat",
+            "--kernel-args",
+            args,
+        ],
+    );
+    awl(
+        &inv,
+        &[
+            "profile",
+            "add",
+            "tiny",
+            "--distro",
+            "tiny",
+            "--template",
+            "kickstart",
+        ],
+    );
+    for (name, mac, netboot) in systems {
+        awl(
+            &inv,
+            &[
+                "system",
+                "add",
+                name,
+                "--mac",
+                mac,
+                "--profile",
+                "tiny",
+                "--netboot",
+                netboot,
+            ],
+        );
+    }
+    inv
+}
+
+fn serve_loopback(root: &Path, inv: &Path, state: &Path) -> AwlServer {
+    serve_on("127.0.91.1", root, inv, state)
+}
+
+fn serve_on(ip: &str, root: &Path, inv: &Path, state: &Path) -> AwlServer {
+    let server = AwlServer::start(
+        None,
+        &[
+            "--tftp-root",
+            root.to_str().unwrap(),
+            "--tftp-listen",
+            &format!("{ip}:6969"),
+            "--http-listen",
+            &format!("{ip}:8080"),
+            "--inventory",
+            inv.to_str().unwrap(),
+            "--state-dir",
+            state.to_str().unwrap(),
+        ],
+    );
+    server.wait_for_log(Duration::from_secs(10), &["http: serving"]);
+    server
+}
+
+const BASE: &str = "http://127.0.91.1:8080";
+
+#[test]
+fn forged_callbacks_and_tokenless_answer_files_are_refused() {
+    require_tool("curl");
+    let dir = TempDir::new("lifecycle");
+    let root = dir.0.join("root");
+    std::fs::create_dir_all(root.join("tiny")).unwrap();
+    std::fs::write(root.join("tiny/vmlinuz"), "not really a kernel\n").unwrap();
+    std::fs::write(root.join("tiny/initrd.cpio"), "not really an initrd\n").unwrap();
+    let state = dir.0.join("state");
+    let inv = inventory(
+        &dir.0,
+        "console=ttyS0",
+        &[
+            ("web1", "52:54:00:aa:91:01", "once"),
+            ("web2", "52:54:00:aa:91:02", "once"),
+        ],
+    );
+    let server = serve_loopback(&root, &inv, &state);
+
+    // Booting arms each install with a token of its own.
+    let ipxe = |mac: &str| curl("GET", &format!("{BASE}/ipxe?mac={mac}&platform=pcbios"));
+    let (code, script1) = ipxe("52:54:00:aa:91:01");
+    assert_eq!(code, 200, "{script1}");
+    let t1 = token_after(&script1, "/answer/system/web1?token=");
+    let t2 = token_after(&ipxe("52:54:00:aa:91:02").1, "/answer/system/web2?token=");
+    assert_eq!(t1.len(), 32, "128 bits: {script1}");
+    assert_ne!(t1, t2);
+    assert_eq!(row(&state, "web1")["state"], "booting");
+    let log = server.log();
+    assert!(
+        !log.contains(&t1) && !log.contains(&t2),
+        "a token in the log:\n{log}"
+    );
+
+    // Answer files: only with the system's own token.
+    let answer = |token: &str| curl("GET", &format!("{BASE}/answer/system/web1{token}"));
+    assert_eq!(answer("").0, 403);
+    assert_eq!(answer("?token=").0, 403);
+    assert_eq!(answer(&format!("?token={t2}")).0, 403);
+    let wrong = format!("{}0", &t1[..31]);
+    assert_eq!(answer(&format!("?token={wrong}")).0, 403);
+    assert_eq!(
+        row(&state, "web1")["state"],
+        "booting",
+        "refusals change nothing"
+    );
+    let (code, kickstart) = answer(&format!("?token={t1}"));
+    assert_eq!(code, 200, "{kickstart}");
+    let callback = format!("{BASE}/callback/web1?token={t1}");
+    assert!(
+        kickstart.contains(&format!("awl_callback='{callback}'")),
+        "{kickstart}"
+    );
+    assert!(
+        kickstart.contains("curl -fsS --retry 3 -d ''"),
+        "a POST: {kickstart}"
+    );
+    assert_eq!(row(&state, "web1")["state"], "installing");
+
+    // Forged callbacks: refused, nothing changes.
+    let before = status(&state);
+    for (method, url, code) in [
+        ("POST", format!("{BASE}/callback/web1?token={wrong}"), 403),
+        ("POST", format!("{BASE}/callback/web1"), 403),
+        ("POST", format!("{BASE}/callback/web1?token={t2}"), 403),
+        ("POST", format!("{BASE}/callback/web2?token={t1}"), 403),
+        ("GET", callback.clone(), 405),
+        ("HEAD", callback.clone(), 405),
+        ("POST", format!("{BASE}/callback/nobody?token={t1}"), 404),
+        // web2 is booting, not installing: its own token cannot finish it.
+        ("POST", format!("{BASE}/callback/web2?token={t2}"), 403),
+    ] {
+        let got = if method == "HEAD" {
+            let out = Command::new("curl")
+                .args(["-sS", "-I", "-o", "/dev/null", "-w", "%{http_code}", &url])
+                .output()
+                .unwrap();
+            String::from_utf8(out.stdout)
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap()
+        } else {
+            curl(method, &url).0
+        };
+        assert_eq!(got, code, "{method} {url}");
+        assert_eq!(status(&state), before, "{method} {url} changed the state");
+    }
+
+    // The right token: installed, the token spent.
+    let (code, body) = curl("POST", &callback);
+    assert_eq!(code, 200, "{body}");
+    let installed = row(&state, "web1");
+    assert_eq!(installed["state"], "installed");
+    let after = status(&state);
+    assert_eq!(curl("POST", &callback).0, 403, "a spent token");
+    assert_eq!(answer(&format!("?token={t1}")).0, 403, "a spent token");
+    assert_eq!(status(&state), after);
+
+    // netboot once: boot from disk now, and after a kill -9 and restart.
+    let (_, local) = ipxe("52:54:00:aa:91:01");
+    assert!(local.contains("booting from the local disk"), "{local}");
+    drop(server);
+    let server = serve_loopback(&root, &inv, &state);
+    let (_, local) = ipxe("52:54:00:aa:91:01");
+    assert!(local.contains("booting from the local disk"), "{local}");
+    server.wait_for_log(
+        Duration::from_secs(5),
+        &["system web1 boots from its disk (netboot once)"],
+    );
+    let again = row(&state, "web1");
+    assert_eq!(again["installed_at"], installed["installed_at"]);
+    assert_eq!(again["state"], "local");
+
+    // Reinstall: a new token; the old one replayed is refused.
+    let out = awl(
+        &inv,
+        &[
+            "system",
+            "reinstall",
+            "web1",
+            "--state-dir",
+            state.to_str().unwrap(),
+        ],
+    );
+    assert!(out.contains("armed"), "{out}");
+    assert_eq!(row(&state, "web1")["state"], "armed");
+    let (_, script) = ipxe("52:54:00:aa:91:01");
+    let t3 = token_after(&script, "/answer/system/web1?token=");
+    assert_ne!(t3, t1);
+    let before = status(&state);
+    assert_eq!(curl("POST", &callback).0, 403, "replayed after reinstall");
+    assert_eq!(answer(&format!("?token={t1}")).0, 403);
+    assert_eq!(status(&state), before);
+    assert_eq!(answer(&format!("?token={t3}")).0, 200);
+    let table = Command::new(awl_binary())
+        .args(["status", "--state-dir", state.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let table = String::from_utf8(table.stdout).unwrap();
+    assert!(
+        table.contains("web1") && table.contains("installing"),
+        "{table}"
+    );
+    assert!(!table.contains(&t3), "a token in awl status:\n{table}");
+    let log = server.log();
+    assert!(
+        !log.contains(&t3) && !log.contains(&t1),
+        "a token in the log:\n{log}"
+    );
+}
+
+/// A QEMU PC with the BIOS iPXE ROM of its virtio NIC; its serial console
+/// goes to `console-NAME.log` in `dir`.
+fn machine(net: &NetnsPair, tap: &str, dir: &Path, name: &str, mac: &str) -> Child {
+    let netdev = format!("tap,id=n0,ifname={tap},script=no,downscript=no");
+    let console = dir.join(format!("console-{name}.log"));
+    let child = Command::new("ip")
+        .args(["netns", "exec", &net.client, "qemu-system-x86_64"])
+        .args(["-m", "384", "-display", "none", "-monitor", "none"])
+        .arg("-serial")
+        .arg(format!("file:{}", console.display()))
+        .args(["-machine", "pc,accel=tcg", "-boot", "n", "-no-reboot"])
+        .args(["-netdev", &netdev, "-device"])
+        .arg(format!("virtio-net-pci,netdev=n0,mac={mac}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("qemu-system-x86_64 (./test.sh installs it)");
+    Child(child)
+}
+
+#[test]
+fn a_netboot_once_machine_installs_once_across_a_kill() {
+    require_tool("qemu-system-x86_64");
+    let kernel = tiny::test_kernel();
+    let net = NetnsPair::new(87, 0);
+    let tap = bridge_tap(&net);
+    let dir = TempDir::new("lifecycle-qemu");
+    let root = dir.0.join("root");
+    std::fs::create_dir_all(root.join("tiny")).unwrap();
+    std::fs::copy(&kernel.vmlinuz, root.join("tiny/vmlinuz")).unwrap();
+    tiny::write_initramfs(&kernel, &root.join("tiny/initrd.cpio"));
+    let mac = "52:54:00:aa:87:01";
+    // awl.report: the small OS POSTs the callback its answer file names.
+    let inv = inventory(
+        &dir.0,
+        "console=ttyS0 panic=-1 awl.report",
+        &[("web1", mac, "once")],
+    );
+    let ip = net.server_ip.clone();
+    let prefix = ip.rsplit_once('.').unwrap().0.to_string();
+    let state = dir.0.join("state");
+    let leases = dir.0.join("leases");
+    let args: Vec<String> = vec![
+        "--tftp-root".into(),
+        root.display().to_string(),
+        "--tftp-listen".into(),
+        format!("{ip}:69"),
+        "--http-listen".into(),
+        format!("{ip}:80"),
+        "--inventory".into(),
+        inv.display().to_string(),
+        "--state-dir".into(),
+        state.display().to_string(),
+        "--interface".into(),
+        net.server_if.clone(),
+        "--dhcp-range".into(),
+        format!("{prefix}.100,{prefix}.150"),
+        "--lease-file".into(),
+        leases.display().to_string(),
+    ];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let server = AwlServer::start(Some(&net.server), &args);
+
+    let console = |name: &str| {
+        std::fs::read_to_string(dir.0.join(format!("console-{name}.log"))).unwrap_or_default()
+    };
+    let first = machine(&net, &tap, &dir.0, "first", mac);
+    let out = wait_for(Duration::from_secs(300), "the machine installs", || {
+        let out = console("first");
+        out.contains("AWL-TINY-DONE").then_some(out)
+    });
+    drop(first);
+    let fetched = tiny::fetched(&out);
+    let prefix_url = format!("http://{ip}/answer/system/web1?token=");
+    assert!(
+        fetched.len() == 1 && fetched[0].0.starts_with(&prefix_url),
+        "its answer file, with its token: {fetched:?}\n{out}\n{}",
+        server.log()
+    );
+    assert!(out.contains("AWL-CALLBACK-OK"), "{out}\n{}", server.log());
+    let installed = row(&state, "web1");
+    assert_eq!(installed["state"], "installed", "{}", server.log());
+    assert!(server.log().contains("system web1 installed"));
+
+    // kill -9, start again: the same machine boots from its disk.
+    drop(server);
+    let server = AwlServer::start(Some(&net.server), &args);
+    assert_eq!(
+        row(&state, "web1")["installed_at"],
+        installed["installed_at"]
+    );
+    let _second = machine(&net, &tap, &dir.0, "second", mac);
+    server.wait_for_log(
+        Duration::from_secs(180),
+        &[&format!(
+            "ipxe for {mac}: system web1 boots from its disk (netboot once)"
+        )],
+    );
+    let after = row(&state, "web1");
+    assert_eq!(after["state"], "local");
+    assert_eq!(after["installed_at"], installed["installed_at"]);
+    assert!(
+        !server.log().contains("installs profile"),
+        "{}",
+        server.log()
+    );
+}
+
+/// A small tmpfs, unmounted when dropped.
+struct Tmpfs(std::path::PathBuf);
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_refuses_the_callback_with_503() {
+    require_tool("curl");
+    let dir = TempDir::new("lifecycle-full");
+    let root = dir.0.join("root");
+    std::fs::create_dir_all(root.join("tiny")).unwrap();
+    std::fs::write(root.join("tiny/vmlinuz"), "not really a kernel\n").unwrap();
+    std::fs::write(root.join("tiny/initrd.cpio"), "not really an initrd\n").unwrap();
+    let state = dir.0.join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
+        .arg(&state)
+        .status()
+        .unwrap();
+    assert!(mounted.success(), "mount a tmpfs (run as root)");
+    let _tmpfs = Tmpfs(state.clone());
+    let inv = inventory(
+        &dir.0,
+        "console=ttyS0",
+        &[("web1", "52:54:00:aa:92:01", "once")],
+    );
+    let _server = serve_on("127.0.91.2", &root, &inv, &state);
+    let base = "http://127.0.91.2:8080";
+    let (_, script) = curl("GET", &format!("{base}/ipxe?mac=52:54:00:aa:92:01"));
+    let token = token_after(&script, "/answer/system/web1?token=");
+    let answer = format!("{base}/answer/system/web1?token={token}");
+    assert_eq!(curl("GET", &answer).0, 200);
+    assert_eq!(row(&state, "web1")["state"], "installing");
+    // Fill the disk.
+    let filler = state.join("filler");
+    let _ = Command::new("dd")
+        .args(["if=/dev/zero", "bs=4k"])
+        .arg(format!("of={}", filler.display()))
+        .stderr(Stdio::null())
+        .status();
+    let before = status(&state);
+    let callback = format!("{base}/callback/web1?token={token}");
+    assert_eq!(curl("POST", &callback).0, 503);
+    assert_eq!(status(&state), before, "nothing changed");
+    // Room again: the installer's retry with the same token succeeds.
+    std::fs::remove_file(&filler).unwrap();
+    assert_eq!(curl("POST", &callback).0, 200);
+    assert_eq!(row(&state, "web1")["state"], "installed");
+}
