@@ -23,6 +23,10 @@ pub fn run(settings: ServeSettings) -> Result<()> {
     // DHCP), all under one shutdown: the first to fail stops awl.
     let mut services = Services::default();
     let events = crate::events::Events::default();
+    // The install states follow DHCP's answers (`seen`).
+    if let (Some(cache), Some(states)) = (install.cache.clone(), install.states.clone()) {
+        crate::lifecycle::watch_dhcp(&events, cache, states)?;
+    }
     if let Some(dhcp_options) = dhcp_options {
         dhcp::start(dhcp_options, &events, &mut services)?;
     }

@@ -414,6 +414,25 @@ fn a_netboot_once_machine_installs_once_across_a_kill() {
     let installed = row(&state, "web1");
     assert_eq!(installed["state"], "installed", "{}", server.log());
     assert!(server.log().contains("system web1 installed"));
+    // Its history: DHCP's answers, the boot script, the answer file, the
+    // callback.
+    let events: Vec<&str> = installed["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["what"].as_str().unwrap())
+        .collect();
+    for what in [
+        "dhcp: ack",
+        "ipxe: install served",
+        "answer file served",
+        "callback: install done",
+    ] {
+        assert!(
+            events.iter().any(|e| e.starts_with(what)),
+            "{what} in {events:?}"
+        );
+    }
 
     // kill -9, start again: the same machine boots from its disk.
     drop(server);
@@ -430,7 +449,19 @@ fn a_netboot_once_machine_installs_once_across_a_kill() {
         )],
     );
     let after = row(&state, "web1");
-    assert_eq!(after["state"], "local");
+    // `seen` again if its firmware asks DHCP once more.
+    assert!(
+        after["state"] == "local" || after["state"] == "seen",
+        "{after}"
+    );
+    assert!(
+        after["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["what"] == "ipxe: boot from disk"),
+        "{after}"
+    );
     assert_eq!(after["installed_at"], installed["installed_at"]);
     assert!(
         !server.log().contains("installs profile"),

@@ -5,6 +5,7 @@
 //!
 //! | state | when |
 //! | --- | --- |
+//! | `seen` | awl's DHCP answered one of its MACs (not during an install) |
 //! | `armed` | a token was minted (first install boot, `awl system reinstall`) |
 //! | `booting` | its iPXE script or boot config (install) was served |
 //! | `installing` | its answer file was served (with its token) |
@@ -47,6 +48,8 @@ pub const KEEP_EVENTS: usize = 20;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum State {
+    /// awl's DHCP answered one of its MACs (outside an install).
+    Seen,
     /// A token was minted; nothing served since.
     Armed,
     /// Its boot script or boot config (install) was served.
@@ -65,6 +68,7 @@ impl State {
     /// Its name, as `awl status` prints it.
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Seen => "seen",
             Self::Armed => "armed",
             Self::Booting => "booting",
             Self::Installing => "installing",
@@ -283,6 +287,62 @@ fn read(path: &Path) -> Result<Installs> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Installs::new()),
         Err(e) => Err(e).with_context(|| format!("{}: cannot read", path.display())),
     }
+}
+
+/// Follows awl's DHCP answers on `events` (on a thread of its own, so
+/// DHCP never waits for the state file): an answer to a system's MAC is
+/// noted in its events, and marks it `seen` unless an install is under way.
+pub fn watch_dhcp(
+    events: &crate::events::Events,
+    cache: std::sync::Arc<crate::inventory::store::InventoryCache>,
+    states: StateFile,
+) -> std::io::Result<()> {
+    use crate::events::{DhcpKind, Event as Happened};
+    let (_, mut receiver) = events.subscribe();
+    std::thread::Builder::new()
+        .name("awl-lifecycle".into())
+        .spawn(move || loop {
+            let event = match receiver.blocking_recv() {
+                Ok(event) => event,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            };
+            let Happened::Dhcp {
+                mac: Some(mac),
+                ip,
+                kind,
+                ..
+            } = event
+            else {
+                continue;
+            };
+            let what = match kind {
+                DhcpKind::Offer | DhcpKind::ProxyOffer => "offer",
+                DhcpKind::Ack | DhcpKind::BootAck => "ack",
+                _ => continue,
+            };
+            let inventory = cache.get();
+            let Some((system, _)) = inventory.system_by_mac(mac.0) else {
+                continue;
+            };
+            let what = match ip {
+                Some(ip) => format!("dhcp: {what} {ip}"),
+                None => format!("dhcp: {what}"),
+            };
+            let now = now();
+            let noted = states.update(|all| {
+                let record = record(all, &system.name, now);
+                match record.state {
+                    State::Armed | State::Booting | State::Installing => record.note(now, what),
+                    _ => record.enter(State::Seen, now, what),
+                }
+                Ok(())
+            });
+            if let Err(e) = noted {
+                tracing::warn!("lifecycle: system {}: {e:#}", system.name);
+            }
+        })
+        .map(drop)
 }
 
 /// The record of `name`, made when missing.
