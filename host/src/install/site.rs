@@ -368,11 +368,11 @@ impl InstallSite {
                     kind.unwrap_or_default(),
                     name.unwrap_or_default()
                 );
-                if let (Some(states), Some(_), Some(name)) = (&self.states, &armed, name) {
+                if let (Some(states), Some(token), Some(name)) = (&self.states, &armed, name) {
                     let now = lifecycle::now();
                     let noted = states.update(|all| {
-                        let record = lifecycle::record(all, name, now);
-                        if record.state != State::Installed {
+                        // Still the same install (no reinstall since).
+                        if let Some(record) = all.get_mut(name).filter(|r| r.token_matches(token)) {
                             record.enter(State::Installing, now, "answer file served");
                         }
                         Ok(())
