@@ -45,20 +45,21 @@ def main():
         return statistics.median(walls) if walls else None
 
     raw, alone = med("iperf3"), med("nginx")
-    print("| setup | wall s (each run) | median | vs raw copy | vs nginx alone | DHCP retransmits (machines) | failed | TFTP resends |")
-    print("|---|---|---:|---:|---:|---|---|---|")
+    print("| setup | wall s (each run) | median | vs raw copy | vs nginx alone | DHCP retransmits (machines) | DHCP NAKs | failed | TFTP resends |")
+    print("|---|---|---:|---:|---:|---|---|---|---|")
     for cfg in order:
         rs = [r for r in runs if r["cfg"] == cfg]
         walls = ", ".join(r.get("wall_s", r.get("rc", "?")) if ok(r) or "wall_s" in r else r.get("rc", "?") for r in rs)
         m = med(cfg)
         vs = lambda base: f"{m / base:.2f}x" if m and base else "–"  # noqa: E731
         if cfg == "iperf3":
-            retr = fail = resend = "–"
+            retr = fail = resend = naks = "–"
         else:
             retr = ", ".join(f"{r.get('dhcp_retransmits', '?')} ({r.get('clients_retransmitting', '?')})" for r in rs) if cfg != "nginx" else "– (no DHCP)"
+            naks = ", ".join(r.get("dhcp_naks", "?") for r in rs) if cfg != "nginx" else "–"
             fail = ", ".join(r.get("failed", r.get("rc", "?")) for r in rs)
             resend = ", ".join(r.get("tftp_resends", "?") for r in rs) if cfg != "nginx" else "–"
-        print(f"| {cfg} | {walls} | {m if m is not None else '–'} | {vs(raw)} | {vs(alone)} | {retr} | {fail} | {resend} |")
+        print(f"| {cfg} | {walls} | {m if m is not None else '–'} | {vs(raw)} | {vs(alone)} | {retr} | {naks} | {fail} | {resend} |")
     print()
     print("Per run, per machine phase times in seconds (p50 / p90 / max):")
     print()

@@ -64,6 +64,8 @@ const PARAMS: &[u8] = &[1, 3, 6, 43, 54, 60, 66, 67];
 const DHCP_FIRST_WAIT: Duration = Duration::from_secs(1);
 /// Sends of one DHCP message at most (the first and 4 resends).
 const DHCP_SENDS: u32 = 5;
+/// DORA started over after a NAK at most this many times.
+const DHCP_RESTARTS: u32 = 3;
 /// TFTP: resend the last packet after this much silence.
 const TFTP_WAIT: Duration = Duration::from_secs(1);
 /// TFTP: give up after this many resends in a row.
@@ -347,35 +349,47 @@ fn dhcp_exchange(
     Err(format!("no {want:?} after {DHCP_SENDS} sends"))
 }
 
-/// A whole DORA; the leased address, the boot file named, and the server.
+/// A whole DORA, started over from DISCOVER after a NAK (as a client in
+/// INIT does, RFC 2131 3.1), at most [`DHCP_RESTARTS`] times; the leased
+/// address and the boot file named. Counts resends and NAKs.
 fn dora(
     socket: &UdpSocket,
     rx: &mpsc::Receiver<DhcpReply>,
     i: usize,
     retransmits: &mut u32,
+    naks: &mut u32,
 ) -> Result<(Ipv4Addr, String), String> {
     let mac = mac_of(i);
     let xid = XID_BASE.wrapping_add(u32::try_from(i).unwrap_or(0));
     let discover = dhcp_request(MessageType::Discover, mac, xid, &[]);
-    let offer = dhcp_exchange(socket, &discover, rx, MessageType::Offer, retransmits)?;
-    let server = offer.server_id.ok_or("OFFER without a server identifier")?;
-    let request = dhcp_request(
-        MessageType::Request,
-        mac,
-        xid,
-        &[
-            DhcpOption::ServerId(server),
-            DhcpOption::RequestedIp(offer.yiaddr),
-        ],
-    );
-    let ack = dhcp_exchange(socket, &request, rx, MessageType::Ack, retransmits)?;
-    if ack.yiaddr != offer.yiaddr {
-        return Err(format!(
-            "ACK for {} after OFFER of {}",
-            ack.yiaddr, offer.yiaddr
-        ));
+    loop {
+        let offer = dhcp_exchange(socket, &discover, rx, MessageType::Offer, retransmits)?;
+        let server = offer.server_id.ok_or("OFFER without a server identifier")?;
+        let request = dhcp_request(
+            MessageType::Request,
+            mac,
+            xid,
+            &[
+                DhcpOption::ServerId(server),
+                DhcpOption::RequestedIp(offer.yiaddr),
+            ],
+        );
+        match dhcp_exchange(socket, &request, rx, MessageType::Ack, retransmits) {
+            Ok(ack) if ack.yiaddr == offer.yiaddr => return Ok((ack.yiaddr, ack.boot_file)),
+            Ok(ack) => {
+                return Err(format!(
+                    "ACK for {} after OFFER of {}",
+                    ack.yiaddr, offer.yiaddr
+                ))
+            }
+            Err(e) if e == "NAK" && *naks < DHCP_RESTARTS => {
+                *naks += 1;
+                // Stale OFFERs of the first round are not answers to the next.
+                while rx.try_recv().is_ok() {}
+            }
+            Err(e) => return Err(e),
+        }
     }
-    Ok((ack.yiaddr, ack.boot_file))
 }
 
 // --- TFTP ------------------------------------------------------------------------
@@ -616,6 +630,7 @@ struct Outcome {
     /// Since the release of every machine.
     end: Duration,
     retransmits: u32,
+    naks: u32,
     tftp_resends: u32,
     bytes: u64,
     error: Option<(&'static str, String)>,
@@ -643,17 +658,19 @@ fn machine(
     // DHCP, or a fixed address.
     let start = Instant::now();
     let addr = match (&shared.dhcp, rx, cfg.static_first) {
-        (Some(socket), Some(rx), _) => match dora(socket, &rx, i, &mut out.retransmits) {
-            Ok((a, file)) => {
-                out.dhcp = Some(start.elapsed());
-                out.boot_file = file;
-                a
+        (Some(socket), Some(rx), _) => {
+            match dora(socket, &rx, i, &mut out.retransmits, &mut out.naks) {
+                Ok((a, file)) => {
+                    out.dhcp = Some(start.elapsed());
+                    out.boot_file = file;
+                    a
+                }
+                Err(e) => {
+                    fail(&mut out, "dhcp", e);
+                    return out;
+                }
             }
-            Err(e) => {
-                fail(&mut out, "dhcp", e);
-                return out;
-            }
-        },
+        }
         (_, _, Some(first)) => {
             Ipv4Addr::from(u32::from(first).wrapping_add(u32::try_from(i).unwrap_or(0)))
         }
@@ -847,6 +864,7 @@ fn run(cfg: Config) -> Result<bool, String> {
     }
     let retransmits: u32 = outcomes.iter().map(|o| o.retransmits).sum();
     let retransmitting = outcomes.iter().filter(|o| o.retransmits > 0).count();
+    let naks: u32 = outcomes.iter().map(|o| o.naks).sum();
     let tftp_resends: u32 = outcomes.iter().map(|o| o.tftp_resends).sum();
     let bytes: u64 = outcomes.iter().map(|o| o.bytes).sum();
     let files: BTreeSet<&str> = outcomes.iter().map(|o| o.boot_file.as_str()).collect();
@@ -870,7 +888,7 @@ fn run(cfg: Config) -> Result<bool, String> {
     };
     println!(
         "boot_storm summary label={} clients={n} completed={} failed={} fail_phases={} wall_s={} \
-         dhcp_retransmits={retransmits} clients_retransmitting={retransmitting} tftp_resends={tftp_resends} \
+         dhcp_retransmits={retransmits} clients_retransmitting={retransmitting} dhcp_naks={naks} tftp_resends={tftp_resends} \
          dhcp_s={} tftp_s={} http_s={} last_end_s={} bytes={bytes} MBps={:.1} boot_files={}",
         cfg.label,
         n - failed.len(),
