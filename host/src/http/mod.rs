@@ -24,7 +24,8 @@
 //! ```
 
 mod files;
-mod range;
+#[doc(hidden)]
+pub mod range;
 mod request;
 mod send;
 

@@ -10,7 +10,7 @@
 
 /// What to send for a `Range` header.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Plan {
+pub enum Plan {
     /// The whole file (no usable `Range`, or one not worth honouring).
     Full,
     /// 416: no range overlaps the file.
@@ -33,7 +33,7 @@ enum Spec {
 
 /// Decides what to send of a file of `len` bytes for the `Range` value
 /// `header`. An unparsable header is ignored (RFC 9110 §14.2).
-pub(super) fn plan(header: &str, len: u64, max_ranges: usize) -> Plan {
+pub fn plan(header: &str, len: u64, max_ranges: usize) -> Plan {
     let Some(specs) = parse(header) else {
         return Plan::Full;
     };
