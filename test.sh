@@ -50,7 +50,11 @@ install_deps() {
   local sim=/tmp/awl-apt-sim.$$ kernel_pkg
   need_root apt-get update -qq || return 1
   echo "install: checking the package transaction against the image's own state ($image_status)"
-  if ! apt-get -s -o Dir::State::status="$image_status" "${apt_args[@]}" >"$sim" 2>&1; then
+  # The record is named in an apt configuration file of its own (not a
+  # -o word on the command line, which a wrapper may split or drop).
+  local sim_conf=/tmp/awl-apt-sim.$$.conf
+  printf 'Dir::State::status "%s";\n' "$image_status" >"$sim_conf"
+  if ! APT_CONFIG="$sim_conf" apt-get -s "${apt_args[@]}" >"$sim" 2>&1; then
     cat "$sim"
     echo "install: FAILED: the packages cannot be installed on the machine image as shipped" >&2
     return 1
@@ -64,7 +68,7 @@ install_deps() {
     return 1
   fi
   grep -E 'upgraded|newly installed' "$sim" | sed 's/^/install: on a new machine: /'
-  rm -f "$sim"
+  rm -f "$sim" "$sim_conf"
   # cloud-init only to validate user-data: never let it run on this machine.
   need_root mkdir -p /etc/cloud && need_root touch /etc/cloud/cloud-init.disabled || return 1
   need_root env DEBIAN_FRONTEND=noninteractive apt-get -qq "${apt_args[@]}" >/dev/null || return 1
