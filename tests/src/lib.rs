@@ -525,6 +525,21 @@ pub fn dnsmasq_beside(net: &NetnsPair, dir: &Path) -> (Namespace, Child, PathBuf
     (ns, child, log)
 }
 
+/// Runs `awl ARGS --inventory FILE` (an inventory edit or query) and
+/// fails the test, with awl's stderr, when it does not succeed.
+pub fn awl_inventory(inventory: &str, args: &[&str]) {
+    let out = std::process::Command::new(awl_binary())
+        .args(args)
+        .args(["--inventory", inventory])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "awl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

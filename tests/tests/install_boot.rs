@@ -14,9 +14,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use awl_tests::{
-    awl_binary, bridge_tap, require_tool, tiny, wait_for, AwlServer, Child, NetnsPair, TempDir,
-};
+use awl_tests::{bridge_tap, require_tool, tiny, wait_for, AwlServer, Child, NetnsPair, TempDir};
 
 struct Lab {
     net: NetnsPair,
@@ -26,17 +24,8 @@ struct Lab {
     inventory: String,
 }
 
-fn awl(lab_inventory: &str, args: &[&str]) {
-    let out = Command::new(awl_binary())
-        .args(args)
-        .args(["--inventory", lab_inventory])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "awl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+fn awl(inventory: &str, args: &[&str]) {
+    awl_tests::awl_inventory(inventory, args);
 }
 
 fn lab(subnet: u8) -> Lab {

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use awl_tests::{awl_binary, require_tool, AwlServer, TempDir};
+use awl_tests::{require_tool, AwlServer, TempDir};
 
 const WEB1: &str = "52:54:00:12:34:56";
 const WEB1_DASHED: &str = "52-54-00-12-34-56";
@@ -26,16 +26,7 @@ struct Lab {
 }
 
 fn awl(inventory: &str, args: &[&str]) {
-    let out = Command::new(awl_binary())
-        .args(args)
-        .args(["--inventory", inventory])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "awl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    awl_tests::awl_inventory(inventory, args);
 }
 
 /// An inventory made with the CLI (a distro whose kernel and initrd are in
