@@ -128,6 +128,45 @@ pub enum Event {
         /// The line logged, without `tftp: `.
         text: String,
     },
+    /// A file body of at least [`Events::PROGRESS_FROM`] bytes started
+    /// going out over HTTP (a kernel, an initrd, an image).
+    HttpStart {
+        /// When.
+        at: SystemTime,
+        /// The client.
+        peer: SocketAddr,
+        /// The request target, as logged.
+        path: String,
+        /// Bytes the body holds.
+        size: u64,
+    },
+    /// How far such a body has gone (at most one every
+    /// [`Events::PROGRESS_EVERY`] per transfer).
+    HttpProgress {
+        /// When.
+        at: SystemTime,
+        /// The client.
+        peer: SocketAddr,
+        /// The request target, as logged.
+        path: String,
+        /// Bytes sent so far.
+        bytes: u64,
+        /// Bytes the body holds.
+        size: u64,
+    },
+    /// A system's install state changed (docs/lifecycle.md).
+    Install {
+        /// When it was seen to change.
+        at: SystemTime,
+        /// The system.
+        system: String,
+        /// Its state now (`failed` included).
+        state: crate::lifecycle::State,
+        /// When it entered that state (unix seconds).
+        since: u64,
+        /// Its last event's words.
+        what: String,
+    },
     /// An HTTP request answered.
     HttpFetch {
         /// When.
@@ -152,6 +191,9 @@ impl Event {
             Self::Dhcp { at, .. }
             | Self::TftpStart { at, .. }
             | Self::TftpEnd { at, .. }
+            | Self::HttpStart { at, .. }
+            | Self::HttpProgress { at, .. }
+            | Self::Install { at, .. }
             | Self::HttpFetch { at, .. } => *at,
         }
     }
@@ -275,6 +317,22 @@ impl fmt::Display for Event {
                 bytes,
                 ..
             } => write!(f, "http: {peer} {method} {path} {status}, {bytes} bytes"),
+            Self::HttpStart {
+                peer, path, size, ..
+            } => write!(f, "http: {peer} {path}: sending {size} bytes"),
+            Self::HttpProgress {
+                peer,
+                path,
+                bytes,
+                size,
+                ..
+            } => write!(f, "http: {peer} {path}: {bytes} of {size} bytes sent"),
+            Self::Install {
+                system,
+                state,
+                what,
+                ..
+            } => write!(f, "install: {system} {}: {what}", state.as_str()),
         }
     }
 }
@@ -290,12 +348,20 @@ struct Shared {
     /// The last `keep` events, oldest first.
     recent: Mutex<VecDeque<Event>>,
     keep: usize,
+    counters: crate::metrics::Counters,
 }
 
 impl Events {
     /// Events kept for late listeners, and the most a listener may fall
     /// behind, by default.
     pub const KEEP: usize = 1000;
+
+    /// HTTP file bodies from this size on get [`Event::HttpStart`] and
+    /// [`Event::HttpProgress`] events.
+    pub const PROGRESS_FROM: u64 = 1 << 20;
+
+    /// The most often one transfer reports progress.
+    pub const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 
     /// A bus that keeps the last `keep` events (at least one).
     pub fn new(keep: usize) -> Self {
@@ -306,6 +372,7 @@ impl Events {
                 sender,
                 recent: Mutex::new(VecDeque::with_capacity(keep)),
                 keep,
+                counters: crate::metrics::Counters::default(),
             }),
         }
     }
@@ -314,6 +381,12 @@ impl Events {
     /// listener: the lock it takes is held only to push one event (or,
     /// by [`Events::subscribe`], to copy the kept ones).
     pub fn publish(&self, event: Event) {
+        self.shared.counters.count(&event);
+        if matches!(event, Event::HttpProgress { .. }) {
+            // Only for who watches now: kept, it would crowd out the rest.
+            let _ = self.shared.sender.send(event);
+            return;
+        }
         let mut recent = self.recent();
         if recent.len() >= self.shared.keep {
             recent.pop_front();
@@ -332,6 +405,11 @@ impl Events {
             recent.iter().cloned().collect(),
             self.shared.sender.subscribe(),
         )
+    }
+
+    /// What the bus has counted (for `/metrics`).
+    pub fn counters(&self) -> &crate::metrics::Counters {
+        &self.shared.counters
     }
 
     /// The events kept, oldest first.

@@ -10,9 +10,12 @@
 //! | [`inventory`] | distros, profiles, systems: model, storage, CLI |
 //! | [`render`] | answer files and boot configs from templates |
 //! | [`install`] | the inventory as DHCP lookups and HTTP answers |
-//! | [`lifecycle`] | install states, tokens and the callback's state file; `awl status` |
+//! | [`lifecycle`] | install states, tokens and the callback's state file; `awl status`, `awl events` |
+//! | [`api`] | the JSON API under `/api/v1`, the status page at `/`, `/metrics` |
+//! | [`metrics`] | the counters `/metrics` shows |
 //! | [`tools`] | offline tools: `awl decode`, capture reading |
 
+pub mod api;
 pub mod clock;
 pub mod dhcp;
 pub mod events;
@@ -20,6 +23,7 @@ pub mod http;
 pub mod install;
 pub mod inventory;
 pub mod lifecycle;
+pub mod metrics;
 pub mod render;
 pub mod serve;
 pub mod settings;

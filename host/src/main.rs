@@ -77,6 +77,9 @@ enum Command {
     /// Every system's install state (docs/lifecycle.md): a table, or
     /// --json.
     Status(awl::lifecycle::StatusArgs),
+    /// Install events from the state file, oldest first (`--follow`: then
+    /// as they happen).
+    Events(awl::lifecycle::EventsArgs),
 }
 
 /// Log lines to stdout, `info` and up unless `RUST_LOG` says otherwise.
@@ -117,6 +120,7 @@ fn main() -> ExitCode {
         Command::System(args) => args.run(),
         Command::Inventory(args) => args.run(),
         Command::Status(args) => args.run(),
+        Command::Events(args) => args.run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -25,23 +25,41 @@ pub fn run(settings: ServeSettings) -> Result<()> {
     let events = crate::events::Events::default();
     // The install states follow DHCP's answers (`seen`).
     if let (Some(cache), Some(states)) = (install.cache.clone(), install.states.clone()) {
-        crate::lifecycle::watch_dhcp(&events, cache, states)?;
+        crate::lifecycle::watch_dhcp(&events, cache, states.clone())?;
+        crate::lifecycle::publish_changes(states, events.clone())?;
     }
+    let lease_file = dhcp_options.as_ref().map(|d| d.lease_file.clone());
     if let Some(dhcp_options) = dhcp_options {
         dhcp::start(dhcp_options, &events, &mut services)?;
     }
     if let (Some(listen), Some(server)) = (install.http_listen, install.server.clone()) {
-        let settings = crate::http::HttpSettings::new(
+        let mut settings = crate::http::HttpSettings::new(
             listen,
             vec![crate::http::Mount {
                 prefix: "/boot/".into(),
                 root: options.root.clone(),
             }],
         );
-        let site: Option<Arc<dyn crate::http::Dynamic>> = install
-            .cache
-            .clone()
-            .map(|cache| Arc::new(site(cache, &install, server)) as Arc<dyn crate::http::Dynamic>);
+        settings.events = Some(events.clone());
+        let site: Option<Arc<dyn crate::http::Dynamic>> = match install.cache.clone() {
+            None => None,
+            Some(cache) => {
+                let boot: Arc<dyn crate::http::Dynamic> =
+                    Arc::new(site(cache.clone(), &install, server));
+                // The API, the page and /metrics in front of the boot
+                // answers (they need the state folder for their token).
+                Some(match install.states.clone() {
+                    Some(states) => Arc::new(crate::api::Api::new(
+                        cache,
+                        states,
+                        events.clone(),
+                        lease_file,
+                        boot,
+                    )?),
+                    None => boot,
+                })
+            }
+        };
         let (run, stop) = crate::http::bind(settings, site)?;
         services.spawn("http", run, stop)?;
         tracing::info!("http: serving on {listen}");

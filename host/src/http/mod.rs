@@ -41,10 +41,11 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
+use crate::events::{Event, Events};
 use crate::tools::decode::printable;
 use files::{Refused, Site};
 use request::{HeadError, Malformed};
-use send::{write_response, Body, Response};
+use send::{write_response, write_response_with, Body, Response};
 
 /// Where and what the HTTP service serves.
 #[derive(Debug, Clone)]
@@ -57,6 +58,8 @@ pub struct HttpSettings {
     pub mounts: Vec<Mount>,
     /// Bounds on what one client may cost.
     pub limits: Limits,
+    /// Where answered requests, and big bodies' progress, are published.
+    pub events: Option<Events>,
 }
 
 impl HttpSettings {
@@ -66,6 +69,7 @@ impl HttpSettings {
             listen,
             mounts,
             limits: Limits::default(),
+            events: None,
         }
     }
 }
@@ -125,15 +129,34 @@ pub enum Method {
     Get,
     /// `HEAD`: answered as `GET`, without the body.
     Head,
-    /// `POST`: only [`Dynamic`] answers it (the install callback); its
-    /// body, at most [`MAX_POST_BODY`] bytes by `Content-Length`, is not
-    /// read (the connection closes after the answer). A mount answers 405.
+    /// `POST`: only [`Dynamic`] answers it (the install callback, the
+    /// API); a mount answers 405.
     Post,
+    /// `PUT`: [`Dynamic`] only (the API).
+    Put,
+    /// `PATCH`: [`Dynamic`] only (the API).
+    Patch,
+    /// `DELETE`: [`Dynamic`] only (the API).
+    Delete,
 }
 
-/// The largest `POST` body accepted; a larger one, or a chunked one, gets
-/// 413.
-pub const MAX_POST_BODY: u64 = 4096;
+impl Method {
+    fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "GET" => Self::Get,
+            "HEAD" => Self::Head,
+            "POST" => Self::Post,
+            "PUT" => Self::Put,
+            "PATCH" => Self::Patch,
+            "DELETE" => Self::Delete,
+            _ => return None,
+        })
+    }
+}
+
+/// The largest request body accepted (by `Content-Length`); a larger one
+/// gets 413, one without a length (chunked) 411.
+pub const MAX_BODY: u64 = 1 << 20;
 
 /// A request, as [`Dynamic`] sees it.
 #[derive(Debug, Clone, Copy)]
@@ -149,6 +172,8 @@ pub struct Request<'a> {
     pub peer: SocketAddr,
     /// Header lines as sent: name, value.
     pub headers: &'a [(&'a str, &'a [u8])],
+    /// The body (at most [`MAX_BODY`] bytes; empty for none).
+    pub body: &'a [u8],
 }
 
 impl<'a> Request<'a> {
@@ -160,7 +185,7 @@ impl<'a> Request<'a> {
 }
 
 /// A rendered answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Reply {
     /// 200 to 599.
     pub status: u16,
@@ -171,6 +196,10 @@ pub struct Reply {
     /// More fields (`Location`, `Cache-Control`…); framing fields
     /// (`Content-Length`, `Transfer-Encoding`, `Connection`) are dropped.
     pub headers: Vec<(String, String)>,
+    /// A body that goes on (Server-Sent Events): sent after `body`, chunk
+    /// by chunk until the sender is dropped or the client leaves; the
+    /// connection closes after it.
+    pub stream: Option<tokio::sync::mpsc::Receiver<Vec<u8>>>,
 }
 
 impl Reply {
@@ -181,7 +210,14 @@ impl Reply {
             content_type: content_type.into(),
             body: body.into(),
             headers: Vec::new(),
+            stream: None,
         }
+    }
+
+    /// With this field added.
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
     }
 }
 
@@ -305,10 +341,10 @@ async fn connection(stream: &TcpStream, peer: SocketAddr, shared: &Shared) {
     loop {
         let refusal = match request::read_head(stream, &mut buf, limits, deadline.take()).await {
             Ok(len) => {
-                if !exchange(stream, peer, &buf[..len], shared).await {
+                let Some(used) = exchange(stream, peer, &mut buf, len, shared).await else {
                     break;
-                }
-                buf.drain(..len);
+                };
+                buf.drain(..used);
                 continue;
             }
             Err(HeadError::Closed | HeadError::Io) => return,
@@ -348,61 +384,160 @@ async fn linger(stream: &TcpStream) {
     .await;
 }
 
-/// Answers one request; returns whether the connection stays open.
-async fn exchange(stream: &TcpStream, peer: SocketAddr, bytes: &[u8], shared: &Shared) -> bool {
+/// Answers the request whose head is `buf[..len]`, reading its body
+/// first; returns how many bytes of `buf` it took when the connection
+/// stays open.
+async fn exchange(
+    stream: &TcpStream,
+    peer: SocketAddr,
+    buf: &mut Vec<u8>,
+    len: usize,
+    shared: &Shared,
+) -> Option<usize> {
     let limits = &shared.settings.limits;
-    let head = match request::parse_head(bytes, limits.max_headers) {
-        Ok(head) => head,
-        Err(Malformed::Syntax) => {
-            refuse(stream, peer, (400, "malformed request head"), limits).await;
-            return false;
+    let body_len = match request::parse_head(&buf[..len], limits.max_headers) {
+        Ok(head) => match body_length(&head.headers) {
+            Ok(n) if n <= MAX_BODY => Ok(n as usize),
+            Ok(_) => Err((413, "request body too large")),
+            Err(BodyLength::Unsized) => Err((411, "a request body needs a Content-Length")),
+            Err(BodyLength::Bad) => Err((400, "bad Content-Length")),
+        },
+        Err(Malformed::Syntax) => Err((400, "malformed request head")),
+        Err(Malformed::TooManyHeaders) => Err((431, "too many header lines")),
+    };
+    let body_len = match body_len {
+        Ok(n) => n,
+        Err(refusal) => {
+            refuse(stream, peer, refusal, limits).await;
+            return None;
         }
-        Err(Malformed::TooManyHeaders) => {
-            refuse(stream, peer, (431, "too many header lines"), limits).await;
-            return false;
+    };
+    if body_len > 0 {
+        let until = Instant::now() + limits.head_timeout;
+        if request::read_body(stream, buf, len + body_len, until)
+            .await
+            .is_err()
+        {
+            refuse(stream, peer, (408, "no whole request body in time"), limits).await;
+            return None;
         }
-    };
-    // Request bodies are never read: a request with one is answered, then
-    // the connection closes (its body cannot be mistaken for a request).
-    let Ok(has_body) = has_body(&head.headers) else {
-        refuse(stream, peer, (400, "bad Content-Length"), limits).await;
-        return false;
-    };
-    let close = head.minor == 0 || has_body || wants_close(&head.headers);
-    let method = match head.method {
-        "GET" => Some(Method::Get),
-        "HEAD" => Some(Method::Head),
-        "POST" => Some(Method::Post),
-        _ => None,
-    };
+    }
+    let head = request::parse_head(&buf[..len], limits.max_headers).ok()?;
+    let body = &buf[len..len + body_len];
+    let close = head.minor == 0 || wants_close(&head.headers);
+    let method = Method::parse(head.method);
     let response = match method {
-        Some(Method::Post) if !small_body(&head.headers) => Response::error(413),
-        Some(method) => route(method, &head, peer, shared),
+        Some(method) => route(method, &head, body, peer, shared),
         None => Response::error(405).with_headers(vec![("Allow".into(), "GET, HEAD".into())]),
     };
     let status = response.status;
+    let streamed = matches!(response.body, Body::Stream(_));
+    let close = close || streamed;
     let head_only = method == Some(Method::Head);
-    let sent = write_response(stream, response, head_only, close, limits.send_timeout).await;
+    let target = shorten(&redact(&printable(head.target.as_bytes())));
+    let mut progress = Progress::new(shared, peer, &target, &response, head_only);
+    let sent = write_response_with(
+        stream,
+        response,
+        head_only,
+        close,
+        limits.send_timeout,
+        &mut |n| progress.sent(n),
+    )
+    .await;
     let what = format!(
-        "http: {peer} {} {} {status}",
-        printable(head.method.as_bytes()),
-        shorten(&redact(&printable(head.target.as_bytes())))
+        "http: {peer} {} {target} {status}",
+        printable(head.method.as_bytes())
     );
-    match sent {
+    let bytes = match &sent {
         Ok(bytes) => {
             info!("{what}, {bytes} bytes");
-            !close
+            *bytes
         }
         Err(e) => {
             info!("{what}, not sent whole: {e}");
-            false
+            progress.last
+        }
+    };
+    if let Some(events) = &shared.settings.events {
+        events.publish(Event::HttpFetch {
+            at: std::time::SystemTime::now(),
+            peer,
+            method: printable(head.method.as_bytes()),
+            path: target,
+            status,
+            bytes,
+        });
+    }
+    (sent.is_ok() && !close).then_some(len + body_len)
+}
+
+/// Reports a big file body's progress to the event bus, at most every
+/// [`Events::PROGRESS_EVERY`].
+struct Progress {
+    events: Option<(Events, SocketAddr, String, u64)>,
+    reported: Instant,
+    last: u64,
+}
+
+impl Progress {
+    fn new(
+        shared: &Shared,
+        peer: SocketAddr,
+        target: &str,
+        response: &Response,
+        head_only: bool,
+    ) -> Self {
+        let size = response.body.len().unwrap_or(0);
+        let file = matches!(response.body, Body::File { .. } | Body::Parts { .. });
+        let events = shared
+            .settings
+            .events
+            .clone()
+            .filter(|_| file && !head_only && size >= Events::PROGRESS_FROM)
+            .map(|events| {
+                events.publish(Event::HttpStart {
+                    at: std::time::SystemTime::now(),
+                    peer,
+                    path: target.to_string(),
+                    size,
+                });
+                (events, peer, target.to_string(), size)
+            });
+        Self {
+            events,
+            reported: Instant::now(),
+            last: 0,
+        }
+    }
+
+    fn sent(&mut self, bytes: u64) {
+        self.last = bytes;
+        let Some((events, peer, path, size)) = &self.events else {
+            return;
+        };
+        if self.reported.elapsed() >= Events::PROGRESS_EVERY && bytes < *size {
+            self.reported = Instant::now();
+            events.publish(Event::HttpProgress {
+                at: std::time::SystemTime::now(),
+                peer: *peer,
+                path: path.clone(),
+                bytes,
+                size: *size,
+            });
         }
     }
 }
 
-/// The answer to a `GET` or `HEAD`: refused paths, then [`Dynamic`], then
-/// the mounts.
-fn route(method: Method, head: &request::Head<'_>, peer: SocketAddr, shared: &Shared) -> Response {
+/// The answer to a request: refused paths, then [`Dynamic`], then the
+/// mounts (`GET` and `HEAD` only).
+fn route(
+    method: Method,
+    head: &request::Head<'_>,
+    body: &[u8],
+    peer: SocketAddr,
+    shared: &Shared,
+) -> Response {
     let (path, query) = match check_path(head.target) {
         Ok(checked) => checked,
         Err(status) => return Response::error(status),
@@ -414,12 +549,13 @@ fn route(method: Method, head: &request::Head<'_>, peer: SocketAddr, shared: &Sh
             query,
             peer,
             headers: &head.headers,
+            body,
         };
         if let Some(reply) = dynamic.respond(&request) {
             return from_reply(reply);
         }
     }
-    if method == Method::Post {
+    if !matches!(method, Method::Get | Method::Head) {
         return Response::error(405).with_headers(vec![("Allow".into(), "GET, HEAD".into())]);
     }
     match shared.site.open(&path) {
@@ -488,7 +624,29 @@ fn from_reply(reply: Reply) -> Response {
         Body::None
     } else {
         headers.push(("Content-Type".into(), reply.content_type));
-        Body::Bytes(reply.body)
+        match reply.stream {
+            Some(mut chunks) => {
+                if !reply.body.is_empty() {
+                    // The first chunk, ahead of the producer's.
+                    let (tx, rx) = tokio::sync::mpsc::channel(64);
+                    let first = reply.body;
+                    tokio::spawn(async move {
+                        if tx.send(first).await.is_err() {
+                            return;
+                        }
+                        while let Some(chunk) = chunks.recv().await {
+                            if tx.send(chunk).await.is_err() {
+                                return;
+                            }
+                        }
+                    });
+                    Body::Stream(rx)
+                } else {
+                    Body::Stream(chunks)
+                }
+            }
+            None => Body::Bytes(reply.body),
+        }
     };
     Response::new(reply.status, headers, body)
 }
@@ -512,43 +670,37 @@ fn wants_close(headers: &[(&str, &[u8])]) -> bool {
         .any(|token| token.trim().eq_ignore_ascii_case("close"))
 }
 
-/// Whether the request has a body: `Transfer-Encoding`, or a
-/// `Content-Length` above 0. `Err` for a `Content-Length` that is not one
-/// number (RFC 9112 §6.3).
-fn has_body(headers: &[(&str, &[u8])]) -> Result<bool, ()> {
+/// Why a request's body length is not known.
+#[derive(Debug, PartialEq, Eq)]
+enum BodyLength {
+    /// `Transfer-Encoding`: a body without a length (411).
+    Unsized,
+    /// A `Content-Length` that is not one number (RFC 9112 §6.3): 400.
+    Bad,
+}
+
+/// The request body's length: its `Content-Length`, or 0.
+fn body_length(headers: &[(&str, &[u8])]) -> Result<u64, BodyLength> {
     let mut length = None;
     for (name, value) in headers {
         if name.eq_ignore_ascii_case("transfer-encoding") {
-            return Ok(true);
+            return Err(BodyLength::Unsized);
         }
         if name.eq_ignore_ascii_case("content-length") {
-            let text = std::str::from_utf8(value).map_err(|_| ())?.trim();
+            let text = std::str::from_utf8(value)
+                .map_err(|_| BodyLength::Bad)?
+                .trim();
             if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(());
+                return Err(BodyLength::Bad);
             }
-            let n: u64 = text.parse().map_err(|_| ())?;
+            let n: u64 = text.parse().map_err(|_| BodyLength::Bad)?;
             if length.is_some_and(|l| l != n) {
-                return Err(());
+                return Err(BodyLength::Bad);
             }
             length = Some(n);
         }
     }
-    Ok(length.unwrap_or(0) > 0)
-}
-
-/// Whether a `POST`'s body is one awl takes: no `Transfer-Encoding`, a
-/// `Content-Length` of at most [`MAX_POST_BODY`] (or none).
-fn small_body(headers: &[(&str, &[u8])]) -> bool {
-    headers.iter().all(|(name, value)| {
-        if name.eq_ignore_ascii_case("transfer-encoding") {
-            return false;
-        }
-        !name.eq_ignore_ascii_case("content-length")
-            || std::str::from_utf8(value)
-                .ok()
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .is_some_and(|n| n <= MAX_POST_BODY)
-    })
+    Ok(length.unwrap_or(0))
 }
 
 /// A target with install tokens hidden (`token=…` in the query,

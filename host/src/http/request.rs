@@ -93,6 +93,27 @@ pub(super) async fn read_head(
     }
 }
 
+/// Reads until `buf` holds `want` bytes (a head and its body), by
+/// `until`.
+pub(super) async fn read_body(
+    stream: &TcpStream,
+    buf: &mut Vec<u8>,
+    want: usize,
+    until: Instant,
+) -> Result<(), HeadError> {
+    let mut chunk = [0u8; 8192];
+    while buf.len() < want {
+        let room = (want - buf.len()).min(chunk.len());
+        match tokio::time::timeout_at(until, read_some(stream, &mut chunk[..room])).await {
+            Err(_) => return Err(HeadError::TimedOut),
+            Ok(Ok(0)) => return Err(HeadError::Closed),
+            Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
+            Ok(Err(_)) => return Err(HeadError::Io),
+        }
+    }
+    Ok(())
+}
+
 async fn read_some(stream: &TcpStream, into: &mut [u8]) -> io::Result<usize> {
     loop {
         stream.readable().await?;

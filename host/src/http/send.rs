@@ -31,6 +31,10 @@ pub(super) enum Body {
     Bytes(Vec<u8>),
     /// `len` bytes of `file` from `start`.
     File { file: File, start: u64, len: u64 },
+    /// Chunks as a producer hands them over, until it drops its sender
+    /// (Server-Sent Events); no `Content-Length`, the connection closes
+    /// after it.
+    Stream(tokio::sync::mpsc::Receiver<Vec<u8>>),
     /// `multipart/byteranges`: each part's head, then its bytes; then the
     /// closing delimiter.
     Parts {
@@ -52,7 +56,7 @@ impl Body {
     /// The `Content-Length`; `None` for [`Body::None`].
     pub(super) fn len(&self) -> Option<u64> {
         match self {
-            Self::None => None,
+            Self::None | Self::Stream(_) => None,
             Self::Bytes(b) => Some(b.len() as u64),
             Self::File { len, .. } => Some(*len),
             Self::Parts { parts, tail, .. } => Some(
@@ -123,6 +127,19 @@ pub(super) async fn write_response(
     close: bool,
     idle: Duration,
 ) -> io::Result<u64> {
+    write_response_with(stream, response, head_only, close, idle, &mut |_| {}).await
+}
+
+/// [`write_response`], telling `progress` the body bytes of a file sent so
+/// far as they go.
+pub(super) async fn write_response_with(
+    stream: &TcpStream,
+    response: Response,
+    head_only: bool,
+    close: bool,
+    idle: Duration,
+    progress: &mut (dyn FnMut(u64) + Send),
+) -> io::Result<u64> {
     let head = response.head(close);
     let body_len = if head_only {
         0
@@ -137,15 +154,30 @@ pub(super) async fn write_response(
             all.extend_from_slice(&bytes);
             write_all(stream, &all, false, idle).await?;
         }
+        Body::Stream(mut chunks) => {
+            write_all(stream, head.as_bytes(), false, idle).await?;
+            let mut sent = 0;
+            while let Some(chunk) = chunks.recv().await {
+                write_all(stream, &chunk, false, idle).await?;
+                sent += chunk.len() as u64;
+            }
+            return Ok(sent);
+        }
         Body::File { file, start, len } => {
             write_all(stream, head.as_bytes(), len > 0, idle).await?;
-            send_file(stream, &file, start, len, idle).await?;
+            send_file(stream, &file, start, len, idle, &mut |n| progress(n)).await?;
         }
         Body::Parts { file, parts, tail } => {
             write_all(stream, head.as_bytes(), true, idle).await?;
+            let mut before = 0;
             for part in &parts {
+                before += part.head.len() as u64;
                 write_all(stream, part.head.as_bytes(), true, idle).await?;
-                send_file(stream, &file, part.start, part.len, idle).await?;
+                send_file(stream, &file, part.start, part.len, idle, &mut |n| {
+                    progress(before + n)
+                })
+                .await?;
+                before += part.len;
             }
             write_all(stream, tail.as_bytes(), false, idle).await?;
         }
@@ -194,6 +226,7 @@ async fn send_file(
     start: u64,
     len: u64,
     idle: Duration,
+    progress: &mut (dyn FnMut(u64) + Send),
 ) -> io::Result<()> {
     let mut offset = i64::try_from(start).map_err(|_| io::ErrorKind::InvalidInput)?;
     let end = start.saturating_add(len);
@@ -215,7 +248,7 @@ async fn send_file(
                     "the file shrank while being sent",
                 ))
             }
-            Ok(_) => {}
+            Ok(_) => progress(offset as u64 - start),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
             Err(e) => return Err(e),
         }
@@ -244,8 +277,12 @@ pub(super) fn reason(status: u16) -> &'static str {
         408 => "Request Timeout",
         409 => "Conflict",
         410 => "Gone",
+        411 => "Length Required",
         412 => "Precondition Failed",
+        413 => "Content Too Large",
+        415 => "Unsupported Media Type",
         416 => "Range Not Satisfiable",
+        422 => "Unprocessable Content",
         429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",

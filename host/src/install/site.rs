@@ -89,9 +89,10 @@ impl InstallSite {
             .and_then(|ctx| {
                 ctx.vars
                     .get("install_timeout_minutes")
-                    .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
+                    .and_then(|v| v.as_f64().or_else(|| v.as_str()?.parse().ok()))
             })
-            .unwrap_or(lifecycle::DEFAULT_TIMEOUT_MINUTES);
+            .filter(|m| m.is_finite() && *m > 0.0)
+            .unwrap_or(lifecycle::DEFAULT_TIMEOUT_MINUTES as f64);
         let now = lifecycle::now();
         // Decided under the state file's lock, so a `reinstall` is never
         // half seen.
@@ -104,7 +105,7 @@ impl InstallSite {
             if record.token.is_none() {
                 record.arm(now, &format!("netboot {}", system.netboot().as_str()))?;
             }
-            record.timeout_minutes = timeout;
+            record.set_timeout(timeout);
             record.enter(State::Booting, now, format!("{what}: install served"));
             Ok(record.token.clone())
         });

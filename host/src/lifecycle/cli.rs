@@ -7,7 +7,9 @@ use anyhow::Result;
 use clap::Args;
 use serde::Serialize;
 
-use super::{now, StateFile, DEFAULT_STATE_DIR};
+use std::collections::BTreeMap;
+
+use super::{now, Installs, StateFile, DEFAULT_STATE_DIR};
 
 /// `awl status [--json]`
 #[derive(Debug, Args)]
@@ -20,32 +22,44 @@ pub struct StatusArgs {
     pub json: bool,
 }
 
-#[derive(Serialize)]
-struct Row<'a> {
-    system: &'a str,
-    state: &'static str,
-    since: u64,
-    installed_at: Option<u64>,
-    last_event: Option<&'a str>,
-    events: Vec<&'a super::Event>,
+/// One system's state as `awl status --json` and `/api/v1/status` show
+/// it.
+#[derive(Debug, Serialize)]
+pub struct StatusRow<'a> {
+    /// The system.
+    pub system: &'a str,
+    /// Its state (`failed` included).
+    pub state: &'static str,
+    /// When it entered that state (unix seconds).
+    pub since: u64,
+    /// When its last install was reported done.
+    pub installed_at: Option<u64>,
+    /// Its last event's words.
+    pub last_event: Option<&'a str>,
+    /// Its last events, oldest first.
+    pub events: Vec<&'a super::Event>,
+}
+
+/// Every record's row as of `now`, by name.
+pub fn status_rows(installs: &Installs, now: u64) -> Vec<StatusRow<'_>> {
+    installs
+        .iter()
+        .map(|(name, r)| StatusRow {
+            system: name,
+            state: r.effective(now).as_str(),
+            since: r.effective_since(now),
+            installed_at: r.installed_at,
+            last_event: r.events.back().map(|e| e.what.as_str()),
+            events: r.events.iter().collect(),
+        })
+        .collect()
 }
 
 impl StatusArgs {
     /// Prints the table (or JSON).
     pub fn run(self) -> Result<()> {
         let installs = StateFile::new(&self.state_dir).load()?;
-        let now = now();
-        let rows: Vec<Row<'_>> = installs
-            .iter()
-            .map(|(name, r)| Row {
-                system: name,
-                state: r.effective(now).as_str(),
-                since: r.since,
-                installed_at: r.installed_at,
-                last_event: r.events.back().map(|e| e.what.as_str()),
-                events: r.events.iter().collect(),
-            })
-            .collect();
+        let rows = status_rows(&installs, now());
         if self.json {
             println!("{}", serde_json::to_string_pretty(&rows)?);
             return Ok(());
@@ -64,6 +78,91 @@ impl StatusArgs {
             );
         }
         Ok(())
+    }
+}
+
+/// `awl events [--follow]`
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Where the state file is (as `awl serve --state-dir`).
+    #[arg(long, env = "AWL_STATE_DIR", default_value = DEFAULT_STATE_DIR)]
+    pub state_dir: PathBuf,
+    /// Only this system's events.
+    #[arg(long)]
+    pub system: Option<String>,
+    /// Keep printing events as they happen (until interrupted).
+    #[arg(long, short)]
+    pub follow: bool,
+}
+
+impl EventsArgs {
+    /// Prints every system's kept events, oldest first, then (with
+    /// `--follow`) each new one as the state file changes, and each
+    /// install that fails by its timeout.
+    pub fn run(self) -> Result<()> {
+        let states = StateFile::new(&self.state_dir);
+        let watcher = if self.follow {
+            Some(super::Watcher::new(states.clone())?)
+        } else {
+            None
+        };
+        let mut printed: BTreeMap<String, Vec<super::Event>> = BTreeMap::new();
+        let mut failed: BTreeMap<String, u64> = BTreeMap::new();
+        loop {
+            let installs = states.load()?;
+            let now = now();
+            let mut lines: Vec<(u64, String, String)> = Vec::new();
+            for (name, record) in &installs {
+                if self.system.as_ref().is_some_and(|only| only != name) {
+                    continue;
+                }
+                let before = printed.get(name).map(Vec::as_slice).unwrap_or_default();
+                let kept: Vec<super::Event> = record.events.iter().cloned().collect();
+                for event in new_events(before, &kept) {
+                    lines.push((event.at, name.clone(), event.what.clone()));
+                }
+                printed.insert(name.clone(), kept);
+                match record.fails_at() {
+                    Some(at) if now > at && failed.get(name) != Some(&at) => {
+                        failed.insert(name.clone(), at);
+                        lines.push((
+                            at,
+                            name.clone(),
+                            "failed: no progress within its timeout".into(),
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+            lines.sort();
+            for (at, name, what) in lines {
+                println!("{}  {name:<20} {what}", utc(at));
+            }
+            let Some(watcher) = &watcher else {
+                return Ok(());
+            };
+            use std::io::Write;
+            std::io::stdout().flush()?;
+            let next = installs
+                .values()
+                .filter_map(|r| r.fails_at().filter(|at| *at >= now))
+                .min()
+                .map(|at| at + 1);
+            watcher.wait(next);
+        }
+    }
+}
+
+/// The events of `now` not already in `before` (a record keeps its last
+/// few: what follows the last one printed, or all when that one has been
+/// dropped since).
+fn new_events<'a>(before: &[super::Event], now: &'a [super::Event]) -> &'a [super::Event] {
+    let Some(last) = before.last() else {
+        return now;
+    };
+    match now.iter().rposition(|e| e == last) {
+        Some(i) => &now[i + 1..],
+        None => now,
     }
 }
 
@@ -91,6 +190,20 @@ pub(super) fn utc(secs: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_new_events_print() {
+        let e = |at, what: &str| super::super::Event {
+            at,
+            what: what.into(),
+        };
+        let before = [e(1, "a"), e(2, "b")];
+        let now = [e(1, "a"), e(2, "b"), e(3, "c")];
+        assert_eq!(super::new_events(&before, &now), &now[2..]);
+        assert_eq!(super::new_events(&[], &now), &now[..]);
+        assert_eq!(super::new_events(&now, &now), &[]);
+        assert_eq!(super::new_events(&[e(0, "z")], &now), &now[..]);
+    }
+
     #[test]
     fn times_print_as_utc() {
         assert_eq!(super::utc(0), "1970-01-01 00:00:00");

@@ -20,8 +20,10 @@
 //! it is created mode 0600, and nothing prints them.
 
 mod cli;
+mod watch;
 
-pub use cli::StatusArgs;
+pub use cli::{status_rows, EventsArgs, StatusArgs, StatusRow};
+pub use watch::{publish_changes, Watcher};
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fs::{File, OpenOptions};
@@ -104,6 +106,13 @@ pub struct Record {
     /// Minutes without progress before `failed`.
     #[serde(default = "default_timeout")]
     pub timeout_minutes: u64,
+    /// The same in seconds, when the profile gave a fraction of a minute
+    /// (`install_timeout_minutes = 0.1`); wins over `timeout_minutes`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_seconds: Option<u64>,
+    /// When its install was last armed (for the install-duration metric).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub armed_at: Option<u64>,
     /// The last [`KEEP_EVENTS`] events, oldest first.
     #[serde(default)]
     pub events: VecDeque<Event>,
@@ -121,6 +130,8 @@ impl Record {
             installed_at: None,
             token: None,
             timeout_minutes: DEFAULT_TIMEOUT_MINUTES,
+            timeout_seconds: None,
+            armed_at: None,
             events: VecDeque::new(),
         }
     }
@@ -149,10 +160,44 @@ impl Record {
     /// The state as of `now`: `failed` for an install that made no
     /// progress within its timeout.
     pub fn effective(&self, now: u64) -> State {
-        let stalled = now.saturating_sub(self.since) > self.timeout_minutes.saturating_mul(60);
-        match self.state {
-            State::Armed | State::Booting | State::Installing if stalled => State::Failed,
-            s => s,
+        match self.fails_at() {
+            Some(at) if now > at => State::Failed,
+            _ => self.state,
+        }
+    }
+
+    /// When an install under way counts as failed unless it makes
+    /// progress first (unix seconds); `None` when none is under way.
+    pub fn fails_at(&self) -> Option<u64> {
+        let timeout = self
+            .timeout_seconds
+            .unwrap_or_else(|| self.timeout_minutes.saturating_mul(60));
+        matches!(
+            self.state,
+            State::Armed | State::Booting | State::Installing
+        )
+        .then(|| self.since.saturating_add(timeout))
+    }
+
+    /// Sets the timeout from a profile's `install_timeout_minutes`
+    /// (fractions allowed, at least one second).
+    pub fn set_timeout(&mut self, minutes: f64) {
+        let seconds = (minutes * 60.0).round().max(1.0) as u64;
+        if seconds % 60 == 0 {
+            self.timeout_minutes = seconds / 60;
+            self.timeout_seconds = None;
+        } else {
+            self.timeout_minutes = seconds.div_ceil(60);
+            self.timeout_seconds = Some(seconds);
+        }
+    }
+
+    /// When it entered its state as the reader sees it: a failed
+    /// install's time is when its timeout ran out.
+    pub fn effective_since(&self, now: u64) -> u64 {
+        match self.fails_at() {
+            Some(at) if now > at => at,
+            _ => self.since,
         }
     }
 
@@ -174,6 +219,7 @@ impl Record {
         let token = mint_token()?;
         self.token = Some(token.clone());
         self.installed_at = None;
+        self.armed_at = Some(now);
         self.state = State::Armed;
         self.since = now;
         self.note(now, format!("armed ({why})"));
@@ -218,6 +264,11 @@ impl StateFile {
     /// The state file in `dir` (created when first written).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         Self { dir: dir.into() }
+    }
+
+    /// The folder it is in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// `DIR/installs`.
