@@ -766,7 +766,10 @@ impl<'a, const Q: usize, const E: usize> DhcpServer<'a, Q, E> {
             .table
             .find_client(client)
             .and_then(|s| self.table.get(s))
-            .filter(|l| net.contains(l.ip))
+            // Outside the pool, a lease stands only while it is this
+            // machine's reservation (handled above): one whose
+            // reservation was removed gets a pool address.
+            .filter(|l| net.contains(l.ip) && self.table.in_pool(l.ip))
         {
             return Some(lease.ip);
         }
@@ -864,7 +867,8 @@ impl<'a, const Q: usize, const E: usize> DhcpServer<'a, Q, E> {
             _ => return self.nak(packet, Ipv4Addr::UNSPECIFIED, "REQUEST names no address"),
         };
         let ours = lease.is_some_and(|l| l.ip == wanted && l.state != LeaseState::Declined)
-            && net.contains(wanted);
+            && net.contains(wanted)
+            && self.table.in_pool(wanted);
         let reserved = known.machine.and_then(|m| m.ip) == Some(wanted);
         let grantable = ours
             || reserved

@@ -1143,6 +1143,41 @@ fn the_inventory_is_asked_per_request_so_an_edit_reaches_the_next_answer() {
     assert!(parse(&s.drain()[0].1).table_ip_in(100, 110));
 }
 
+#[test]
+fn a_removed_reservation_leaves_its_machine_a_pool_address() {
+    let mut s = Sim::new(config(100, 110), 8);
+    let uuid: [u8; 16] = core::array::from_fn(|i| i as u8 + 1);
+    let inventory = LiveInventory {
+        by_uuid: uuid,
+        ip: core::cell::Cell::new(Some(Ipv4Addr::new(10, 0, 0, 40))),
+        netboot: core::cell::Cell::new(true),
+    };
+    let from = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68);
+    let send = |s: &mut Sim, packet: &[u8]| {
+        s.server
+            .handle_with(s.now, Ingress::Dhcp, from, packet, &inventory);
+        s.drain()
+    };
+    // Bound at the fixed address.
+    let out = send(&mut s, &req(1, 1).pxe(0).bytes());
+    assert_eq!(parse(&out[0].1).yiaddr(), Ipv4Addr::new(10, 0, 0, 40));
+    let request = req(3, 1)
+        .pxe(0)
+        .opt(54, &SERVER.octets())
+        .opt(50, &[10, 0, 0, 40]);
+    let out = send(&mut s, &request.bytes());
+    assert_eq!(parse(&out[0].1).yiaddr(), Ipv4Addr::new(10, 0, 0, 40));
+    // The system is removed: its old address is not renewed (NAK), and
+    // its next DISCOVER gets one from the pool.
+    inventory.ip.set(None);
+    let mut renew = req(3, 1).pxe(0);
+    renew.ciaddr = Ipv4Addr::new(10, 0, 0, 40);
+    let out = send(&mut s, &renew.bytes());
+    assert_eq!(parse(&out[0].1).message_type(), Some(MessageType::Nak));
+    let out = send(&mut s, &req(1, 1).pxe(0).bytes());
+    assert!(parse(&out[0].1).table_ip_in(100, 110));
+}
+
 /// The lines both drivers log (after `dhcp: `), one per decision.
 #[test]
 fn events_read_as_one_line_of_words() {

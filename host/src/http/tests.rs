@@ -241,8 +241,10 @@ fn other_methods_and_bad_heads() {
     assert_eq!(status, 405);
     assert!(head.contains("Allow: GET, HEAD\r\n"));
     // A body is read whole, so the connection goes on after it.
-    c.write_all(b"POST /boot/x HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET /hello HTTP/1.1\r\n\r\n")
-        .unwrap();
+    c.write_all(
+        b"POST /boot/x HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET /hello HTTP/1.1\r\n\r\n",
+    )
+    .unwrap();
     let (status, head, _) = response(&mut c, false);
     assert!(status == 405 && !head.contains("Connection: close"));
     assert_eq!(response(&mut c, false).0, 200);
@@ -252,7 +254,10 @@ fn other_methods_and_bad_heads() {
             &b"POST /callback/x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"[..],
             411,
         ),
-        (b"POST /callback/x HTTP/1.1\r\nContent-Length: 1048577\r\n\r\n", 413),
+        (
+            b"POST /callback/x HTTP/1.1\r\nContent-Length: 1048577\r\n\r\n",
+            413,
+        ),
     ] {
         let mut c = connect(addr);
         c.write_all(post).unwrap();
