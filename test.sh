@@ -28,7 +28,10 @@ step() {
 need_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # Real clients and the tools the end-to-end tests use.
 packages=(atftp curl tftp-hpa busybox-static nftables iproute2 isc-dhcp-client isc-dhcp-relay nmap dnsmasq-base qemu-system-x86 qemu-system-arm ipxe-qemu ovmf ipxe
-  cloud-init grub-common debian-installer-12-netboot-amd64)
+  cloud-init grub-common debian-installer-12-netboot-amd64
+  chromium chromium-driver python3-selenium)
+# The status page is checked in a real headless Chromium, driven by Selenium
+# (Debian's python3-selenium, run with /usr/bin/python3).
 # Answer-file validators nobody here wrote: pykickstart's ksvalidator (PyPI),
 # debconf-set-selections --checkonly (debconf, on every Debian), cloud-init
 # schema, grub-script-check.

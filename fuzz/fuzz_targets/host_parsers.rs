@@ -1,8 +1,10 @@
 //! The host's parsers of text a client or a hand edit controls, none of
 //! which may panic: the HTTP `Range` planner (with its invariants: parts
 //! ascending, disjoint, inside the file, at most `max_ranges`, never more
-//! bytes than the file), kernel command lines, the inventory file, and the
-//! boot-config names loaders ask for. The first byte picks the parser.
+//! bytes than the file), kernel command lines, the inventory file, the
+//! boot-config names loaders ask for, the API's inventory edits from a
+//! JSON body (on an inventory that holds one of each entry), and request
+//! `Content-Length` fields. The first byte picks the parser.
 #![no_main]
 
 use awl::http::range::{plan, Plan};
@@ -15,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(rest) else {
         return;
     };
-    match which % 4 {
+    match which % 6 {
         0 => {
             let len = u64::from(which) * 977;
             let max = usize::from(which % 17);
@@ -38,8 +40,53 @@ fuzz_target!(|data: &[u8]| {
         2 => {
             let _ = awl::inventory::file::parse(text, None);
         }
-        _ => {
+        3 => {
             let _ = awl::render::parse_boot_config_path(text);
+        }
+        4 => {
+            use awl::api::inventory::{edit, Change, Kind};
+            let Ok(inventory) = awl::inventory::file::parse(BASE, None) else {
+                panic!("the base inventory reads");
+            };
+            let Ok(body) = serde_json::from_str::<serde_json::Value>(text) else {
+                return;
+            };
+            let kind = [Kind::Distro, Kind::Profile, Kind::System][usize::from(which / 6) % 3];
+            let name = ["d", "p", "s", "new"][usize::from(which / 18) % 4];
+            let change = match which / 72 {
+                0 => Change::Create(body),
+                1 => Change::Replace(body),
+                2 => Change::Merge(body),
+                _ => Change::Remove,
+            };
+            if let Ok((after, _)) = edit(&inventory, kind, name, &change) {
+                // What the API stored, the file reader reads back.
+                let text = awl::inventory::file::to_toml(&after).expect("serialises");
+                assert!(awl::inventory::file::parse(&text, None).is_ok(), "{text}");
+            }
+        }
+        _ => {
+            let headers = [("Content-Length", rest)];
+            let _ = awl::http::body_length(&headers);
         }
     }
 });
+
+/// One distro, profile and system, for the API's edits.
+const BASE: &str = r#"
+[[distro]]
+name = "d"
+kernel = "d/linux"
+initrd = ["d/initrd.gz"]
+
+[[profile]]
+name = "p"
+distro = "d"
+
+[[system]]
+name = "s"
+profile = "p"
+
+[[system.interface]]
+mac = "52:54:00:00:00:01"
+"#;

@@ -403,6 +403,27 @@ pub fn ipxe_bios_machine(netns: &str, tap: &str, mac: &str) -> Child {
     Child(child)
 }
 
+/// A QEMU PC with the BIOS iPXE ROM of its virtio NIC; its serial console
+/// goes to `console-NAME.log` in `dir`.
+pub fn tiny_machine(net: &NetnsPair, tap: &str, dir: &Path, name: &str, mac: &str) -> Child {
+    let netdev = format!("tap,id=n0,ifname={tap},script=no,downscript=no");
+    let console = dir.join(format!("console-{name}.log"));
+    let child = std::process::Command::new("ip")
+        .args(["netns", "exec", &net.client, "qemu-system-x86_64"])
+        .args(["-m", "384", "-display", "none", "-monitor", "none"])
+        .arg("-serial")
+        .arg(format!("file:{}", console.display()))
+        .args(["-machine", "pc,accel=tcg", "-boot", "n", "-no-reboot"])
+        .args(["-netdev", &netdev, "-device"])
+        .arg(format!("virtio-net-pci,netdev=n0,mac={mac}"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("qemu-system-x86_64 (./test.sh installs it)");
+    Child(child)
+}
+
 /// dnsmasq as a network's only DHCP server (no DNS), inside `netns` on
 /// `interface`, handing out `range` (dnsmasq's `--dhcp-range` syntax). Its
 /// log (`--log-dhcp`) and lease file go to `dir`; returns the process and
@@ -456,6 +477,39 @@ pub fn serve_dhcp(net: &NetnsPair, dir: &TempDir, extra: &[&str]) -> AwlServer {
     let server = AwlServer::start(Some(&net.server), &args);
     assert!(server.log().contains("dhcp: serving"), "{}", server.log());
     server
+}
+
+/// `awl serve`'s flags for a whole install network in `net`'s server
+/// namespace: DHCP (pool .100 to .150, the lease journal `dir/leases`),
+/// TFTP and HTTP (port 80) on the server's address, files from `root`,
+/// the inventory `inventory`, the install states in `state`.
+pub fn install_serve_args(
+    net: &NetnsPair,
+    dir: &Path,
+    root: &Path,
+    inventory: &str,
+    state: &Path,
+) -> Vec<String> {
+    let ip = &net.server_ip;
+    let prefix = ip.rsplit_once('.').unwrap().0;
+    vec![
+        "--tftp-root".into(),
+        root.display().to_string(),
+        "--tftp-listen".into(),
+        format!("{ip}:69"),
+        "--http-listen".into(),
+        format!("{ip}:80"),
+        "--inventory".into(),
+        inventory.into(),
+        "--state-dir".into(),
+        state.display().to_string(),
+        "--interface".into(),
+        net.server_if.clone(),
+        "--dhcp-range".into(),
+        format!("{prefix}.100,{prefix}.150"),
+        "--lease-file".into(),
+        dir.join("leases").display().to_string(),
+    ]
 }
 
 /// Runs `ip ARGS...` (iproute2); fails the test with its stderr if it fails.

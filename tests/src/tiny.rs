@@ -249,3 +249,36 @@ impl Cpio {
         self.bytes
     }
 }
+
+/// `dir/root`, a files root holding the test kernel as `tiny/vmlinuz` and
+/// the small OS as `tiny/initrd.cpio`.
+pub fn files_root(dir: &Path) -> PathBuf {
+    let kernel = test_kernel();
+    let root = dir.join("root");
+    std::fs::create_dir_all(root.join("tiny")).unwrap();
+    std::fs::copy(&kernel.vmlinuz, root.join("tiny/vmlinuz")).unwrap();
+    write_initramfs(&kernel, &root.join("tiny/initrd.cpio"));
+    root
+}
+
+/// `awl distro add tiny` into `inventory`: the files of [`files_root`],
+/// family redhat (so its answer file comes by `inst.ks=`), with
+/// `kernel_args`.
+pub fn add_distro(inventory: &str, kernel_args: &str) {
+    crate::awl_inventory(
+        inventory,
+        &[
+            "distro",
+            "add",
+            "tiny",
+            "--kernel",
+            "tiny/vmlinuz",
+            "--initrd",
+            "tiny/initrd.cpio",
+            "--family",
+            "redhat",
+            "--kernel-args",
+            kernel_args,
+        ],
+    );
+}

@@ -30,14 +30,10 @@ fn awl(inventory: &str, args: &[&str]) {
 
 fn lab(subnet: u8) -> Lab {
     require_tool("qemu-system-x86_64");
-    let kernel = tiny::test_kernel();
     let net = NetnsPair::new(subnet, 0);
     let tap = bridge_tap(&net);
     let dir = TempDir::new("install-boot");
-    let root = dir.0.join("root");
-    std::fs::create_dir_all(root.join("tiny")).unwrap();
-    std::fs::copy(&kernel.vmlinuz, root.join("tiny/vmlinuz")).unwrap();
-    tiny::write_initramfs(&kernel, &root.join("tiny/initrd.cpio"));
+    let root = tiny::files_root(&dir.0);
     std::fs::copy("/usr/lib/ipxe/ipxe.efi", root.join("ipxe.efi"))
         .expect("ipxe package (./test.sh installs it)");
     let ip = net.server_ip.clone();
@@ -45,22 +41,7 @@ fn lab(subnet: u8) -> Lab {
     let inventory = dir.0.join("inventory.toml").display().to_string();
     // The inventory exists before awl starts; machines are added later,
     // while it serves.
-    awl(
-        &inventory,
-        &[
-            "distro",
-            "add",
-            "tiny",
-            "--kernel",
-            "tiny/vmlinuz",
-            "--initrd",
-            "tiny/initrd.cpio",
-            "--family",
-            "redhat",
-            "--kernel-args",
-            "console=ttyS0 panic=-1",
-        ],
-    );
+    tiny::add_distro(&inventory, "console=ttyS0 panic=-1");
     awl(
         &inventory,
         &[

@@ -20,7 +20,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use awl_tests::{
-    awl_binary, bridge_tap, require_tool, tiny, wait_for, AwlServer, Child, NetnsPair, TempDir,
+    awl_binary, bridge_tap, install_serve_args, require_tool, tiny, tiny_machine, wait_for,
+    AwlServer, NetnsPair, TempDir,
 };
 
 /// `awl ARGS --inventory INV`, which must succeed; its stdout.
@@ -105,22 +106,7 @@ fn token_after(text: &str, prefix: &str) -> String {
 /// (kickstart) and systems from `systems` (name, MAC, netboot).
 fn inventory(dir: &Path, args: &str, systems: &[(&str, &str, &str)]) -> std::path::PathBuf {
     let inv = dir.join("inventory.toml");
-    awl(
-        &inv,
-        &[
-            "distro",
-            "add",
-            "tiny",
-            "--kernel",
-            "tiny/vmlinuz",
-            "--initrd",
-            "tiny/initrd.cpio",
-            "--family",
-            "redhat",
-            "--kernel-args",
-            args,
-        ],
-    );
+    tiny::add_distro(inv.to_str().unwrap(), args);
     awl(
         &inv,
         &[
@@ -330,38 +316,13 @@ fn forged_callbacks_and_tokenless_answer_files_are_refused() {
     );
 }
 
-/// A QEMU PC with the BIOS iPXE ROM of its virtio NIC; its serial console
-/// goes to `console-NAME.log` in `dir`.
-fn machine(net: &NetnsPair, tap: &str, dir: &Path, name: &str, mac: &str) -> Child {
-    let netdev = format!("tap,id=n0,ifname={tap},script=no,downscript=no");
-    let console = dir.join(format!("console-{name}.log"));
-    let child = Command::new("ip")
-        .args(["netns", "exec", &net.client, "qemu-system-x86_64"])
-        .args(["-m", "384", "-display", "none", "-monitor", "none"])
-        .arg("-serial")
-        .arg(format!("file:{}", console.display()))
-        .args(["-machine", "pc,accel=tcg", "-boot", "n", "-no-reboot"])
-        .args(["-netdev", &netdev, "-device"])
-        .arg(format!("virtio-net-pci,netdev=n0,mac={mac}"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("qemu-system-x86_64 (./test.sh installs it)");
-    Child(child)
-}
-
 #[test]
 fn a_netboot_once_machine_installs_once_across_a_kill() {
     require_tool("qemu-system-x86_64");
-    let kernel = tiny::test_kernel();
     let net = NetnsPair::new(87, 0);
     let tap = bridge_tap(&net);
     let dir = TempDir::new("lifecycle-qemu");
-    let root = dir.0.join("root");
-    std::fs::create_dir_all(root.join("tiny")).unwrap();
-    std::fs::copy(&kernel.vmlinuz, root.join("tiny/vmlinuz")).unwrap();
-    tiny::write_initramfs(&kernel, &root.join("tiny/initrd.cpio"));
+    let root = tiny::files_root(&dir.0);
     let mac = "52:54:00:aa:87:01";
     // awl.report: the small OS POSTs the callback its answer file names.
     let inv = inventory(
@@ -370,34 +331,15 @@ fn a_netboot_once_machine_installs_once_across_a_kill() {
         &[("web1", mac, "once")],
     );
     let ip = net.server_ip.clone();
-    let prefix = ip.rsplit_once('.').unwrap().0.to_string();
     let state = dir.0.join("state");
-    let leases = dir.0.join("leases");
-    let args: Vec<String> = vec![
-        "--tftp-root".into(),
-        root.display().to_string(),
-        "--tftp-listen".into(),
-        format!("{ip}:69"),
-        "--http-listen".into(),
-        format!("{ip}:80"),
-        "--inventory".into(),
-        inv.display().to_string(),
-        "--state-dir".into(),
-        state.display().to_string(),
-        "--interface".into(),
-        net.server_if.clone(),
-        "--dhcp-range".into(),
-        format!("{prefix}.100,{prefix}.150"),
-        "--lease-file".into(),
-        leases.display().to_string(),
-    ];
+    let args = install_serve_args(&net, &dir.0, &root, inv.to_str().unwrap(), &state);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let server = AwlServer::start(Some(&net.server), &args);
 
     let console = |name: &str| {
         std::fs::read_to_string(dir.0.join(format!("console-{name}.log"))).unwrap_or_default()
     };
-    let first = machine(&net, &tap, &dir.0, "first", mac);
+    let first = tiny_machine(&net, &tap, &dir.0, "first", mac);
     let out = wait_for(Duration::from_secs(300), "the machine installs", || {
         let out = console("first");
         out.contains("AWL-TINY-DONE").then_some(out)
@@ -441,7 +383,7 @@ fn a_netboot_once_machine_installs_once_across_a_kill() {
         row(&state, "web1")["installed_at"],
         installed["installed_at"]
     );
-    let _second = machine(&net, &tap, &dir.0, "second", mac);
+    let _second = tiny_machine(&net, &tap, &dir.0, "second", mac);
     server.wait_for_log(
         Duration::from_secs(180),
         &[&format!(

@@ -174,8 +174,9 @@ pub fn write(
     }
 }
 
-/// The inventory with the change made, read back by the file's reader.
-fn edit(
+/// The inventory with the change made, read back by the file's reader
+/// (what [`write`] stores; public for the fuzz target).
+pub fn edit(
     inventory: &Inventory,
     kind: Kind,
     name: &str,

@@ -671,16 +671,19 @@ fn wants_close(headers: &[(&str, &[u8])]) -> bool {
 }
 
 /// Why a request's body length is not known.
+#[doc(hidden)]
 #[derive(Debug, PartialEq, Eq)]
-enum BodyLength {
+pub enum BodyLength {
     /// `Transfer-Encoding`: a body without a length (411).
     Unsized,
     /// A `Content-Length` that is not one number (RFC 9112 §6.3): 400.
     Bad,
 }
 
-/// The request body's length: its `Content-Length`, or 0.
-fn body_length(headers: &[(&str, &[u8])]) -> Result<u64, BodyLength> {
+/// The request body's length: its `Content-Length`, or 0 (public for
+/// the fuzz target).
+#[doc(hidden)]
+pub fn body_length(headers: &[(&str, &[u8])]) -> Result<u64, BodyLength> {
     let mut length = None;
     for (name, value) in headers {
         if name.eq_ignore_ascii_case("transfer-encoding") {
