@@ -45,7 +45,7 @@ pub fn run(settings: ServeSettings) -> Result<()> {
             None => None,
             Some(cache) => {
                 let boot: Arc<dyn crate::http::Dynamic> =
-                    Arc::new(site(cache.clone(), &install, server));
+                    Arc::new(site(cache.clone(), &install, server, lease_file.as_ref()));
                 // The API, the page and /metrics in front of the boot
                 // answers (they need the state folder for their token).
                 Some(match install.states.clone() {
@@ -53,7 +53,7 @@ pub fn run(settings: ServeSettings) -> Result<()> {
                         cache,
                         states,
                         events.clone(),
-                        lease_file,
+                        lease_file.clone(),
                         boot,
                     )?),
                     None => boot,
@@ -70,7 +70,8 @@ pub fn run(settings: ServeSettings) -> Result<()> {
         .clone()
         .zip(install.server.clone())
         .map(|(cache, server)| {
-            Arc::new(site(cache, &install, server)) as Arc<dyn tftp::DynamicFiles>
+            Arc::new(site(cache, &install, server, lease_file.as_ref()))
+                as Arc<dyn tftp::DynamicFiles>
         });
     tftp::start_with(options, dynamic, &events, &mut services)?;
     services.supervise()
@@ -81,8 +82,12 @@ fn site(
     cache: Arc<crate::inventory::store::InventoryCache>,
     install: &crate::settings::serve::Install,
     server: crate::install::Server,
+    lease_file: Option<&std::path::PathBuf>,
 ) -> InstallSite {
-    let site = InstallSite::new(cache, install.renderer.clone(), server);
+    let mut site = InstallSite::new(cache, install.renderer.clone(), server);
+    if let Some(lease_file) = lease_file {
+        site = site.with_leases(lease_file.clone());
+    }
     match &install.states {
         Some(states) => site.with_states(states.clone()),
         None => site,

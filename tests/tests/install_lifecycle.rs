@@ -316,6 +316,130 @@ fn forged_callbacks_and_tokenless_answer_files_are_refused() {
     );
 }
 
+/// curl's status and body for `url`, from source address `from`.
+fn curl_from(from: &str, url: &str) -> u16 {
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--interface",
+            from,
+            url,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn an_installer_reports_a_failure_and_mac_and_ip_may_stand_for_the_token() {
+    require_tool("curl");
+    let dir = TempDir::new("lifecycle-failure");
+    let root = dir.0.join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    let state = dir.0.join("state");
+    let inv = inventory(
+        &dir.0,
+        "console=ttyS0",
+        &[("web3", "52:54:00:aa:91:03", "once")],
+    );
+    // web4 opts in to MAC and address together (installers that cannot
+    // carry a token).
+    awl(
+        &inv,
+        &[
+            "system",
+            "add",
+            "web4",
+            "--mac",
+            "52:54:00:aa:91:04",
+            "--ip",
+            "127.0.91.44",
+            "--profile",
+            "tiny",
+            "--netboot",
+            "once",
+            "--var",
+            "answer_auth=mac-ip",
+        ],
+    );
+    let _server = serve_on("127.0.91.2", &root, &inv, &state);
+    let base = "http://127.0.91.2:8080";
+    let ipxe = |mac: &str| curl("GET", &format!("{base}/ipxe?mac={mac}&platform=pcbios"));
+
+    // The installer says it failed: failed, the token revoked.
+    let t = token_after(&ipxe("52:54:00:aa:91:03").1, "/answer/system/web3?token=");
+    assert_eq!(
+        curl("GET", &format!("{base}/answer/system/web3?token={t}")).0,
+        200
+    );
+    let before = status(&state);
+    let (code, body) = curl(
+        "POST",
+        &format!("{base}/callback/web3?token={t}&status=bogus"),
+    );
+    assert_eq!(code, 400, "{body}");
+    assert_eq!(status(&state), before, "a bad status changes nothing");
+    let (code, body) = curl(
+        "POST",
+        &format!("{base}/callback/web3?token={t}&status=failed"),
+    );
+    assert_eq!((code, body.trim()), (200, "failed"));
+    let failed = row(&state, "web3");
+    assert_eq!(failed["state"], "failed");
+    assert_eq!(failed["installed_at"], serde_json::Value::Null);
+    assert_eq!(
+        failed["last_event"],
+        "callback: the installer reported a failure"
+    );
+    assert_eq!(
+        curl("POST", &format!("{base}/callback/web3?token={t}")).0,
+        403,
+        "spent"
+    );
+    // Its next boot installs again, with a new token.
+    let t2 = token_after(&ipxe("52:54:00:aa:91:03").1, "/answer/system/web3?token=");
+    assert_ne!(t2, t);
+    assert_eq!(row(&state, "web3")["state"], "booting");
+
+    // MAC and address together, for web4 only.
+    let script = ipxe("52:54:00:aa:91:04").1;
+    assert!(script.contains("/answer/system/web4?token="), "{script}");
+    let answer = |mac: &str| format!("{base}/answer/system/web4?mac={mac}");
+    assert_eq!(curl_from("127.0.91.44", &answer("52:54:00:aa:91:04")), 200);
+    assert_eq!(row(&state, "web4")["state"], "installing");
+    assert_eq!(
+        curl_from("127.0.91.45", &answer("52:54:00:aa:91:04")),
+        403,
+        "another address"
+    );
+    assert_eq!(
+        curl_from("127.0.91.44", &answer("52:54:00:aa:91:03")),
+        403,
+        "another MAC"
+    );
+    assert_eq!(
+        curl_from("127.0.91.44", &format!("{base}/answer/system/web4")),
+        403,
+        "no MAC"
+    );
+    // web3 did not opt in.
+    let web3 = format!("{base}/answer/system/web3?mac=52:54:00:aa:91:03");
+    assert_eq!(curl_from("127.0.91.44", &web3), 403);
+}
+
 #[test]
 fn a_netboot_once_machine_installs_once_across_a_kill() {
     require_tool("qemu-system-x86_64");

@@ -31,6 +31,8 @@ pub struct InstallSite {
     server: Server,
     /// The install states (none: no lifecycle, no tokens, as before).
     states: Option<StateFile>,
+    /// The DHCP lease journal, for `answer_auth = "mac-ip"`.
+    lease_file: Option<std::path::PathBuf>,
 }
 
 /// What the lifecycle says about answering a known system now.
@@ -55,7 +57,64 @@ impl InstallSite {
             renderer,
             server,
             states: None,
+            lease_file: None,
         }
+    }
+
+    /// With the DHCP lease journal: a system whose variable `answer_auth`
+    /// is `mac-ip` may fetch its answer file without its token, from the
+    /// address its MAC holds.
+    pub fn with_leases(mut self, lease_file: std::path::PathBuf) -> Self {
+        self.lease_file = Some(lease_file);
+        self
+    }
+
+    /// Whether `system` opted in to `answer_auth = "mac-ip"` and `peer`
+    /// asking with `?mac=M` passes it.
+    fn opted_in(
+        &self,
+        inventory: &Inventory,
+        system: &System,
+        query: &Query,
+        peer: IpAddr,
+    ) -> bool {
+        let opted = system_context(inventory, system, None, &self.server, None)
+            .ok()
+            .is_some_and(|ctx| {
+                ctx.vars.get("answer_auth").and_then(|v| v.as_str()) == Some("mac-ip")
+            });
+        let passed = opted && self.mac_and_ip_match(system, query, peer);
+        if passed {
+            info!(
+                "http: answer file for system {} without its token: mac and address match ({peer})",
+                system.name
+            );
+        }
+        passed
+    }
+
+    /// Whether `peer` asking with `?mac=M` is `system` by MAC and address
+    /// together: M is one of its interfaces, and `peer` is that
+    /// interface's fixed address or the address leased to M.
+    fn mac_and_ip_match(&self, system: &System, query: &Query, peer: IpAddr) -> bool {
+        let Some(mac) = query.get("mac").and_then(|m| m.parse::<Mac>().ok()) else {
+            return false;
+        };
+        let Some(interface) = system.interfaces.iter().find(|i| i.mac == mac) else {
+            return false;
+        };
+        let IpAddr::V4(peer) = peer else {
+            return false;
+        };
+        if let Some(fixed) = interface.ip {
+            return fixed == peer;
+        }
+        let now = lifecycle::now();
+        self.lease_file.as_deref().is_some_and(|file| {
+            crate::dhcp::leases::load(file)
+                .iter()
+                .any(|l| l.mac == mac.0 && l.ip == peer && l.expires > now)
+        })
     }
 
     /// With the install lifecycle kept in `states` (docs/lifecycle.md).
@@ -132,10 +191,10 @@ impl InstallSite {
         }
     }
 
-    /// `POST /callback/NAME?token=T`: the installer reports its install
-    /// done. Only the armed token of a system that is installing moves it
-    /// to installed (and revokes the token); the state is synced before
-    /// the answer.
+    /// `POST /callback/NAME?token=T[&status=failed]`: the installer
+    /// reports its install done (or failed). Only the armed token of a
+    /// system that is installing moves it to installed (or failed), and
+    /// revokes the token; the state is synced before the answer.
     fn callback(&self, request: &Request<'_>, inventory: &Inventory, name: &str) -> Reply {
         if request.method != Method::Post {
             let mut reply = Reply::new(405, TEXT, "405 Method Not Allowed: POST only\n");
@@ -150,6 +209,13 @@ impl InstallSite {
         }
         let query = Query::parse(request.query.unwrap_or(""));
         let token = query.get("token").unwrap_or("");
+        let failed = match query.get("status") {
+            None | Some("done" | "ok") => false,
+            Some("failed") => true,
+            Some(_) => {
+                return Reply::new(400, TEXT, "400 status: done or failed\n");
+            }
+        };
         let now = lifecycle::now();
         let result = states.update(|all| {
             let Some(record) = all.get_mut(name) else {
@@ -162,11 +228,26 @@ impl InstallSite {
                 return Ok(Err((403, "this system is not installing")));
             }
             record.token = None;
-            record.installed_at = Some(now);
-            record.enter(State::Installed, now, "callback: install done");
+            if failed {
+                record.enter(
+                    State::Failed,
+                    now,
+                    "callback: the installer reported a failure",
+                );
+            } else {
+                record.installed_at = Some(now);
+                record.enter(State::Installed, now, "callback: install done");
+            }
             Ok(Ok(()))
         });
         match result {
+            Ok(Ok(())) if failed => {
+                warn!(
+                    "http: callback from {}: system {name}: the installer reported a failure",
+                    request.peer
+                );
+                Reply::new(200, TEXT, "failed\n")
+            }
             Ok(Ok(())) => {
                 info!(
                     "http: callback from {}: system {name} installed",
@@ -309,7 +390,7 @@ impl InstallSite {
     /// `/answer/system/NAME[/FILE]`, `/answer/profile/NAME[/FILE]`.
     /// A system's answer file needs its armed token (`?token=T`, or
     /// `…/token/T/FILE` for NoCloud), when it has one.
-    fn answer(&self, inventory: &Inventory, rest: &str, query: &Query) -> Reply {
+    fn answer(&self, inventory: &Inventory, rest: &str, query: &Query, peer: IpAddr) -> Reply {
         let mut parts = rest.splitn(3, '/');
         let (kind, name, mut file) = (parts.next(), parts.next(), parts.next());
         let mut token = query.get("token");
@@ -333,7 +414,8 @@ impl InstallSite {
                         // Once a system has install state, only its
                         // armed token opens its answer file.
                         if let Some(record) = record {
-                            if !token.is_some_and(|t| record.token_matches(t)) {
+                            let by_token = token.is_some_and(|t| record.token_matches(t));
+                            if !by_token && !self.opted_in(inventory, system, query, peer) {
                                 info!("http: answer file for system {name} refused: no or wrong token");
                                 return Reply::new(403, TEXT, "403 Forbidden: install token\n");
                             }
@@ -532,7 +614,7 @@ impl Dynamic for InstallSite {
             return Some(self.ipxe(&self.cache.get(), &query));
         }
         if let Some(rest) = path.strip_prefix("/answer/") {
-            return Some(self.answer(&self.cache.get(), rest, &query));
+            return Some(self.answer(&self.cache.get(), rest, &query, request.peer.ip()));
         }
         if let Some(name) = path.strip_prefix("/callback/") {
             return Some(self.callback(request, &self.cache.get(), name));

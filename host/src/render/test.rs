@@ -516,3 +516,22 @@ fn context_round_trips_through_json() {
     let back: RenderContext = serde_json::from_str(&json).unwrap();
     assert_eq!(back, ctx);
 }
+
+#[test]
+fn kickstart_reports_done_in_post_and_failed_in_onerror() {
+    let text = Renderer::builtin()
+        .render(names::KICKSTART, &sample())
+        .unwrap();
+    let url = "http://10.0.0.1:8080/callback/web01?token=0123456789abcdef0123456789abcdef";
+    let post = text.find("%post --nochroot").unwrap();
+    let onerror = text.find("%onerror").unwrap();
+    let done = text.find(&format!("awl_callback='{url}'")).unwrap();
+    let failed = text
+        .find(&format!("awl_failed_callback='{url}&status=failed'"))
+        .unwrap();
+    assert!(post < done && done < onerror && onerror < failed, "{text}");
+    assert!(
+        text.contains("-o /dev/null \"$awl_failed_callback\""),
+        "{text}"
+    );
+}
