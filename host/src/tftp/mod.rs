@@ -24,7 +24,7 @@ use std::time::Instant as StdInstant;
 
 use anyhow::{anyhow, Context, Result};
 use awl_core::tftp::{Config, Event, FromFile, Local, TftpServer, Transfer, TransferId};
-use awl_core::time::Instant;
+use awl_core::time::{Duration, Instant};
 use nix::errno::Errno;
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 use nix::sys::eventfd::EventFd;
@@ -67,6 +67,10 @@ const STOP: u64 = u64::MAX;
 const BATCH: usize = 8;
 /// Room for any datagram (a request, or a block of up to 65464 bytes).
 const LARGEST: usize = 65_536;
+/// How stale the next retransmission deadline may get: finding it scans
+/// every slot, so it is looked for again at most this often (and after
+/// timeouts were handled). A retransmission is late by at most this.
+const DEADLINE_EVERY: Duration = Duration::from_millis(5);
 
 /// Binds the listener, then runs the TFTP server on a thread of its own
 /// under `services` until it fails or is asked to stop. Every transfer's
@@ -121,6 +125,10 @@ struct Engine {
     /// Written to when the engine must stop.
     stop: Arc<EventFd>,
     events: Events,
+    /// Transfers a datagram or an event reached since the last round: the
+    /// only ones that may have something new to send, or have ended,
+    /// unless timeouts were handled (then every slot is looked at).
+    touched: Vec<TransferId>,
 }
 
 impl Engine {
@@ -179,6 +187,7 @@ impl Engine {
             epoch: StdInstant::now(),
             stop,
             events,
+            touched: Vec::new(),
         })
     }
 
@@ -194,13 +203,27 @@ impl Engine {
         // One GSO batch, plus room for the datagram that ends it.
         let mut batch = vec![0u8; GSO_BYTES + max_datagram.max(LARGEST)];
         let mut ready: Vec<TransferId> = Vec::new();
+        // The next deadline, and when it was looked for (`None`: look now).
+        let mut deadline: Option<Instant> = None;
+        let mut looked: Option<Instant> = None;
         loop {
-            let deadline = self.server.poll_timeout();
-            let timeout = match deadline {
+            let now = self.now();
+            if looked.is_none_or(|at| now - at >= DEADLINE_EVERY) {
+                deadline = self.server.poll_timeout();
+                looked = Some(now);
+            }
+            // While transfers run, wake to look again; with none, a new
+            // one wakes the engine anyway.
+            let wake = match (deadline, looked) {
+                (Some(d), Some(at)) if self.server.active() > 0 => Some(d.min(at + DEADLINE_EVERY)),
+                (d, _) if self.server.active() > 0 => looked.map(|at| at + DEADLINE_EVERY).or(d),
+                (d, _) => d,
+            };
+            let timeout = match wake {
                 None => EpollTimeout::NONE,
                 Some(d) => {
-                    let wait = (d - self.now()).total_micros(); // 0 once past
-                                                                // Rounded up: waking before the deadline does nothing.
+                    let wait = (d - now).total_micros(); // 0 once past
+                                                         // Rounded up: waking before the deadline does nothing.
                     EpollTimeout::try_from(wait.div_ceil(1000)).unwrap_or(EpollTimeout::MAX)
                 }
             };
@@ -211,6 +234,7 @@ impl Engine {
             };
             let t = self.now();
             let mut handled = false;
+            let mut requests = false;
             for event in &events[..n] {
                 let token = event.data();
                 if token == STOP {
@@ -237,6 +261,13 @@ impl Engine {
                         },
                     };
                     let count = receiver.receive(socket);
+                    match local {
+                        Local::Transfer(id) if count > 0 => self.touched.push(id),
+                        // A request repeated may make a transfer under way
+                        // answer again, with no event: look at them all.
+                        Local::Listener if count > 0 => requests = true,
+                        _ => {}
+                    }
                     for i in 0..count {
                         if let Some((from, data)) = receiver.datagram(i) {
                             // A request opens its file while it is handled;
@@ -254,17 +285,29 @@ impl Engine {
                     }
                 }
             }
-            if deadline.is_some_and(|d| d <= t) {
+            let every = deadline.is_some_and(|d| d <= t);
+            if every {
                 self.server.handle_timeout(t, &mut self.files);
+                looked = None;
             }
             self.drain_events();
             // Each transfer's window in as few system calls as the kernel
-            // allows.
+            // allows: every transfer after timeouts or requests, else the
+            // ones reached.
             ready.clear();
-            ready.extend(self.server.ready());
+            if every || requests {
+                ready.extend(self.server.ready());
+            } else {
+                self.touched.sort_unstable_by_key(|id| id.slot());
+                self.touched.dedup();
+                ready.extend_from_slice(&self.touched);
+            }
             for &id in &ready {
                 self.ensure_socket(id);
                 self.send_window(id, t, &mut batch);
+            }
+            if !ready.is_empty() && deadline.is_none() {
+                looked = None; // a first transfer: its deadline counts
             }
             // What is left: refusals (only a datagram causes one), from the
             // listener or a transfer's port.
@@ -285,7 +328,7 @@ impl Engine {
                 }
             }
             self.drain_events();
-            self.close_ended();
+            self.close_ended(every);
         }
     }
 
@@ -444,8 +487,31 @@ impl Engine {
         }
     }
 
-    /// Closes the sockets of transfers that have ended.
-    fn close_ended(&mut self) {
+    /// Closes the sockets of transfers that have ended: among those
+    /// reached this round, or (`every`) all.
+    fn close_ended(&mut self, every: bool) {
+        let touched = std::mem::take(&mut self.touched);
+        if !every {
+            for id in &touched {
+                if self.server.is_active(*id) {
+                    continue;
+                }
+                let Some(entry) = self.sockets.get_mut(id.slot()) else {
+                    continue;
+                };
+                if entry.as_ref().is_some_and(|s| s.id == *id) {
+                    if let Some(old) = entry.take() {
+                        let _ = self.epoll.delete(&old.socket);
+                    }
+                    self.open.retain(|&slot| slot != id.slot());
+                }
+            }
+            self.touched = touched;
+            self.touched.clear();
+            return;
+        }
+        self.touched = touched;
+        self.touched.clear();
         let (server, sockets, epoll) = (&self.server, &mut self.sockets, &self.epoll);
         self.open.retain(|&slot| {
             let Some(entry) = sockets.get_mut(slot) else {
@@ -491,8 +557,16 @@ impl Engine {
         if let Some(owned) = events::Event::tftp(&event, &file) {
             self.events.publish(owned);
         }
-        if let Event::Started { id, .. } = event {
-            self.ensure_socket(id);
+        match event {
+            Event::Started { id, .. } => {
+                self.ensure_socket(id);
+                self.touched.push(id);
+            }
+            Event::Finished { id, .. }
+            | Event::Aborted { id, .. }
+            | Event::TimedOut { id, .. }
+            | Event::Failed { id, .. } => self.touched.push(id),
+            _ => {}
         }
     }
 }
