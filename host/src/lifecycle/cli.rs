@@ -9,14 +9,17 @@ use serde::Serialize;
 
 use std::collections::BTreeMap;
 
-use super::{now, Installs, StateFile, DEFAULT_STATE_DIR};
+use super::{now, Installs, StateFile};
 
 /// `awl status [--json]`
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// Where the state file is (as `awl serve --state-dir`).
-    #[arg(long, env = "AWL_STATE_DIR", default_value = DEFAULT_STATE_DIR)]
-    pub state_dir: PathBuf,
+    /// Where the state file is (as `awl serve --state-dir`) [default: the
+    /// inventory's folder].
+    #[arg(long, env = "AWL_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub inventory: crate::inventory::cli::InventoryFile,
     /// One JSON object per system, on one array.
     #[arg(long)]
     pub json: bool,
@@ -58,7 +61,7 @@ pub fn status_rows(installs: &Installs, now: u64) -> Vec<StatusRow<'_>> {
 impl StatusArgs {
     /// Prints the table (or JSON).
     pub fn run(self) -> Result<()> {
-        let installs = StateFile::new(&self.state_dir).load()?;
+        let installs = StateFile::new(state_dir(self.state_dir, &self.inventory)).load()?;
         let rows = status_rows(&installs, now());
         if self.json {
             println!("{}", serde_json::to_string_pretty(&rows)?);
@@ -84,9 +87,12 @@ impl StatusArgs {
 /// `awl events [--follow]`
 #[derive(Debug, Args)]
 pub struct EventsArgs {
-    /// Where the state file is (as `awl serve --state-dir`).
-    #[arg(long, env = "AWL_STATE_DIR", default_value = DEFAULT_STATE_DIR)]
-    pub state_dir: PathBuf,
+    /// Where the state file is (as `awl serve --state-dir`) [default: the
+    /// inventory's folder].
+    #[arg(long, env = "AWL_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub inventory: crate::inventory::cli::InventoryFile,
     /// Only this system's events.
     #[arg(long)]
     pub system: Option<String>,
@@ -100,7 +106,7 @@ impl EventsArgs {
     /// `--follow`) each new one as the state file changes, and each
     /// install that fails by its timeout.
     pub fn run(self) -> Result<()> {
-        let states = StateFile::new(&self.state_dir);
+        let states = StateFile::new(state_dir(self.state_dir, &self.inventory));
         let watcher = if self.follow {
             Some(super::Watcher::new(states.clone())?)
         } else {
@@ -164,6 +170,17 @@ fn new_events<'a>(before: &[super::Event], now: &'a [super::Event]) -> &'a [supe
         Some(i) => &now[i + 1..],
         None => now,
     }
+}
+
+/// `--state-dir`, else the inventory's folder (as `awl serve` decides).
+fn state_dir(given: Option<PathBuf>, inventory: &crate::inventory::cli::InventoryFile) -> PathBuf {
+    given.unwrap_or_else(|| {
+        inventory
+            .path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), PathBuf::from)
+    })
 }
 
 /// Unix seconds as `YYYY-MM-DD HH:MM:SS` (UTC).

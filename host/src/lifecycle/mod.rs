@@ -36,9 +36,6 @@ use anyhow::{anyhow, Context, Result};
 use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 
-/// Where the state file lives unless `--state-dir` says otherwise.
-pub const DEFAULT_STATE_DIR: &str = "/var/lib/awl";
-
 /// How long an install may go without progress before it counts as
 /// failed, unless its profile's `install_timeout_minutes` says otherwise.
 pub const DEFAULT_TIMEOUT_MINUTES: u64 = 60;
