@@ -15,6 +15,9 @@
 #                            the shared machine hits every setup alike)
 #   BENCH_BOOT_KIB=1024 BENCH_KERNEL_MIB=8 BENCH_INITRD_MIB=32   file sizes
 #   BENCH_AWL=PATH           an awl binary to use instead of building one
+#   BENCH_AWL_BASE=PATH      another awl binary, measured as setup "awl-base"
+#                            (add it to BENCH_CONFIGS): before and after a
+#                            change, in the same run
 #   BENCH_BUDGET_S=1500      no new run starts after this many seconds
 #   BENCH_KEEP=1             keep the work folder (/tmp/awlstorm.*)
 #
@@ -52,6 +55,7 @@ ANYIP=10.77.16.0/20
 
 STORM=$REPO/target/release/boot_storm
 AWL=${BENCH_AWL:-$REPO/target/release/awl}
+AWL_BASE=${BENCH_AWL_BASE:-}
 TABLES=$REPO/bench/storm_tables.py
 CACHE=$REPO/bench/.cache
 START=$SECONDS
@@ -69,6 +73,22 @@ PIDS=()       # servers started for the current run
 NAMESPACES=() # namespaces this script created
 WORK=""
 POLICY_RC_CREATED=0
+
+# CPU seconds the servers used so far (user + system, with reaped
+# children): every process in the server namespace, and awl's TFTP thread.
+server_cpu() {
+  local hz total=0 tftp=0 pid task
+  hz=$(getconf CLK_TCK)
+  for pid in $(ip netns pids "$SNS" 2>/dev/null); do
+    [ -r "/proc/$pid/stat" ] || continue
+    total=$((total + $(awk '{print $14 + $15 + $16 + $17}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+    for task in /proc/"$pid"/task/*; do
+      [ "$(cat "$task/comm" 2>/dev/null)" = awl-tftp ] &&
+        tftp=$((tftp + $(awk '{print $14 + $15}' "$task/stat" 2>/dev/null || echo 0)))
+    done
+  done
+  echo "server_cpu_s=$(awk -v t=$total -v h="$hz" 'BEGIN{printf "%.2f", t/h}') tftp_thread_cpu_s=$(awk -v t=$tftp -v h="$hz" 'BEGIN{printf "%.2f", t/h}')"
+}
 
 stop_servers() {
   local pid _
@@ -247,11 +267,12 @@ EOF
   wait_port udp 67
 }
 
-# awl: all three protocols, or DHCP+TFTP only ($1 = http or nohttp).
+# awl: all three protocols, or DHCP+TFTP only ($1 = http or nohttp); $2:
+# the binary (default $AWL).
 start_awl() {
-  local http=()
+  local http=() binary=${2:-$AWL}
   [ "$1" = http ] && http=(--http-listen "$SADDR:80")
-  RUST_LOG=warn spawn awl "$AWL" serve --interface "$SIF" --dhcp-range "$POOL_FIRST,$POOL_LAST" \
+  RUST_LOG=warn spawn awl "$binary" serve --interface "$SIF" --dhcp-range "$POOL_FIRST,$POOL_LAST" \
     --lease-file "$RUN/leases" --dhcp-leases $((CLIENTS * 2 + 1024)) \
     --tftp-root "$ROOT" --tftp-listen "$SADDR:69" --tftp-transfers $((CLIENTS + 56)) \
     "${http[@]}"
@@ -261,6 +282,10 @@ start_awl() {
 start_config() {
   case $1 in
     awl) start_awl http ;;
+    awl-base)
+      [ -x "$AWL_BASE" ] || die "awl-base: set BENCH_AWL_BASE to an awl binary"
+      start_awl http "$AWL_BASE"
+      ;;
     awl+nginx) start_awl nohttp && start_nginx ;;
     dnsmasq+nginx)
       spawn dnsmasq dnsmasq --keep-in-foreground --conf-file=/dev/null --port=0 \
@@ -328,7 +353,7 @@ PY
   else
     local summary
     summary=$(grep -a '^boot_storm summary' "$out" | tail -n 1 | sed 's/^boot_storm summary //' || true)
-    echo "result cfg=$cfg rep=$rep rc=$rc $summary" >>"$RESULTS"
+    echo "result cfg=$cfg rep=$rep rc=$rc $summary $(server_cpu)" >>"$RESULTS"
     grep -a '^boot_storm failure' "$out" | head -n 3 | sed 's/^/    /' >&2 || true
   fi
   [ "$rc" -eq 0 ] || say "  $cfg run $rep: exit $rc $(head -c 300 "$out.err")"
@@ -368,7 +393,7 @@ main() {
   {
     echo "machine cores=$(nproc) kernel=$(uname -r) mem_gib=$(awk '/MemTotal/ {printf "%.0f", $2/1048576}' /proc/meminfo)"
     echo "params clients=$CLIENTS reps=$REPS boot=$BOOT_LEN kernel=$KERNEL_LEN initrd=$INITRD_LEN blksize=$BLKSIZE"
-    echo "version awl=$("$AWL" --version 2>/dev/null | awk '{print $2}') commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null)${BENCH_AWL:+ binary=$AWL}"
+    echo "version awl=$("$AWL" --version 2>/dev/null | awk '{print $2}') commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null)${BENCH_AWL:+ binary=$AWL}${BENCH_AWL_BASE:+ base=$AWL_BASE}"
     echo "version dnsmasq=$(dnsmasq --version | head -n 1 | awk '{print $3}') kea=$(kea-dhcp4 -v 2>/dev/null) tftpd-hpa=$(in.tftpd -V 2>&1 | head -n 1 | awk '{print $2}' | tr -d ,) nginx=$(nginx -v 2>&1 | sed 's|.*/||') iperf3=$(iperf3 --version | head -n 1 | awk '{print $2}')"
   } >>"$RESULTS"
 

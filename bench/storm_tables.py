@@ -26,6 +26,14 @@ def num(v):
         return None
 
 
+def cpu(r):
+    total = r.get("server_cpu_s")
+    if total is None:
+        return "–"
+    tftp = r.get("tftp_thread_cpu_s")
+    return f"{total} ({tftp})" if tftp not in (None, "0.00") else total
+
+
 def main():
     runs, meta = parse(sys.argv[1])
     for k in ("machine", "params", "version"):
@@ -63,18 +71,18 @@ def main():
     print()
     print("Per run, per machine phase times in seconds (p50 / p90 / max):")
     print()
-    print("| setup | run | wall s | DHCP | TFTP | HTTP | MB/s (HTTP+TFTP bytes ÷ wall) | boot file offered | failures by phase |")
-    print("|---|---:|---:|---|---|---|---:|---|---|")
+    print("| setup | run | wall s | DHCP | TFTP | HTTP | MB/s (HTTP+TFTP bytes ÷ wall) | server CPU s (awl's TFTP thread) | boot file offered | failures by phase |")
+    print("|---|---:|---:|---|---|---|---:|---|---|---|")
     for cfg in order:
         for r in runs:
             if r["cfg"] != cfg:
                 continue
             if cfg == "iperf3":
-                print(f"| iperf3 | {r['rep']} | {r.get('wall_s', r.get('rc'))} | – | – | – | {r.get('MBps', '–')} | – | – |")
+                print(f"| iperf3 | {r['rep']} | {r.get('wall_s', r.get('rc'))} | – | – | – | {r.get('MBps', '–')} | – | – | – |")
                 continue
             print(
                 f"| {cfg} | {r['rep']} | {r.get('wall_s', r.get('rc'))} | {r.get('dhcp_s', '–')} | {r.get('tftp_s', '–')} | "
-                f"{r.get('http_s', '–')} | {r.get('MBps', '–')} | {r.get('boot_files', '–')} | {r.get('fail_phases', '–')} |"
+                f"{r.get('http_s', '–')} | {r.get('MBps', '–')} | {cpu(r)} | {r.get('boot_files', '–')} | {r.get('fail_phases', '–')} |"
             )
 
 

@@ -23,10 +23,24 @@ use awl_tests::{
     tiny_machine, wait_for, AwlServer, Child, NetnsPair, TempDir,
 };
 
-/// The page driver: commands in, one answer line out.
+/// The page driver: commands in, one answer line out. Dropped (also when
+/// the test fails), it closes the driver's input, so the driver quits
+/// Chromium and chromedriver before it ends; killed only if it does not.
 struct Browser {
     child: Child,
     out: BufReader<std::process::ChildStdout>,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        drop(self.child.0.stdin.take());
+        let _ = wait_for_exit(&mut self.child.0, Duration::from_secs(20));
+    }
+}
+
+/// Waits up to `limit` for `child` to end by itself.
+fn wait_for_exit(child: &mut std::process::Child, limit: Duration) -> bool {
+    awl_tests::try_wait_until(limit, || matches!(child.try_wait(), Ok(Some(_))))
 }
 
 impl Browser {
@@ -224,7 +238,7 @@ fn the_page_shows_a_machine_install_and_another_fail_live() {
     let shot = repo_root().join("target/status-page.png");
     assert_eq!(page.ask(&format!("shot {}", shot.display())).trim(), "SHOT");
     assert!(std::fs::metadata(&shot).unwrap().len() > 1000);
-    page.ask("quit");
+    drop(page);
 
     // `awl events`: both histories.
     let out = Command::new(awl_binary())

@@ -342,6 +342,10 @@ impl Engine {
         let Some(segment) = self.socket(id).map(|s| s.segment) else {
             return;
         };
+        let window = self.server.negotiated(id).map_or(usize::MAX, |n| {
+            usize::from(n.blksize) * usize::from(n.windowsize)
+        });
+        self.files.set_window(window);
         let max_segments = if self.gso.enabled() {
             (GSO_BYTES / segment).clamp(1, MAX_SEGMENTS)
         } else {

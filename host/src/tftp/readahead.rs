@@ -24,6 +24,9 @@ pub(super) struct ReadAhead {
     buf: Box<[u8]>,
     /// What `buf` holds: handle, file offset, bytes.
     held: Option<(usize, u64, usize)>,
+    /// How much the transfer being served will take now (its window):
+    /// no read goes further ahead than that.
+    window: usize,
 }
 
 impl ReadAhead {
@@ -32,7 +35,16 @@ impl ReadAhead {
             root,
             buf: vec![0; AHEAD].into_boxed_slice(),
             held: None,
+            window: AHEAD,
         }
+    }
+
+    /// The transfer about to be served sends `bytes` (its window of
+    /// blocks) now: reads ahead no further. At window 1 (iPXE) a block is
+    /// read alone, straight into the caller's buffer: a 64 KiB read ahead
+    /// would be thrown away by the next transfer's block.
+    pub(super) fn set_window(&mut self, bytes: usize) {
+        self.window = bytes.clamp(1, AHEAD);
     }
 
     pub(super) fn root(&self) -> &RootDir {
@@ -62,7 +74,7 @@ impl FileSource for ReadAhead {
 
     fn read_at(&mut self, handle: usize, offset: u64, dst: &mut [u8]) -> Result<usize, FileError> {
         // Bytes held in memory (a rendered boot config) gain nothing here.
-        if dst.len() >= DIRECT || !self.root.is_file(handle) {
+        if dst.len() >= DIRECT || dst.len() >= self.window || !self.root.is_file(handle) {
             return self.root.read_at(handle, offset, dst);
         }
         let hit = |&(h, start, len): &(usize, u64, usize)| {
@@ -70,7 +82,8 @@ impl FileSource for ReadAhead {
         };
         if !self.held.as_ref().is_some_and(hit) {
             self.held = None;
-            let len = self.root.read_at(handle, offset, &mut self.buf)?;
+            let ahead = self.window;
+            let len = self.root.read_at(handle, offset, &mut self.buf[..ahead])?;
             if len == 0 {
                 return Ok(0);
             }
