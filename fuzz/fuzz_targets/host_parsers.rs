@@ -3,8 +3,9 @@
 //! ascending, disjoint, inside the file, at most `max_ranges`, never more
 //! bytes than the file), kernel command lines, the inventory file, the
 //! boot-config names loaders ask for, the API's inventory edits from a
-//! JSON body (on an inventory that holds one of each entry), and request
-//! `Content-Length` fields. The first byte picks the parser.
+//! JSON body (on an inventory that holds one of each entry), request
+//! `Content-Length` fields, and installers' syslog lines. The first byte
+//! picks the parser.
 #![no_main]
 
 use awl::http::range::{plan, Plan};
@@ -17,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(rest) else {
         return;
     };
-    match which % 6 {
+    match which % 7 {
         0 => {
             let len = u64::from(which) * 977;
             let max = usize::from(which % 17);
@@ -65,9 +66,15 @@ fuzz_target!(|data: &[u8]| {
                 assert!(awl::inventory::file::parse(&text, None).is_ok(), "{text}");
             }
         }
-        _ => {
+        5 => {
             let headers = [("Content-Length", rest)];
             let _ = awl::http::body_length(&headers);
+        }
+        _ => {
+            if let Some(line) = awl::syslog::parse(rest) {
+                assert!(line.severity.is_none_or(|s| s <= 7));
+                assert!(!line.text.ends_with('\n'));
+            }
         }
     }
 });

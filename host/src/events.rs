@@ -154,6 +154,19 @@ pub enum Event {
         /// Bytes the body holds.
         size: u64,
     },
+    /// An installer's syslog line (`--syslog-listen`).
+    Syslog {
+        /// When it came.
+        at: SystemTime,
+        /// Its sender.
+        peer: SocketAddr,
+        /// The system that sender is, when known.
+        system: Option<String>,
+        /// 0 (emergency) to 7 (debug), when the line had a `<PRI>`.
+        severity: Option<u8>,
+        /// The line after its `<PRI>` (at most 1000 characters).
+        text: String,
+    },
     /// A system's install state changed (docs/lifecycle.md).
     Install {
         /// When it was seen to change.
@@ -194,6 +207,7 @@ impl Event {
             | Self::HttpStart { at, .. }
             | Self::HttpProgress { at, .. }
             | Self::Install { at, .. }
+            | Self::Syslog { at, .. }
             | Self::HttpFetch { at, .. } => *at,
         }
     }
@@ -333,6 +347,12 @@ impl fmt::Display for Event {
                 what,
                 ..
             } => write!(f, "install: {system} {}: {what}", state.as_str()),
+            Self::Syslog {
+                peer, system, text, ..
+            } => match system {
+                Some(system) => write!(f, "syslog: {system} ({}): {text}", peer.ip()),
+                None => write!(f, "syslog: {}: {text}", peer.ip()),
+            },
         }
     }
 }

@@ -5,7 +5,7 @@
 //! | --- | --- |
 //! | [`settings`] | `awl serve`'s flags, the configuration file and the defaults, merged in one place; `--dhcp-host` machines |
 //! | [`serve`] | `awl serve`: the services started under one supervisor |
-//! | [`dhcp`], [`tftp`], [`http`] | the services: drivers around the core's state machines (DHCP's lease journal, TFTP's files) and awl's HTTP server |
+//! | [`dhcp`], [`tftp`], [`http`], [`syslog`] | the services: drivers around the core's state machines (DHCP's lease journal, TFTP's files), awl's HTTP server, installers' syslog |
 //! | [`supervise`], [`events`], [`clock`] | what the services share: one shutdown, the event bus, time |
 //! | [`inventory`] | distros, profiles, systems: model, storage, CLI |
 //! | [`render`] | answer files and boot configs from templates |
@@ -28,5 +28,6 @@ pub mod render;
 pub mod serve;
 pub mod settings;
 pub mod supervise;
+pub mod syslog;
 pub mod tftp;
 pub mod tools;

@@ -40,6 +40,8 @@ pub struct Counters {
     install_buckets: [AtomicU64; INSTALL_BUCKETS.len()],
     install_count: AtomicU64,
     install_seconds: AtomicU64,
+    /// Syslog lines: from a known system, from anyone else.
+    syslog: [AtomicU64; 2],
 }
 
 impl Counters {
@@ -68,6 +70,9 @@ impl Counters {
                 let class = usize::from((status / 100).clamp(2, 5) - 2);
                 self.http[class].fetch_add(1, Relaxed);
                 self.http_bytes.fetch_add(*bytes, Relaxed);
+            }
+            Event::Syslog { system, .. } => {
+                self.syslog[usize::from(system.is_none())].fetch_add(1, Relaxed);
             }
             Event::HttpStart { .. } | Event::HttpProgress { .. } | Event::Install { .. } => {}
         }
@@ -183,6 +188,19 @@ impl Counters {
             self.install_seconds.load(Relaxed)
         );
         let _ = writeln!(out, "awl_install_duration_seconds_count {count}");
+        family(
+            out,
+            "awl_syslog_lines_total",
+            "counter",
+            "Installers' syslog lines, by whether a system sent them.",
+        );
+        for (sender, n) in ["system", "unknown"].iter().zip(&self.syslog) {
+            let _ = writeln!(
+                out,
+                "awl_syslog_lines_total{{sender=\"{sender}\"}} {}",
+                n.load(Relaxed)
+            );
+        }
     }
 }
 

@@ -29,6 +29,22 @@ pub fn run(settings: ServeSettings) -> Result<()> {
         crate::lifecycle::publish_changes(states, events.clone())?;
     }
     let lease_file = dhcp_options.as_ref().map(|d| d.lease_file.clone());
+    // Installers' syslog, filed under their systems.
+    if let (Some(listen), Some(cache), Some(states)) = (
+        install.syslog_listen,
+        install.cache.clone(),
+        install.states.clone(),
+    ) {
+        let settings = crate::syslog::SyslogSettings {
+            listen,
+            cache,
+            lease_file: lease_file.clone(),
+            states,
+        };
+        crate::syslog::start(settings, &events, &mut services)?;
+    } else if install.syslog_listen.is_some() {
+        tracing::warn!("syslog: --syslog-listen needs an inventory (--inventory): not listening");
+    }
     if let Some(dhcp_options) = dhcp_options {
         dhcp::start(dhcp_options, &events, &mut services)?;
     }

@@ -481,8 +481,9 @@ pub fn serve_dhcp(net: &NetnsPair, dir: &TempDir, extra: &[&str]) -> AwlServer {
 
 /// `awl serve`'s flags for a whole install network in `net`'s server
 /// namespace: DHCP (pool .100 to .150, the lease journal `dir/leases`),
-/// TFTP and HTTP (port 80) on the server's address, files from `root`,
-/// the inventory `inventory`, the install states in `state`.
+/// TFTP and HTTP (port 80) and installers' syslog (port 514) on the
+/// server's address, files from `root`, the inventory `inventory`, the
+/// install states in `state`.
 pub fn install_serve_args(
     net: &NetnsPair,
     dir: &Path,
@@ -509,6 +510,8 @@ pub fn install_serve_args(
         format!("{prefix}.100,{prefix}.150"),
         "--lease-file".into(),
         dir.join("leases").display().to_string(),
+        "--syslog-listen".into(),
+        format!("{ip}:514"),
     ]
 }
 

@@ -54,6 +54,23 @@ ip link set lo up
 ip link set eth0 up
 udhcpc -i eth0 -s /udhcpc.sh -q -n -t 20 -T 2 || echo "AWL-TINY no DHCP answer"
 echo "AWL-TINY address $(ip -4 -o addr show eth0 | awk '{print $4}')"
+# An installer's syslog, as debian-installer (log_host, log_port) and
+# Anaconda (inst.syslog) forward theirs: busybox syslogd -R.
+loghost=""; logport=514
+for arg in $(cat /proc/cmdline); do
+  case "$arg" in
+    log_host=*) loghost="${arg#*=}" ;;
+    log_port=*) logport="${arg#*=}" ;;
+    inst.syslog=*) loghost="${arg#*=}"; loghost="${loghost%:*}"; logport="${arg##*:}" ;;
+  esac
+done
+if [ -n "$loghost" ]; then
+  syslogd -n -R "$loghost:$logport" &
+  # Until syslogd has its socket (at most 2 s).
+  n=0; while [ ! -S /dev/log ] && [ $n -lt 200 ]; do usleep 10000; n=$((n + 1)); done
+  logger -t awl-tiny "AWL-TINY-SYSLOG installing from $(ip -4 -o addr show eth0 | awk '{print $4}')"
+  echo "AWL-TINY syslog to $loghost:$logport"
+fi
 for arg in $(cat /proc/cmdline); do
   case "$arg" in
     awl.fetch=*|inst.ks=*|url=*|autoyast=*)

@@ -222,6 +222,33 @@ fn the_page_shows_a_machine_install_and_another_fail_live() {
     });
     drop(machine);
     assert!(out.contains("AWL-CALLBACK-OK"), "{out}");
+    // Its syslog (busybox syslogd -R, as debian-installer forwards its
+    // log), on the inst.syslog= awl put on its command line, is filed
+    // under it.
+    assert!(
+        out.contains(&format!("AWL-TINY syslog to {ip}:514")),
+        "{out}"
+    );
+    let filed = wait_for(
+        Duration::from_secs(30),
+        "web1's syslog line is filed",
+        || {
+            let text = std::fs::read_to_string(state.join("logs/web1.log")).unwrap_or_default();
+            text.contains("AWL-TINY-SYSLOG installing from")
+                .then_some(text)
+        },
+    );
+    let api = Command::new("ip")
+        .args(["netns", "exec", &net.server, "curl", "-sS"])
+        .arg(format!("http://{ip}/api/v1/systems/web1/log"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&api.stdout),
+        filed,
+        "the API serves the same log"
+    );
+    assert!(filed.contains("awl-tiny: AWL-TINY-SYSLOG"), "{filed}");
     let at = |what: &str| seen.iter().position(|s| s == what);
     let running = at("web1 booting").or(at("web1 installing"));
     assert!(

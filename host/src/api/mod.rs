@@ -154,6 +154,7 @@ impl Api {
             }
             (Method::Delete, [name]) => self.write(kind, name, Change::Remove),
             (Method::Post, [name, "reinstall"]) if kind == Kind::System => self.reinstall(name),
+            (Method::Get | Method::Head, [name, "log"]) if kind == Kind::System => self.log(name),
             _ => Err(Problem::new(405, format!("{:?} is not taken here", method))),
         }
     }
@@ -190,6 +191,34 @@ impl Api {
             .and_then(|a| a.first())
             .map(|row| json_reply(200, row))
             .ok_or_else(|| Problem::new(404, format!("no system is named {name}")))
+    }
+
+    /// The last 64 KiB of the system's installer log (syslog lines filed
+    /// by `--syslog-listen`), whole lines.
+    fn log(&self, name: &str) -> Result<Reply, Problem> {
+        use std::io::{Read, Seek, SeekFrom};
+        if self.cache.get().system(name).is_none() {
+            return Err(Problem::new(404, format!("no system is named {name}")));
+        }
+        let path = crate::syslog::log_path(&self.states.dir().join("logs"), name);
+        let mut text = Vec::new();
+        match std::fs::File::open(&path) {
+            Ok(mut file) => {
+                let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+                let from = len.saturating_sub(64 << 10);
+                file.seek(SeekFrom::Start(from))
+                    .and_then(|_| file.read_to_end(&mut text))
+                    .map_err(|e| Problem::new(503, format!("{}: {e}", path.display())))?;
+                if from > 0 {
+                    let cut = text.iter().position(|&b| b == b'\n').map_or(0, |i| i + 1);
+                    text.drain(..cut);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Problem::new(503, format!("{}: {e}", path.display()))),
+        }
+        Ok(Reply::new(200, "text/plain; charset=utf-8", text)
+            .with_header("Cache-Control", "no-store"))
     }
 
     fn health(&self) -> Reply {

@@ -113,6 +113,16 @@ pub(super) fn describe(event: &Event) -> (&'static str, Value) {
             "http",
             json!({ "peer": peer.ip(), "port": peer.port(), "method": method, "file": path, "status": status, "bytes": bytes }),
         ),
+        Event::Syslog {
+            peer,
+            system,
+            severity,
+            text,
+            ..
+        } => (
+            "syslog",
+            json!({ "peer": peer.ip(), "system": system, "severity": severity, "line": text }),
+        ),
         Event::Install {
             system,
             state,

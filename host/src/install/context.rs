@@ -19,14 +19,20 @@ pub struct Server {
     /// The base of its HTTP URLs, without a trailing `/`
     /// (`http://10.0.0.1:8080`).
     pub http_base: String,
+    /// The port installers send their syslog to, when awl receives it.
+    pub syslog_port: Option<u16>,
 }
 
 impl Server {
-    fn ctx(&self) -> ServerCtx {
+    pub(crate) fn ctx(&self) -> ServerCtx {
         ServerCtx {
             ip: self.ip.to_string(),
             http_base: self.http_base.clone(),
             tftp: self.ip.to_string(),
+            syslog: self
+                .syslog_port
+                .map(|port| format!("{}:{port}", self.ip))
+                .unwrap_or_default(),
         }
     }
 

@@ -596,11 +596,7 @@ impl InstallSite {
 }
 
 fn profile_server(server: &Server) -> crate::render::ServerCtx {
-    crate::render::ServerCtx {
-        ip: server.ip.to_string(),
-        http_base: server.http_base.clone(),
-        tftp: server.ip.to_string(),
-    }
+    server.ctx()
 }
 
 impl Dynamic for InstallSite {

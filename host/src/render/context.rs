@@ -168,6 +168,9 @@ pub struct ServerCtx {
     pub http_base: String,
     /// The TFTP server's address (usually `ip`).
     pub tftp: String,
+    /// Where installers send their syslog (`IP:PORT`), or empty.
+    #[serde(default)]
+    pub syslog: String,
 }
 
 /// The URLs a machine uses, complete (tokens included).
@@ -263,6 +266,7 @@ impl RenderContext {
                 ip: "10.0.0.1".into(),
                 http_base: "http://10.0.0.1:8080".into(),
                 tftp: "10.0.0.1".into(),
+                syslog: String::new(),
             },
             urls: UrlsCtx {
                 answer_file: "http://10.0.0.1:8080/answer/web01".into(),
@@ -280,10 +284,12 @@ impl RenderContext {
 /// merge into [`RenderContext::kernel_args`]; empty when there is no
 /// answer file, and for `generic`.
 ///
-/// * redhat: `inst.ks=ANSWER inst.repo=TREE`
+/// * redhat: `inst.ks=ANSWER inst.repo=TREE` (and `inst.syslog=IP:PORT`
+///   when awl receives syslog)
 /// * debian: `auto=true priority=critical url=ANSWER interface=auto
 ///   hostname=H domain=D` (the host name must be on the command line: the
-///   network is up before the preseed is read)
+///   network is up before the preseed is read), and `log_host=IP
+///   log_port=PORT` when awl receives syslog
 /// * ubuntu: `ip=dhcp url=TREE cloud-config-url=/dev/null autoinstall
 ///   ds=nocloud-net;s=ANSWER` (TREE is the live ISO; the `;` needs the
 ///   GRUB quoting the built-in GRUB templates apply)
@@ -298,6 +304,9 @@ pub fn installer_kernel_args(ctx: &RenderContext) -> String {
             if !tree.is_empty() {
                 args.push(format!("inst.repo={tree}"));
             }
+            if !ctx.server.syslog.is_empty() {
+                args.push(format!("inst.syslog={}", ctx.server.syslog));
+            }
         }
         Family::Debian => {
             args.extend(
@@ -311,6 +320,10 @@ pub fn installer_kernel_args(ctx: &RenderContext) -> String {
                 let (host, domain) = name.split_once('.').unwrap_or((name, ""));
                 args.push(format!("hostname={host}"));
                 args.push(format!("domain={domain}"));
+            }
+            if let Some((host, port)) = ctx.server.syslog.rsplit_once(':') {
+                args.push(format!("log_host={host}"));
+                args.push(format!("log_port={port}"));
             }
         }
         Family::Ubuntu => {

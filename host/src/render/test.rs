@@ -498,6 +498,12 @@ fn installer_arguments_per_family() {
         installer_kernel_args(&ctx),
         "auto=true priority=critical url=http://10.0.0.1:8080/answer/web01 interface=auto hostname=web01 domain=lab.example"
     );
+    // With awl receiving syslog: the installers are told where.
+    ctx.server.syslog = "10.0.0.1:514".into();
+    assert!(installer_kernel_args(&ctx).ends_with(" log_host=10.0.0.1 log_port=514"));
+    ctx.distro.family = Family::Redhat;
+    assert!(installer_kernel_args(&ctx).ends_with(" inst.syslog=10.0.0.1:514"));
+    ctx.server.syslog.clear();
     ctx.distro.family = Family::Generic;
     assert_eq!(installer_kernel_args(&ctx), "");
     assert_eq!(

@@ -12,6 +12,9 @@
 //! upload_dir = "/srv/uploads"  # --tftp-upload-dir (uploads off without it)
 //! max_upload = 67108864        # --tftp-max-upload
 //!
+//! [syslog]
+//! listen = "0.0.0.0:514"       # --syslog-listen (installers' logs)
+//!
 //! [http]
 //! listen = "0.0.0.0:80"        # --http-listen
 //! url = "http://10.0.0.1"      # --http-url (what machines are given)
@@ -66,6 +69,17 @@ pub struct ConfigFile {
     /// `[inventory]`
     #[serde(default)]
     pub inventory: InventorySection,
+    /// `[syslog]`
+    #[serde(default)]
+    pub syslog: SyslogSection,
+}
+
+/// `[syslog]`: what `--syslog-listen` sets.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyslogSection {
+    /// `--syslog-listen`
+    pub listen: Option<Spanned<SocketAddr>>,
 }
 
 /// `[http]`: what `--http-listen` and `--http-url` set.

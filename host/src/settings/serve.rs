@@ -81,6 +81,11 @@ pub struct ServeArgs {
     /// /boot/); no HTTP without it.
     #[arg(long, env = "AWL_HTTP_LISTEN")]
     pub http_listen: Option<SocketAddr>,
+    /// Where installers' syslog is received (UDP, e.g. 0.0.0.0:514): filed
+    /// under each system, and put on the kernel command lines awl renders
+    /// (debian-installer's log_host/log_port, Anaconda's inst.syslog).
+    #[arg(long, env = "AWL_SYSLOG_LISTEN")]
+    pub syslog_listen: Option<SocketAddr>,
     /// The base of the URLs booting machines are given, e.g.
     /// http://10.0.0.1 [default: from --http-listen, or --interface's
     /// address when it listens on 0.0.0.0].
@@ -349,6 +354,8 @@ fn tftp_options(serve: ServeArgs, file: config::TftpSection) -> Result<tftp::Tft
 /// needs, from flags over the file over defaults.
 pub struct Install {
     pub http_listen: Option<SocketAddr>,
+    /// Where installers' syslog is received.
+    pub syslog_listen: Option<SocketAddr>,
     pub server: Option<Server>,
     pub cache: Option<Arc<InventoryCache>>,
     pub renderer: Arc<Renderer>,
@@ -361,6 +368,9 @@ fn install_settings(serve: &ServeArgs, file: &ConfigFile) -> Result<Install> {
     let http_listen = serve
         .http_listen
         .or(file.http.listen.as_ref().map(|v| *v.get_ref()));
+    let syslog_listen = serve
+        .syslog_listen
+        .or(file.syslog.listen.as_ref().map(|v| *v.get_ref()));
     let inventory = serve.inventory.clone().or(file
         .inventory
         .file
@@ -425,6 +435,7 @@ fn install_settings(serve: &ServeArgs, file: &ConfigFile) -> Result<Install> {
             Some(Server {
                 ip,
                 http_base: base,
+                syslog_port: syslog_listen.map(|l| l.port()),
             })
         }
     };
@@ -446,6 +457,7 @@ fn install_settings(serve: &ServeArgs, file: &ConfigFile) -> Result<Install> {
     Ok(Install {
         states,
         http_listen,
+        syslog_listen,
         server,
         machines: Arc::new(InventoryMachines::new(cache.clone())),
         cache,
