@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # bench/states.sh: N machines ask for their boot script at once (issue 12's
 # state file under a boot storm). Every first /ipxe of a `netboot` system
-# arms its install: a locked, synced rewrite of STATE_DIR/installs. Prints
-# the wall time for all N (curl --parallel, 100 at a time) and the state
-# file's size after.
+# arms its install: a locked, synced write of the install state. Prints the
+# wall time for all N (curl --parallel, 100 at a time), how many systems
+# `awl status` then shows booting, and the state files' sizes.
 #
 # Usage (any user):  bench/states.sh
 # Knobs: BENCH_SYSTEMS=500, BENCH_PARALLEL=100, BENCH_AWL_BIN=PATH (else
@@ -46,5 +46,6 @@ grep -q "http: serving" "$WORK/log" || { cat "$WORK/log"; exit 1; }
 start=$(date +%s.%N)
 curl -s --no-progress-meter --parallel --parallel-max "$PAR" -K "$WORK/urls.txt" 2>/dev/null
 end=$(date +%s.%N)
-armed=$(grep -c '"armed (netboot' "$WORK/state/installs" || true)
-echo "systems=$N parallel=$PAR wall_s=$(echo "$end - $start" | bc) armed=$armed installs_bytes=$(stat -c %s "$WORK/state/installs")"
+booting=$("$AWL" status --json --state-dir "$WORK/state" | grep -c '"state": "booting"' || true)
+size() { stat -c %s "$1" 2>/dev/null || echo 0; }
+echo "systems=$N parallel=$PAR wall_s=$(echo "$end - $start" | bc) booting=$booting snapshot_bytes=$(size "$WORK/state/installs") journal_bytes=$(size "$WORK/state/installs.journal")"

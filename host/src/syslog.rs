@@ -168,8 +168,8 @@ impl Receiver {
             }
             if line.severity.is_some_and(|s| s <= 3) {
                 let now = lifecycle::now();
-                let noted = self.settings.states.update(|all| {
-                    lifecycle::record(all, name, now).note(now, format!("syslog: {text}"));
+                let noted = self.settings.states.update(name, |slot| {
+                    lifecycle::record(slot, now).note(now, format!("syslog: {text}"));
                     Ok(())
                 });
                 if let Err(e) = noted {

@@ -13,7 +13,8 @@
 //!   OS of `awl_tests::tiny`) installs once: it fetches its answer file
 //!   with its token, POSTs the callback that file names, and after a
 //!   `kill -9` and restart of awl, boots from its disk;
-//! * a full disk: the callback gets 503 and nothing changes.
+//! * a full disk: the callback gets 503 and nothing changes; with room
+//!   again, the installer's retry succeeds.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -574,7 +575,19 @@ fn a_full_disk_refuses_the_callback_with_503() {
     let answer = format!("{base}/answer/system/web1?token={token}");
     assert_eq!(curl("GET", &answer).0, 200);
     assert_eq!(row(&state, "web1")["state"], "installing");
-    // Fill the disk.
+    // Fill the disk. A write costs one journal line, which still fits in
+    // a page the file already has: pad the journal (blank lines, which it
+    // allows) to a page's end first, so the callback's line needs a page
+    // the disk no longer has.
+    let journal = state.join("installs.journal");
+    let len = std::fs::metadata(&journal).unwrap().len();
+    let pad = (4096 - len % 4096) % 4096;
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&journal)
+        .unwrap();
+    std::io::Write::write_all(&mut file, &vec![b'\n'; pad as usize]).unwrap();
+    drop(file);
     let filler = state.join("filler");
     let _ = Command::new("dd")
         .args(["if=/dev/zero", "bs=4k"])

@@ -179,8 +179,8 @@ impl Api {
         }
         let now = lifecycle::now();
         self.states
-            .update(|all| {
-                lifecycle::record(all, name, now)
+            .update(name, |slot| {
+                lifecycle::record(slot, now)
                     .arm(now, "api: reinstall")
                     .map(drop)
             })

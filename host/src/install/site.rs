@@ -155,8 +155,8 @@ impl InstallSite {
         let now = lifecycle::now();
         // Decided under the state file's lock, so a `reinstall` is never
         // half seen.
-        let result = states.update(|all| {
-            let record = lifecycle::record(all, &system.name, now);
+        let result = states.update(&system.name, |slot| {
+            let record = lifecycle::record(slot, now);
             if system.profile.is_none() || target(netboot, record.installed()) == Target::Local {
                 record.enter(State::Local, now, format!("{what}: boot from disk"));
                 return Ok(None);
@@ -217,8 +217,8 @@ impl InstallSite {
             }
         };
         let now = lifecycle::now();
-        let result = states.update(|all| {
-            let Some(record) = all.get_mut(name) else {
+        let result = states.update(name, |slot| {
+            let Some(record) = slot.as_mut() else {
                 return Ok(Err((404, "no install is armed")));
             };
             if !record.token_matches(token) {
@@ -404,8 +404,8 @@ impl InstallSite {
             (Some("system"), Some(name)) => match inventory.system(name) {
                 Some(system) => {
                     if let Some(states) = &self.states {
-                        let record = match states.load() {
-                            Ok(mut all) => all.remove(name),
+                        let record = match states.get(name) {
+                            Ok(record) => record,
                             Err(e) => {
                                 warn!("lifecycle: {e:#}");
                                 return Reply::new(503, TEXT, "503 no install state\n");
@@ -453,9 +453,9 @@ impl InstallSite {
                 );
                 if let (Some(states), Some(token), Some(name)) = (&self.states, &armed, name) {
                     let now = lifecycle::now();
-                    let noted = states.update(|all| {
+                    let noted = states.update(name, |slot| {
                         // Still the same install (no reinstall since).
-                        if let Some(record) = all.get_mut(name).filter(|r| r.token_matches(token)) {
+                        if let Some(record) = slot.as_mut().filter(|r| r.token_matches(token)) {
                             record.enter(State::Installing, now, "answer file served");
                         }
                         Ok(())

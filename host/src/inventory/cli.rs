@@ -675,8 +675,8 @@ impl SystemArgs {
                         .map_or_else(|| PathBuf::from("."), PathBuf::from)
                 });
                 let now = crate::lifecycle::now();
-                crate::lifecycle::StateFile::new(dir).update(|all| {
-                    crate::lifecycle::record(all, &name, now)
+                crate::lifecycle::StateFile::new(dir).update(&name, |slot| {
+                    crate::lifecycle::record(slot, now)
                         .arm(now, "awl system reinstall")
                         .map(drop)
                 })?;

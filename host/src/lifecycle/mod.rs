@@ -13,11 +13,19 @@
 //! | `local` | awl answered "boot from disk" |
 //! | `failed` | `booting`/`installing` for longer than its timeout (seen when read, never written) |
 //!
-//! Every write holds an exclusive `flock` on `installs.lock`, writes a
-//! temporary file, `fsync`s it, renames it over `installs` and `fsync`s
-//! the folder, so `awl serve` and `awl system reinstall` can both write and
-//! a `kill -9` leaves the old or the new file whole. The file holds tokens:
-//! it is created mode 0600, and nothing prints them.
+//! The state is a snapshot (`installs`, JSON) and a journal beside it
+//! (`installs.journal`, one JSON line per changed record). Every write
+//! holds an exclusive `flock` on `installs.lock`, appends the one record it
+//! changed to the journal and `fsync`s it, so a write costs the record, not
+//! the file (a boot storm of thousands of machines; BENCHMARKS.md). When the
+//! journal outgrows the snapshot, the snapshot is written whole (temporary
+//! file, `fsync`, rename, folder `fsync`) and the journal emptied. A
+//! `kill -9` leaves whole records: a last journal line without its end of
+//! line is a torn write, ignored by readers and cut by the next writer.
+//! `awl serve` and `awl system reinstall` both write, through the lock; a
+//! process keeps what it read while the files' identity (inode, size, time)
+//! is unchanged. The files hold tokens: they are created mode 0600, and
+//! nothing prints them.
 
 mod cli;
 mod watch;
@@ -27,9 +35,10 @@ pub use watch::{publish_changes, Watcher};
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, Context, Result};
@@ -255,12 +264,42 @@ pub fn now() -> u64 {
 #[derive(Debug, Clone)]
 pub struct StateFile {
     dir: PathBuf,
+    /// What this process last read or wrote, and the files' identity then.
+    cache: Arc<Mutex<Option<Cached>>>,
 }
+
+#[derive(Debug)]
+struct Cached {
+    installs: Installs,
+    id: FilesId,
+}
+
+/// The snapshot's identity (inode, size, modification time) and the
+/// journal's size: a change by another process changes one of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FilesId {
+    snapshot: Option<(u64, u64, i64, i64)>,
+    journal: u64,
+}
+
+/// One journal line: a system's record as it now is.
+#[derive(Serialize, Deserialize)]
+struct JournalLine {
+    system: String,
+    record: Record,
+}
+
+/// The journal is folded into the snapshot once it is larger than the
+/// snapshot, and at least this large.
+const COMPACT_FROM: u64 = 256 << 10;
 
 impl StateFile {
     /// The state file in `dir` (created when first written).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into() }
+        Self {
+            dir: dir.into(),
+            cache: Arc::new(Mutex::new(None)),
+        }
     }
 
     /// The folder it is in.
@@ -268,20 +307,90 @@ impl StateFile {
         &self.dir
     }
 
-    /// `DIR/installs`.
+    /// `DIR/installs`: the snapshot.
     pub fn path(&self) -> PathBuf {
         self.dir.join("installs")
     }
 
-    /// Every record; none when the file does not exist yet.
-    pub fn load(&self) -> Result<Installs> {
-        read(&self.path())
+    /// `DIR/installs.journal`: records changed since the snapshot.
+    pub fn journal_path(&self) -> PathBuf {
+        self.dir.join("installs.journal")
     }
 
-    /// Applies `edit` to the records under the lock and writes the result
-    /// durably (synced before this returns); an `Err` from `edit` or from
-    /// the write leaves the file as it was.
-    pub fn update<T>(&self, edit: impl FnOnce(&mut Installs) -> Result<T>) -> Result<T> {
+    fn cache(&self) -> std::sync::MutexGuard<'_, Option<Cached>> {
+        self.cache.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn files_id(&self) -> Result<FilesId> {
+        use std::os::unix::fs::MetadataExt;
+        let snapshot = match std::fs::metadata(self.path()) {
+            Ok(m) => Some((m.ino(), m.size(), m.mtime(), m.mtime_nsec())),
+            Err(e) if e.kind() == ErrorKind::NotFound => None,
+            Err(e) => {
+                return Err(e).with_context(|| format!("{}: cannot read", self.path().display()))
+            }
+        };
+        let journal = match std::fs::metadata(self.journal_path()) {
+            Ok(m) => m.len(),
+            Err(e) if e.kind() == ErrorKind::NotFound => 0,
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("{}: cannot read", self.journal_path().display()))
+            }
+        };
+        Ok(FilesId { snapshot, journal })
+    }
+
+    /// The snapshot with the journal replayed, and the length of the
+    /// journal's whole lines.
+    fn read_files(&self) -> Result<(Installs, u64)> {
+        let mut installs = read(&self.path())?;
+        let path = self.journal_path();
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(e).with_context(|| format!("{}: cannot read", path.display())),
+        };
+        // A last line without its end of line is a torn write: not read.
+        let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        for (n, line) in bytes[..whole].split(|&b| b == b'\n').enumerate() {
+            if line.is_empty() {
+                continue;
+            }
+            let entry: JournalLine = serde_json::from_slice(line)
+                .with_context(|| format!("{}:{}: not a journal line", path.display(), n + 1))?;
+            installs.insert(entry.system, entry.record);
+        }
+        Ok((installs, whole as u64))
+    }
+
+    /// Every record; none when nothing was written yet.
+    pub fn load(&self) -> Result<Installs> {
+        let id = self.files_id()?;
+        if let Some(cached) = self.cache().as_ref().filter(|c| c.id == id) {
+            return Ok(cached.installs.clone());
+        }
+        Ok(self.read_files()?.0)
+    }
+
+    /// One system's record.
+    pub fn get(&self, name: &str) -> Result<Option<Record>> {
+        let id = self.files_id()?;
+        if let Some(cached) = self.cache().as_ref().filter(|c| c.id == id) {
+            return Ok(cached.installs.get(name).cloned());
+        }
+        Ok(self.read_files()?.0.remove(name))
+    }
+
+    /// Applies `edit` to `name`'s record (`None`: it has none; set it to
+    /// make one) under the lock, and writes a change durably (synced before
+    /// this returns); an `Err` from `edit` or from the write changes
+    /// nothing.
+    pub fn update<T>(
+        &self,
+        name: &str,
+        edit: impl FnOnce(&mut Option<Record>) -> Result<T>,
+    ) -> Result<T> {
         std::fs::create_dir_all(&self.dir)
             .with_context(|| format!("{}: cannot create", self.dir.display()))?;
         let lock_path = self.dir.join("installs.lock");
@@ -294,13 +403,91 @@ impl StateFile {
             .with_context(|| format!("{}: cannot open", lock_path.display()))?;
         let _lock = Flock::lock(lock, FlockArg::LockExclusive)
             .map_err(|(_, e)| anyhow!("{}: cannot lock: {e}", lock_path.display()))?;
-        let mut installs = self.load()?;
-        let before = installs.clone();
-        let out = edit(&mut installs)?;
-        if installs != before {
-            self.write(&installs)?;
+        let mut cache = self.cache();
+        let id = self.files_id()?;
+        if cache.as_ref().is_none_or(|c| c.id != id) {
+            *cache = None;
+            let (installs, whole) = self.read_files()?;
+            if whole < id.journal {
+                self.cut_journal(whole)?;
+            }
+            *cache = Some(Cached {
+                installs,
+                id: self.files_id()?,
+            });
+        }
+        let Some(cached) = cache.as_mut() else {
+            return Err(anyhow!("{}: not read", self.path().display()));
+        };
+        let before = cached.installs.get(name).cloned();
+        let mut slot = before.clone();
+        let out = edit(&mut slot)?;
+        if slot == before {
+            return Ok(out);
+        }
+        let Some(record) = slot else {
+            // Records are never removed.
+            return Ok(out);
+        };
+        if let Err(e) = self.append(name, &record) {
+            *cache = None; // what is on disk is read again
+            return Err(e);
+        }
+        cached.installs.insert(name.to_string(), record);
+        cached.id = self.files_id()?;
+        let snapshot = cached.id.snapshot.map_or(0, |s| s.1);
+        if cached.id.journal > snapshot.max(COMPACT_FROM) {
+            // The record is safe in the journal: a snapshot that cannot be
+            // written now is tried again at the next write.
+            match self
+                .write(&cached.installs)
+                .and_then(|()| self.cut_journal(0))
+            {
+                Ok(()) => cached.id = self.files_id()?,
+                Err(e) => {
+                    tracing::warn!("lifecycle: {e:#}");
+                    *cache = None;
+                }
+            }
         }
         Ok(out)
+    }
+
+    /// Appends `name`'s record to the journal, synced.
+    fn append(&self, name: &str, record: &Record) -> Result<()> {
+        let path = self.journal_path();
+        let mut line = serde_json::to_vec(&JournalLine {
+            system: name.to_string(),
+            record: record.clone(),
+        })?;
+        line.push(b'\n');
+        let new = !path.exists();
+        (|| -> std::io::Result<()> {
+            let mut file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .open(&path)?;
+            file.write_all(&line)?;
+            file.sync_data()?;
+            if new {
+                File::open(&self.dir)?.sync_all()?;
+            }
+            Ok(())
+        })()
+        .with_context(|| format!("{}: cannot write", path.display()))
+    }
+
+    /// Cuts the journal to `len` bytes (a torn last line; or 0 once folded
+    /// into the snapshot), synced.
+    fn cut_journal(&self, len: u64) -> Result<()> {
+        let path = self.journal_path();
+        (|| -> std::io::Result<()> {
+            let file = OpenOptions::new().write(true).open(&path)?;
+            file.set_len(len)?;
+            file.sync_all()
+        })()
+        .with_context(|| format!("{}: cannot cut", path.display()))
     }
 
     fn write(&self, installs: &Installs) -> Result<()> {
@@ -332,7 +519,7 @@ fn read(path: &Path) -> Result<Installs> {
     match std::fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .with_context(|| format!("{}: not a state file", path.display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Installs::new()),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(Installs::new()),
         Err(e) => Err(e).with_context(|| format!("{}: cannot read", path.display())),
     }
 }
@@ -342,7 +529,7 @@ fn read(path: &Path) -> Result<Installs> {
 /// noted in its events, and marks it `seen` unless an install is under way.
 pub fn watch_dhcp(
     events: &crate::events::Events,
-    cache: std::sync::Arc<crate::inventory::store::InventoryCache>,
+    cache: Arc<crate::inventory::store::InventoryCache>,
     states: StateFile,
 ) -> std::io::Result<()> {
     use crate::events::{DhcpKind, Event as Happened};
@@ -378,8 +565,8 @@ pub fn watch_dhcp(
                 None => format!("dhcp: {what}"),
             };
             let now = now();
-            let noted = states.update(|all| {
-                let record = record(all, &system.name, now);
+            let noted = states.update(&system.name, |slot| {
+                let record = record(slot, now);
                 match record.state {
                     State::Armed | State::Booting | State::Installing => record.note(now, what),
                     _ => record.enter(State::Seen, now, what),
@@ -393,11 +580,9 @@ pub fn watch_dhcp(
         .map(drop)
 }
 
-/// The record of `name`, made when missing.
-pub fn record<'a>(installs: &'a mut Installs, name: &str, now: u64) -> &'a mut Record {
-    installs
-        .entry(name.to_string())
-        .or_insert_with(|| Record::new(now))
+/// The record in `slot`, made when missing.
+pub fn record(slot: &mut Option<Record>, now: u64) -> &mut Record {
+    slot.get_or_insert_with(|| Record::new(now))
 }
 
 #[cfg(test)]
@@ -426,11 +611,11 @@ mod tests {
         let file = StateFile::new(&dir);
         assert!(file.load().unwrap().is_empty());
         let token = file
-            .update(|all| record(all, "web1", 100).arm(100, "test"))
+            .update("web1", |slot| record(slot, 100).arm(100, "test"))
             .unwrap();
         for i in 0..30 {
-            file.update(|all| {
-                record(all, "web1", 0).note(200 + i, "x");
+            file.update("web1", |slot| {
+                record(slot, 0).note(200 + i, "x");
                 Ok(())
             })
             .unwrap();
@@ -443,12 +628,64 @@ mod tests {
         assert_eq!(web1.effective(100 + 3600), State::Armed);
         assert_eq!(web1.effective(100 + 3601), State::Failed);
         // A refused edit changes nothing.
-        let refused: Result<()> = file.update(|all| {
-            all.clear();
+        let refused: Result<()> = file.update("web1", |slot| {
+            *slot = None;
             Err(anyhow!("no"))
         });
         assert!(refused.is_err());
         assert_eq!(file.load().unwrap(), all);
+        // Another process (a StateFile of its own) reads the same.
+        assert_eq!(StateFile::new(&dir).load().unwrap(), all);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_journal_survives_a_torn_write_and_folds_into_the_snapshot() {
+        let dir = temp("journal");
+        let file = StateFile::new(&dir);
+        file.update("a", |slot| {
+            record(slot, 1).note(1, "one");
+            Ok(())
+        })
+        .unwrap();
+        // A write cut off by a kill: half a line, no end of line.
+        let mut journal = OpenOptions::new()
+            .append(true)
+            .open(file.journal_path())
+            .unwrap();
+        journal.write_all(br#"{"system":"b","rec"#).unwrap();
+        drop(journal);
+        let other = StateFile::new(&dir);
+        let seen = other.load().unwrap();
+        assert_eq!(seen.len(), 1, "the torn line is not read");
+        // The next writer cuts it, and its own line reads.
+        other
+            .update("c", |slot| {
+                record(slot, 2).note(2, "two");
+                Ok(())
+            })
+            .unwrap();
+        let all = StateFile::new(&dir).load().unwrap();
+        assert_eq!(all.keys().collect::<Vec<_>>(), ["a", "c"]);
+        // The first process sees the other's write.
+        assert_eq!(file.get("c").unwrap().unwrap().events[0].what, "two");
+        // Many writes: the journal is folded into the snapshot, nothing lost.
+        for i in 0..4000u64 {
+            file.update(&format!("m{}", i % 500), |slot| {
+                record(slot, i).note(i, format!("event {i}"));
+                Ok(())
+            })
+            .unwrap();
+        }
+        let snapshot = std::fs::metadata(file.path()).unwrap().len();
+        let journal = std::fs::metadata(file.journal_path()).unwrap().len();
+        assert!(
+            snapshot > 0 && journal <= snapshot.max(COMPACT_FROM) + 4096,
+            "{snapshot} {journal}"
+        );
+        let all = StateFile::new(&dir).load().unwrap();
+        assert_eq!(all.len(), 502);
+        assert_eq!(all["m499"].events.back().unwrap().what, "event 3999");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

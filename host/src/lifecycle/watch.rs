@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 use std::os::fd::AsFd;
-use std::path::Path;
 
 use anyhow::{Context, Result};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -43,7 +42,8 @@ impl Watcher {
         self.states.load()
     }
 
-    /// Waits until the state file was replaced, or until unix second
+    /// Waits until the state changed (the snapshot replaced, the journal
+    /// written), or until unix second
     /// `until` (at most a minute); returns whether it was replaced.
     pub fn wait(&self, until: Option<u64>) -> bool {
         let seconds = until.map_or(60, |u| u.saturating_sub(now()).clamp(1, 60));
@@ -60,7 +60,7 @@ impl Watcher {
             replaced |= events.iter().any(|e| {
                 e.name
                     .as_deref()
-                    .is_some_and(|n| Path::new(n) == Path::new("installs"))
+                    .is_some_and(|n| n == "installs" || n == "installs.journal")
             });
         }
         replaced
