@@ -107,6 +107,7 @@ pub fn start(settings: SyslogSettings, events: &Events, services: &mut Services)
         logs,
         events,
         matches: HashMap::new(),
+        noted: HashMap::new(),
     };
     services.spawn(
         "syslog",
@@ -150,6 +151,8 @@ struct Receiver {
     events: Events,
     /// Sender address → system, and when that was looked up.
     matches: HashMap<IpAddr, (Option<String>, Instant)>,
+    /// When each system's last error was noted in its install events.
+    noted: HashMap<String, Instant>,
 }
 
 impl Receiver {
@@ -161,12 +164,23 @@ impl Receiver {
             return;
         }
         let system = self.system_of(peer.ip());
-        let text: String = line.text.chars().take(1000).collect();
+        // One line (a newline inside cannot forge another), at most 1000
+        // characters, and install tokens hidden: an installer may log its
+        // command line, which carries the answer file's URL.
+        let text = clean(line.text);
         if let Some(name) = &system {
             if let Err(e) = append(&self.logs, name, peer, line.severity, &text) {
                 warn!("syslog: {name}: {e:#}");
             }
-            if line.severity.is_some_and(|s| s <= 3) {
+            // Errors are noted in the install events, at most one every
+            // 10 s per system (a synced write each; UDP senders are cheap
+            // to fake).
+            let due = self
+                .noted
+                .get(name)
+                .is_none_or(|at| at.elapsed() >= Duration::from_secs(10));
+            if line.severity.is_some_and(|s| s <= 3) && due {
+                self.noted.insert(name.clone(), Instant::now());
                 let now = lifecycle::now();
                 let noted = self.settings.states.update(name, |slot| {
                     lifecycle::record(slot, now).note(now, format!("syslog: {text}"));
@@ -213,6 +227,19 @@ impl Receiver {
         self.matches.insert(ip, (system.clone(), Instant::now()));
         system
     }
+}
+
+/// A line as filed: at most 1000 characters, control characters (a
+/// newline that would forge another line) as spaces, install tokens hidden
+/// (an installer may log its command line, which carries its answer
+/// file's URL).
+pub fn clean(text: &str) -> String {
+    let text: String = text
+        .chars()
+        .take(1000)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    crate::http::redact(&text)
 }
 
 /// `STATE_DIR/logs/NAME.log`.
@@ -269,5 +296,17 @@ mod tests {
         assert_eq!(parse(b"<999>x").unwrap().severity, None);
         assert_eq!(parse(b"<>x").unwrap().severity, None);
         assert!(parse(&[0xff, 0xfe]).is_none());
+    }
+
+    #[test]
+    fn filed_lines_hide_tokens_and_stay_one_line() {
+        let line = "Command line: url=http://10.0.0.1/answer/system/web1?token=0123abcd x\nforged";
+        let filed = clean(line);
+        assert!(
+            !filed.contains("0123abcd") && filed.contains("token=(hidden)"),
+            "{filed}"
+        );
+        assert!(!filed.contains('\n'));
+        assert_eq!(clean(&"x".repeat(2000)).len(), 1000);
     }
 }

@@ -417,7 +417,7 @@ fn an_installer_reports_a_failure_and_mac_and_ip_may_stand_for_the_token() {
 
     // MAC and address together, for web4 only.
     let script = ipxe("52:54:00:aa:91:04").1;
-    assert!(script.contains("/answer/system/web4?token="), "{script}");
+    let t4 = token_after(&script, "/answer/system/web4?token=");
     let answer = |mac: &str| format!("{base}/answer/system/web4?mac={mac}");
     assert_eq!(curl_from("127.0.91.44", &answer("52:54:00:aa:91:04")), 200);
     assert_eq!(row(&state, "web4")["state"], "installing");
@@ -439,6 +439,14 @@ fn an_installer_reports_a_failure_and_mac_and_ip_may_stand_for_the_token() {
     // web3 did not opt in.
     let web3 = format!("{base}/answer/system/web3?mac=52:54:00:aa:91:03");
     assert_eq!(curl_from("127.0.91.44", &web3), 403);
+    // Installed: MAC and address no longer open it (no install armed).
+    let (code, _) = curl("POST", &format!("{base}/callback/web4?token={t4}"));
+    assert_eq!(code, 200);
+    assert_eq!(
+        curl_from("127.0.91.44", &answer("52:54:00:aa:91:04")),
+        403,
+        "installed"
+    );
 }
 
 #[test]

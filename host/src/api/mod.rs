@@ -45,6 +45,8 @@ pub struct Api {
     token: String,
     lease_file: Option<PathBuf>,
     started: Instant,
+    /// Event streams open now.
+    streams: Arc<std::sync::atomic::AtomicUsize>,
     /// Asked for every other path (the boot scripts, answer files).
     next: Arc<dyn Dynamic>,
 }
@@ -67,6 +69,7 @@ impl Api {
             token,
             lease_file,
             started: Instant::now(),
+            streams: Arc::default(),
             next,
         })
     }
@@ -100,7 +103,17 @@ impl Api {
                     None => Err(Problem::new(404, format!("no system is named {name}"))),
                 }
             }
-            (Method::Get, ["events"]) => Ok(stream::events(&self.events)),
+            (Method::Get, ["events"]) => {
+                stream::events(&self.events, &self.streams).ok_or_else(|| {
+                    Problem::new(
+                        503,
+                        format!(
+                            "{} event streams are open already; try again later",
+                            stream::MAX_STREAMS
+                        ),
+                    )
+                })
+            }
             (Method::Get | Method::Head, ["leases"]) => Ok(json_reply(200, &self.leases())),
             (method, [collection, rest @ ..]) if Kind::from_segment(collection).is_some() => {
                 let kind = Kind::from_segment(collection).unwrap_or(Kind::System);

@@ -3,6 +3,8 @@
 //! so a client that left is noticed (its write fails) and proxies keep
 //! the stream open.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use serde_json::{json, Value};
@@ -12,12 +14,32 @@ use tokio::sync::mpsc;
 use crate::events::{Event, Events, TftpOutcome};
 use crate::http::Reply;
 
+/// Event streams open at once, at most: each holds a connection, and the
+/// boot clients need theirs.
+pub(super) const MAX_STREAMS: usize = 32;
+
+/// Counts an open stream while it lives.
+struct Open(Arc<AtomicUsize>);
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// The stream's reply; its producer runs on the HTTP runtime until the
-/// client leaves.
-pub(super) fn events(bus: &Events) -> Reply {
+/// client leaves. `None` when [`MAX_STREAMS`] are open (`open` counts
+/// them).
+pub(super) fn events(bus: &Events, open: &Arc<AtomicUsize>) -> Option<Reply> {
+    if open.fetch_add(1, Ordering::Relaxed) >= MAX_STREAMS {
+        open.fetch_sub(1, Ordering::Relaxed);
+        return None;
+    }
+    let guard = Open(Arc::clone(open));
     let (kept, mut live) = bus.subscribe();
     let (tx, rx) = mpsc::channel::<Vec<u8>>(256);
     tokio::spawn(async move {
+        let _open = guard;
         let mut first = String::from("retry: 2000\n\n");
         for event in &kept {
             first.push_str(&frame(event));
@@ -44,7 +66,7 @@ pub(super) fn events(bus: &Events) -> Reply {
         .with_header("Cache-Control", "no-store")
         .with_header("X-Accel-Buffering", "no");
     reply.stream = Some(rx);
-    reply
+    Some(reply)
 }
 
 /// One event as an SSE frame: `event: KIND`, `data: JSON`.
@@ -137,4 +159,28 @@ pub(super) fn describe(event: &Event) -> (&'static str, Value) {
     data["at"] = json!(at);
     data["text"] = json!(text);
     (kind, data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn streams_are_limited_and_counted_back() {
+        let bus = Events::default();
+        let open = Arc::new(AtomicUsize::new(0));
+        let mut replies: Vec<Reply> = (0..MAX_STREAMS)
+            .map(|_| events(&bus, &open).expect("a stream"))
+            .collect();
+        assert!(events(&bus, &open).is_none(), "one too many");
+        // A client leaves: its producer ends, and a new stream may open.
+        drop(replies.pop());
+        for _ in 0..100 {
+            if open.load(Ordering::Relaxed) < MAX_STREAMS {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert!(events(&bus, &open).is_some());
+    }
 }

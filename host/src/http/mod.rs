@@ -154,9 +154,12 @@ impl Method {
     }
 }
 
-/// The largest request body accepted (by `Content-Length`); a larger one
-/// gets 413, one without a length (chunked) 411.
+/// The largest request body accepted (by `Content-Length`) for the API
+/// (`/api/`); a larger one gets 413, one without a length (chunked) 411.
 pub const MAX_BODY: u64 = 1 << 20;
+
+/// The largest request body anywhere else (the install callback's POST).
+pub const MAX_OTHER_BODY: u64 = 4096;
 
 /// A request, as [`Dynamic`] sees it.
 #[derive(Debug, Clone, Copy)]
@@ -397,7 +400,7 @@ async fn exchange(
     let limits = &shared.settings.limits;
     let body_len = match request::parse_head(&buf[..len], limits.max_headers) {
         Ok(head) => match body_length(&head.headers) {
-            Ok(n) if n <= MAX_BODY => Ok(n as usize),
+            Ok(n) if n <= body_limit(head.target) => Ok(n as usize),
             Ok(_) => Err((413, "request body too large")),
             Err(BodyLength::Unsized) => Err((411, "a request body needs a Content-Length")),
             Err(BodyLength::Bad) => Err((400, "bad Content-Length")),
@@ -670,6 +673,18 @@ fn wants_close(headers: &[(&str, &[u8])]) -> bool {
         .any(|token| token.trim().eq_ignore_ascii_case("close"))
 }
 
+/// The most body bytes a request to `target` may carry.
+fn body_limit(target: &str) -> u64 {
+    let path = target.split_once("://").map_or(target, |(_, rest)| {
+        rest.find('/').map_or("/", |slash| &rest[slash..])
+    });
+    if path.starts_with("/api/") {
+        MAX_BODY
+    } else {
+        MAX_OTHER_BODY
+    }
+}
+
 /// Why a request's body length is not known.
 #[doc(hidden)]
 #[derive(Debug, PartialEq, Eq)]
@@ -708,7 +723,7 @@ pub fn body_length(headers: &[(&str, &[u8])]) -> Result<u64, BodyLength> {
 
 /// A target with install tokens hidden (`token=…` in the query,
 /// `/token/…/` in a path), for a log line: tokens are never logged.
-fn redact(target: &str) -> String {
+pub(crate) fn redact(target: &str) -> String {
     let mut out = String::with_capacity(target.len());
     let mut rest = target;
     while let Some(at) = rest.find("token") {

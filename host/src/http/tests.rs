@@ -258,6 +258,15 @@ fn other_methods_and_bad_heads() {
             b"POST /callback/x HTTP/1.1\r\nContent-Length: 1048577\r\n\r\n",
             413,
         ),
+        // Only the API takes more than 4 KiB.
+        (
+            b"POST /callback/x HTTP/1.1\r\nContent-Length: 4097\r\n\r\n",
+            413,
+        ),
+        (
+            b"PUT /api/v1/x HTTP/1.1\r\nContent-Length: 1048577\r\n\r\n",
+            413,
+        ),
     ] {
         let mut c = connect(addr);
         c.write_all(post).unwrap();

@@ -415,7 +415,16 @@ impl InstallSite {
                         // armed token opens its answer file.
                         if let Some(record) = record {
                             let by_token = token.is_some_and(|t| record.token_matches(t));
-                            if !by_token && !self.opted_in(inventory, system, query, peer) {
+                            // MAC and address stand for the token only
+                            // while an install is armed and under way.
+                            let under_way = record.token.is_some()
+                                && matches!(
+                                    record.state,
+                                    State::Armed | State::Booting | State::Installing
+                                );
+                            let allowed = by_token
+                                || (under_way && self.opted_in(inventory, system, query, peer));
+                            if !allowed {
                                 info!("http: answer file for system {name} refused: no or wrong token");
                                 return Reply::new(403, TEXT, "403 Forbidden: install token\n");
                             }
