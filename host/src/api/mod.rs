@@ -384,6 +384,18 @@ impl Api {
 }
 
 impl Dynamic for Api {
+    fn refuse_body(&self, request: &Request<'_>) -> Option<Reply> {
+        let write = !matches!(request.method, Method::Get | Method::Head);
+        let api = request.path.starts_with("/api/");
+        (api && write && !auth::authorized(request, &self.token)).then(|| {
+            Problem::new(
+                401,
+                "writes need Authorization: Bearer TOKEN (the token is in STATE_DIR/api-token)",
+            )
+            .reply()
+        })
+    }
+
     fn respond(&self, request: &Request<'_>) -> Option<Reply> {
         let get = matches!(request.method, Method::Get | Method::Head);
         match request.path {

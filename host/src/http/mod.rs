@@ -231,6 +231,13 @@ pub trait Dynamic: Send + Sync + 'static {
     /// (the mounts are tried next). Runs on the server's runtime: it must
     /// not block for long.
     fn respond(&self, request: &Request<'_>) -> Option<Reply>;
+
+    /// Asked before a request's body is read (`request.body` is empty):
+    /// a reply refuses it unread, and the connection closes after it (an
+    /// API write without its token costs no buffered body).
+    fn refuse_body(&self, _request: &Request<'_>) -> Option<Reply> {
+        None
+    }
 }
 
 /// What every connection shares.
@@ -416,6 +423,18 @@ async fn exchange(
         }
     };
     if body_len > 0 {
+        if let Some(refusal) = body_refusal(&buf[..len], peer, shared) {
+            let status = refusal.status;
+            let sent = write_response(stream, refusal, false, true, limits.send_timeout).await;
+            let bytes = sent.as_ref().map_or(0, |n| *n);
+            if let Ok(head) = request::parse_head(&buf[..len], limits.max_headers) {
+                let target = shorten(&redact(&printable(head.target.as_bytes())));
+                let method = printable(head.method.as_bytes());
+                info!("http: {peer} {method} {target} {status} before its body, {bytes} bytes");
+                publish_fetch(shared, peer, method, target, status, bytes);
+            }
+            return None;
+        }
         let until = Instant::now() + limits.head_timeout;
         if request::read_body(stream, buf, len + body_len, until)
             .await
@@ -462,17 +481,36 @@ async fn exchange(
             progress.last
         }
     };
+    publish_fetch(
+        shared,
+        peer,
+        printable(head.method.as_bytes()),
+        target,
+        status,
+        bytes,
+    );
+    (sent.is_ok() && !close).then_some(len + body_len)
+}
+
+/// Publishes an answered request on the event bus, when there is one.
+fn publish_fetch(
+    shared: &Shared,
+    peer: SocketAddr,
+    method: String,
+    path: String,
+    status: u16,
+    bytes: u64,
+) {
     if let Some(events) = &shared.settings.events {
         events.publish(Event::HttpFetch {
             at: std::time::SystemTime::now(),
             peer,
-            method: printable(head.method.as_bytes()),
-            path: target,
+            method,
+            path,
             status,
             bytes,
         });
     }
-    (sent.is_ok() && !close).then_some(len + body_len)
 }
 
 /// Reports a big file body's progress to the event bus, at most every
@@ -530,6 +568,23 @@ impl Progress {
             });
         }
     }
+}
+
+/// [`Dynamic::refuse_body`]'s answer for the request whose head is `head`.
+fn body_refusal(head: &[u8], peer: SocketAddr, shared: &Shared) -> Option<Response> {
+    let dynamic = shared.dynamic.as_ref()?;
+    let head = request::parse_head(head, shared.settings.limits.max_headers).ok()?;
+    let method = Method::parse(head.method)?;
+    let (path, query) = check_path(head.target).ok()?;
+    let request = Request {
+        method,
+        path: &path,
+        query,
+        peer,
+        headers: &head.headers,
+        body: &[],
+    };
+    dynamic.refuse_body(&request).map(from_reply)
 }
 
 /// The answer to a request: refused paths, then [`Dynamic`], then the

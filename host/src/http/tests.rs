@@ -139,6 +139,10 @@ impl Dynamic for Hello {
             reply
         })
     }
+
+    fn refuse_body(&self, request: &Request<'_>) -> Option<Reply> {
+        (request.path == "/refuse").then(|| Reply::new(401, "text/plain", "no\n"))
+    }
 }
 
 /// Serves `root` under `/boot/` with `limits`, on a thread of its own.
@@ -274,6 +278,14 @@ fn other_methods_and_bad_heads() {
         assert_eq!(got, status, "{post:?}");
         assert!(head.contains("Connection: close"));
     }
+    // A body refused before it is read: the answer comes at once (a body
+    // awaited would end in 408 after the head timeout), then the close.
+    let mut c = connect(addr);
+    c.write_all(b"POST /refuse HTTP/1.1\r\nContent-Length: 100\r\n\r\n")
+        .unwrap();
+    let (status, head, body) = response(&mut c, false);
+    assert_eq!((status, body.as_slice()), (401, &b"no\n"[..]));
+    assert!(head.contains("Connection: close"));
     for (bad, status) in [
         (&b"GET / HTTP/1.1\r\nNo colon\r\n\r\n"[..], 400),
         (b"GET /boot/a HTTP/1.1\r\nContent-Length: x\r\n\r\n", 400),
