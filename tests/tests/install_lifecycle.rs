@@ -69,17 +69,15 @@ fn row(dir: &Path, system: &str) -> serde_json::Value {
 
 /// curl's status and body for `method` on `url`.
 fn curl(method: &str, url: &str) -> (u16, String) {
+    curl_with(method, url, &[])
+}
+
+/// As [`curl`], with more curl arguments.
+fn curl_with(method: &str, url: &str, extra: &[&str]) -> (u16, String) {
     let out = Command::new("timeout")
-        .args([
-            "30",
-            "curl",
-            "-sS",
-            "-X",
-            method,
-            "-w",
-            "\n%{http_code}",
-            url,
-        ])
+        .args(["30", "curl", "-sS", "-X", method, "-w", "\n%{http_code}"])
+        .args(extra)
+        .arg(url)
         .output()
         .unwrap();
     assert!(
@@ -317,31 +315,9 @@ fn forged_callbacks_and_tokenless_answer_files_are_refused() {
     );
 }
 
-/// curl's status and body for `url`, from source address `from`.
+/// curl's status for a GET of `url` from source address `from`.
 fn curl_from(from: &str, url: &str) -> u16 {
-    let out = Command::new("curl")
-        .args([
-            "-sS",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-            "--interface",
-            from,
-            url,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap()
+    curl_with("GET", url, &["--interface", from]).0
 }
 
 #[test]
@@ -376,8 +352,8 @@ fn an_installer_reports_a_failure_and_mac_and_ip_may_stand_for_the_token() {
             "answer_auth=mac-ip",
         ],
     );
-    let _server = serve_on("127.0.91.2", &root, &inv, &state);
-    let base = "http://127.0.91.2:8080";
+    let _server = serve_on("127.0.91.3", &root, &inv, &state);
+    let base = "http://127.0.91.3:8080";
     let ipxe = |mac: &str| curl("GET", &format!("{base}/ipxe?mac={mac}&platform=pcbios"));
 
     // The installer says it failed: failed, the token revoked.
