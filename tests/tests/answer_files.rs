@@ -22,6 +22,7 @@ const KEY_A: &str =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAwlTestKeyAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA admin@lab";
 const KEY_B: &str = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQCawlTestKeyB bob's laptop";
 const TOKEN: &str = "5f0c2a9d41e87b3c6d1e0f9a8b7c6d5e";
+const IMAGE_SHA256: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 /// The tree a distro of the family installs from.
 fn tree(family: Family) -> &'static str {
@@ -36,8 +37,10 @@ fn distro(family: Family) -> DistroCtx {
     let name = match family {
         Family::Redhat => "rocky9",
         Family::Debian => "debian12",
+        Family::Image => "debian-12-image",
         _ => "ubuntu2404",
     };
+    let image = family == Family::Image;
     DistroCtx {
         name: name.into(),
         family,
@@ -45,6 +48,16 @@ fn distro(family: Family) -> DistroCtx {
         tree: tree(family).into(),
         kernel: format!("distros/{name}/vmlinuz"),
         initrds: vec![format!("distros/{name}/initrd")],
+        image: if image {
+            "images/debian-12.img".into()
+        } else {
+            String::new()
+        },
+        image_sha256: if image {
+            IMAGE_SHA256.into()
+        } else {
+            String::new()
+        },
     }
 }
 
@@ -79,6 +92,12 @@ fn minimal(family: Family) -> RenderContext {
             tree: tree(family).into(),
             kernel: String::new(),
             initrds: Vec::new(),
+            image: if family == Family::Image {
+                "http://10.0.0.1:8080/boot/images/debian-12.img".into()
+            } else {
+                String::new()
+            },
+            nocloud: "http://10.0.0.1:8080/answer/system/m1/".into(),
         },
         ..RenderContext::default()
     };
@@ -135,6 +154,7 @@ fn full(family: Family) -> RenderContext {
     ]);
     ctx.urls.answer_file = ctx.urls.answer_file.replace("/m1", "/web01");
     ctx.urls.callback = Some(format!("http://10.0.0.1:8080/callback/web01?token={TOKEN}"));
+    ctx.urls.nocloud = format!("http://10.0.0.1:8080/answer/system/web01/token/{TOKEN}/");
     ctx.urls.kernel = format!("http://10.0.0.1/boot/{}", ctx.distro.kernel);
     ctx.urls.initrds = vec![format!("http://10.0.0.1/boot/{}", ctx.distro.initrds[0])];
     ctx.kernel_args = format!("{} console=ttyS0,115200n8", installer_kernel_args(&ctx));
@@ -346,19 +366,23 @@ fn preseed_passes_debconf_checkonly() {
     assert_secrets_only_for_their_machine(names::PRESEED, Family::Debian);
 }
 
+/// `cloud-init schema` says `text` is valid cloud-config.
+fn assert_valid_cloud_config(dir: &Path, tag: &str, text: &str) {
+    assert!(text.starts_with("#cloud-config\n"), "{text}");
+    let file = write(dir, &format!("{tag}-user-data"), text);
+    let (ok, stdout, stderr) = validate("cloud-init", &["schema", "--config-file"], &file);
+    assert!(
+        ok && stdout.contains("Valid cloud-config"),
+        "{tag} user-data:\n{stdout}{stderr}\n--- file:\n{text}"
+    );
+}
+
 #[test]
 fn autoinstall_passes_cloud_init_schema() {
     require_tool("cloud-init");
     let dir = TempDir::new("autoinstall");
     for (tag, ctx) in machines(Family::Ubuntu) {
-        let text = render(names::AUTOINSTALL_USER_DATA, &ctx);
-        assert!(text.starts_with("#cloud-config\n"), "{text}");
-        let file = write(&dir.0, &format!("{tag}-user-data"), &text);
-        let (ok, stdout, stderr) = validate("cloud-init", &["schema", "--config-file"], &file);
-        assert!(
-            ok && stdout.contains("Valid cloud-config"),
-            "{tag} user-data:\n{stdout}{stderr}\n--- file:\n{text}"
-        );
+        assert_valid_cloud_config(&dir.0, tag, &render(names::AUTOINSTALL_USER_DATA, &ctx));
         let meta = render(names::AUTOINSTALL_META_DATA, &ctx);
         assert!(
             meta.contains("\ninstance-id: \"awl-") || meta.starts_with("instance-id: \"awl-"),
@@ -390,6 +414,96 @@ fn autoinstall_passes_cloud_init_schema() {
     );
     assert!(text.contains("        lock_passwd: true\n"), "{text}");
     assert_secrets_only_for_their_machine(names::AUTOINSTALL_USER_DATA, Family::Ubuntu);
+}
+
+#[test]
+fn image_user_data_passes_cloud_init_schema() {
+    require_tool("cloud-init");
+    let dir = TempDir::new("image");
+    for (tag, ctx) in machines(Family::Image) {
+        assert_valid_cloud_config(&dir.0, tag, &render(names::IMAGE_USER_DATA, &ctx));
+    }
+    let mut with_files = full(Family::Image);
+    with_files.vars.insert(
+        "write_files".into(),
+        serde_json::json!([{"path": "/etc/motd", "content": "lab machine\n"}]),
+    );
+    with_files.vars.insert(
+        "runcmd".into(),
+        serde_json::json!([["touch", "/run/awl-ran"]]),
+    );
+    let text = render(names::IMAGE_USER_DATA, &with_files);
+    assert_valid_cloud_config(&dir.0, "files", &text);
+    for line in [
+        "hostname: \"web01\"\n",
+        "fqdn: \"web01.lab.example\"\n",
+        "  - name: \"admin\"\n",
+        "  - path: /etc/awl-install\n",
+        "  - {\"content\":\"lab machine\\n\",\"path\":\"/etc/motd\"}\n",
+        "runcmd: [[\"touch\",\"/run/awl-ran\"]]\n",
+        "phone_home:\n  url: \"http://10.0.0.1:8080/callback/web01?token=5f0c2a9d41e87b3c6d1e0f9a8b7c6d5e\"\n",
+    ] {
+        assert!(text.contains(line), "{line:?} not in:\n{text}");
+    }
+    let text = render(names::IMAGE_USER_DATA, &minimal(Family::Image));
+    assert!(
+        !text.contains("phone_home"),
+        "no callback, no phone_home:\n{text}"
+    );
+    let meta = render(names::IMAGE_META_DATA, &full(Family::Image));
+    assert_eq!(
+        meta,
+        "instance-id: \"awl-web01\"\nlocal-hostname: \"web01\"\n"
+    );
+    assert_secrets_only_for_their_machine(names::IMAGE_USER_DATA, Family::Image);
+}
+
+/// The deploy environment's configuration: `key='value'` lines its
+/// `sed` reads, with the written/failed callbacks of this install.
+#[test]
+fn image_deploy_configuration() {
+    let text = render(names::IMAGE_DEPLOY, &full(Family::Image));
+    let keys: Vec<(&str, &str)> = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| {
+            l.split_once('=')
+                .unwrap_or_else(|| panic!("{l:?} in:\n{text}"))
+        })
+        .collect();
+    let token = format!("token={TOKEN}");
+    assert_eq!(
+        keys,
+        [
+            (
+                "image_url",
+                "http://10.0.0.1:8080/boot/images/debian-12.img"
+            ),
+            ("image_sha256", IMAGE_SHA256),
+            ("disk", "/dev/vda"),
+            (
+                "seed_url",
+                &*format!("http://10.0.0.1:8080/answer/system/web01/token/{TOKEN}/")
+            ),
+            (
+                "written_url",
+                &*format!("'http://10.0.0.1:8080/callback/web01?{token}&status=written'")
+            ),
+            (
+                "failed_url",
+                &*format!("'http://10.0.0.1:8080/callback/web01?{token}&status=failed'")
+            ),
+        ]
+    );
+    let unknown = render(names::IMAGE_DEPLOY, &unknown(Family::Image));
+    assert!(!unknown.contains("written_url"), "{unknown}");
+    assert!(unknown.contains("image_url="), "{unknown}");
+    assert!(
+        installer_kernel_args(&full(Family::Image))
+            .starts_with("awl.deploy=http://10.0.0.1:8080/answer/web01"),
+        "{}",
+        installer_kernel_args(&full(Family::Image))
+    );
 }
 
 #[test]

@@ -118,9 +118,15 @@ fn inventory(dir: &Path, args: &str, systems: &[(&str, &str, &str)]) -> std::pat
             "kickstart",
         ],
     );
+    add_systems(&inv, "tiny", systems);
+    inv
+}
+
+/// Systems (name, MAC, netboot) of `profile`.
+fn add_systems(inv: &Path, profile: &str, systems: &[(&str, &str, &str)]) {
     for (name, mac, netboot) in systems {
         awl(
-            &inv,
+            inv,
             &[
                 "system",
                 "add",
@@ -128,13 +134,12 @@ fn inventory(dir: &Path, args: &str, systems: &[(&str, &str, &str)]) -> std::pat
                 "--mac",
                 mac,
                 "--profile",
-                "tiny",
+                profile,
                 "--netboot",
                 netboot,
             ],
         );
     }
-    inv
 }
 
 fn serve_loopback(root: &Path, inv: &Path, state: &Path) -> AwlServer {
@@ -202,7 +207,9 @@ fn forged_callbacks_and_tokenless_answer_files_are_refused() {
     assert_eq!(answer("").0, 403);
     assert_eq!(answer("?token=").0, 403);
     assert_eq!(answer(&format!("?token={t2}")).0, 403);
-    let wrong = format!("{}0", &t1[..31]);
+    // The same but its last digit (never equal to it).
+    let last = if t1.ends_with('0') { '1' } else { '0' };
+    let wrong = format!("{}{last}", &t1[..31]);
     assert_eq!(answer(&format!("?token={wrong}")).0, 403);
     assert_eq!(
         row(&state, "web1")["state"],
@@ -586,4 +593,171 @@ fn a_full_disk_refuses_the_callback_with_503() {
     std::fs::remove_file(&filler).unwrap();
     assert_eq!(curl("POST", &callback).0, 200);
     assert_eq!(row(&state, "web1")["state"], "installed");
+}
+
+/// A disk image (family `image`), over HTTP as awl's deploy environment
+/// and the image's first boot (cloud-init) use it: `awl import` finds the
+/// image and computes its checksum; the deploy configuration names the
+/// image, its checksum, the NoCloud seed and the written/failed
+/// callbacks; `status=written` moves the system to `firstboot`, where its
+/// network boots get "boot from disk" and its seed stays open to its
+/// token; cloud-init's `phone_home` (a form POST) finishes the install. A
+/// deploy that reports a failure installs again with a new token.
+#[test]
+fn an_image_deploy_boots_its_disk_and_its_first_boot_reports() {
+    require_tool("curl");
+    let dir = TempDir::new("lifecycle-image");
+    let root = dir.0.join("root");
+    let folder = root.join("images/lab");
+    std::fs::create_dir_all(folder.join("deploy")).unwrap();
+    std::fs::write(folder.join("deploy/vmlinuz"), "not really a kernel\n").unwrap();
+    std::fs::write(folder.join("deploy/initrd.img"), "not really an initrd\n").unwrap();
+    let mut image = vec![7u8; 64 * 1024];
+    image[510] = 0x55;
+    image[511] = 0xaa;
+    std::fs::write(folder.join("debian-12.img"), &image).unwrap();
+    let inv = dir.0.join("inventory.toml");
+    let out = awl(
+        &inv,
+        &[
+            "import",
+            folder.to_str().unwrap(),
+            "--files-root",
+            root.to_str().unwrap(),
+            "--arch",
+            "x86_64",
+            "--name",
+            "lab",
+        ],
+    );
+    let sum = {
+        let out = Command::new("sha256sum")
+            .arg(folder.join("debian-12.img"))
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()[..64].to_string()
+    };
+    assert!(out.contains(&format!("sha256   {sum}")), "{out}");
+    let shown = awl(&inv, &["distro", "show", "lab", "--json"]);
+    let shown: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(shown["family"], "image");
+    assert_eq!(shown["image"], "images/lab/debian-12.img");
+    assert_eq!(shown["kernel"], "images/lab/deploy/vmlinuz");
+    awl(&inv, &["profile", "add", "lab", "--distro", "lab"]);
+    add_systems(
+        &inv,
+        "lab",
+        &[
+            ("m1", "52:54:00:aa:94:01", "once"),
+            ("m2", "52:54:00:aa:94:02", "once"),
+        ],
+    );
+    let check = Command::new(awl_binary())
+        .args(["check", "--inventory", inv.to_str().unwrap(), "--tftp-root"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{check:?}");
+    let state = dir.0.join("state");
+    let _server = serve_on("127.0.91.4", &root, &inv, &state);
+    let base = "http://127.0.91.4:8080";
+    let ipxe = |mac: &str| curl("GET", &format!("{base}/ipxe?mac={mac}&platform=pcbios")).1;
+
+    let script = ipxe("52:54:00:aa:94:01");
+    assert!(
+        script.contains("/boot/images/lab/deploy/vmlinuz"),
+        "{script}"
+    );
+    let token = token_after(
+        &script,
+        &format!("awl.deploy={base}/answer/system/m1?token="),
+    );
+    let (code, conf) = curl("GET", &format!("{base}/answer/system/m1?token={token}"));
+    assert_eq!(code, 200, "{conf}");
+    let value = |key: &str| -> String {
+        conf.lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")))
+            .unwrap_or_else(|| panic!("no {key} in:\n{conf}"))
+            .trim_matches('\'')
+            .to_string()
+    };
+    assert_eq!(value("image_sha256"), sum);
+    let image_url = value("image_url");
+    assert_eq!(image_url, format!("{base}/boot/images/lab/debian-12.img"));
+    let fetched = Command::new("curl")
+        .args(["-sS", "-f", &image_url])
+        .output()
+        .unwrap();
+    assert_eq!(fetched.stdout, image, "the image's bytes");
+    let seed = value("seed_url");
+    assert_eq!(seed, format!("{base}/answer/system/m1/token/{token}/"));
+    assert_eq!(row(&state, "m1")["state"], "installing");
+
+    // Written too early for another system, or with a wrong token: refused.
+    let written = value("written_url");
+    assert_eq!(
+        curl("POST", &written.replace(&token, &"0".repeat(32))).0,
+        403
+    );
+    let (code, body) = curl("POST", &written);
+    assert_eq!((code, body.as_str()), (200, "written\n"));
+    assert_eq!(row(&state, "m1")["state"], "firstboot");
+    assert_eq!(curl("POST", &written).0, 403, "written once");
+
+    // Its network boots now boot its disk, and it stays in firstboot.
+    let local = ipxe("52:54:00:aa:94:01");
+    assert!(local.contains("booting from the local disk"), "{local}");
+    assert_eq!(row(&state, "m1")["state"], "firstboot");
+
+    // The first boot reads its seed with the token, then phones home.
+    let (code, user_data) = curl("GET", &format!("{seed}user-data"));
+    assert_eq!(code, 200, "{user_data}");
+    assert!(user_data.starts_with("#cloud-config\n"), "{user_data}");
+    let callback = format!("{base}/callback/m1?token={token}");
+    assert!(
+        user_data.contains(&format!("phone_home:\n  url: \"{callback}\"")),
+        "{user_data}"
+    );
+    let (code, meta) = curl("GET", &format!("{seed}meta-data"));
+    assert_eq!(code, 200);
+    assert!(meta.contains("local-hostname: \"m1\""), "{meta}");
+    assert_eq!(
+        curl("GET", &format!("{base}/answer/system/m1/user-data")).0,
+        403
+    );
+    assert_eq!(row(&state, "m1")["state"], "firstboot");
+    let (code, body) = curl_with(
+        "POST",
+        &callback,
+        &["--data", "instance_id=awl-m1&hostname=m1&fqdn=m1"],
+    );
+    assert_eq!((code, body.as_str()), (200, "installed\n"));
+    let installed = row(&state, "m1");
+    assert_eq!(installed["state"], "installed");
+    assert_eq!(
+        curl("GET", &format!("{seed}user-data")).0,
+        403,
+        "token spent"
+    );
+    assert!(ipxe("52:54:00:aa:94:01").contains("booting from the local disk"));
+    assert_eq!(row(&state, "m1")["state"], "local");
+
+    // m2's deploy fails (a bad checksum): failed, and its next boot
+    // deploys again with a new token.
+    let script = ipxe("52:54:00:aa:94:02");
+    let t2 = token_after(&script, "/answer/system/m2?token=");
+    assert_eq!(
+        curl("GET", &format!("{base}/answer/system/m2?token={t2}")).0,
+        200
+    );
+    let (code, _) = curl(
+        "POST",
+        &format!("{base}/callback/m2?token={t2}&status=failed"),
+    );
+    assert_eq!(code, 200);
+    assert_eq!(row(&state, "m2")["state"], "failed");
+    let again = ipxe("52:54:00:aa:94:02");
+    let t3 = token_after(&again, "/answer/system/m2?token=");
+    assert_ne!(t3, t2);
+    assert!(again.contains("deploy/vmlinuz"), "{again}");
 }

@@ -353,15 +353,7 @@ impl Api {
             "Systems by install state.",
         );
         let installs = self.states.load().unwrap_or_default();
-        for state in [
-            "seen",
-            "armed",
-            "booting",
-            "installing",
-            "installed",
-            "local",
-            "failed",
-        ] {
+        for state in lifecycle::State::ALL.map(lifecycle::State::as_str) {
             let n = installs
                 .values()
                 .filter(|r| r.effective(now).as_str() == state)

@@ -55,19 +55,32 @@ pub(crate) enum AnswerOf<'a> {
 }
 
 impl AnswerOf<'_> {
-    fn url(&self, server: &Server, family: Family) -> String {
+    /// `SERVER/answer/KIND/NAME` and the token.
+    fn base(&self, server: &Server) -> (String, Option<&str>) {
         let (kind, name, token) = match self {
             Self::System(n, t) => ("system", n, *t),
             Self::Profile(n) => ("profile", n, None),
         };
-        let base = format!("{}/answer/{kind}/{name}", server.http_base);
-        // NoCloud appends `user-data` and `meta-data` to a directory: its
-        // token goes in the path (`…/token/T/user-data`).
-        match (family == Family::Ubuntu, token) {
-            (true, Some(t)) => format!("{base}/token/{t}/"),
-            (true, None) => format!("{base}/"),
-            (false, Some(t)) => format!("{base}?token={t}"),
-            (false, None) => base,
+        (format!("{}/answer/{kind}/{name}", server.http_base), token)
+    }
+
+    fn url(&self, server: &Server, family: Family) -> String {
+        if family == Family::Ubuntu {
+            return self.nocloud(server);
+        }
+        match self.base(server) {
+            (base, Some(t)) => format!("{base}?token={t}"),
+            (base, None) => base,
+        }
+    }
+
+    /// The NoCloud seed folder: cloud-init appends `user-data` and
+    /// `meta-data` to it, so its token goes in the path
+    /// (`…/token/T/user-data`).
+    fn nocloud(&self, server: &Server) -> String {
+        match self.base(server) {
+            (base, Some(t)) => format!("{base}/token/{t}/"),
+            (base, None) => format!("{base}/"),
         }
     }
 }
@@ -95,6 +108,8 @@ fn boot_context(boot: &Boot, answer: AnswerOf<'_>, server: &Server) -> RenderCon
             tree: boot.tree.clone().unwrap_or_default(),
             kernel: boot.kernel.clone(),
             initrds: boot.initrd.clone(),
+            image: boot.image.clone().unwrap_or_default(),
+            image_sha256: boot.image_sha256.clone().unwrap_or_default(),
         },
         kernel_args: boot.command_line(),
         vars: Vars::new(),
@@ -106,6 +121,12 @@ fn boot_context(boot: &Boot, answer: AnswerOf<'_>, server: &Server) -> RenderCon
             tree: boot.tree.clone().unwrap_or_default(),
             kernel: server.file_url(&boot.kernel),
             initrds: boot.initrd.iter().map(|i| server.file_url(i)).collect(),
+            image: boot
+                .image
+                .as_deref()
+                .map(|i| server.file_url(i))
+                .unwrap_or_default(),
+            nocloud: answer.nocloud(server),
         },
     }
 }

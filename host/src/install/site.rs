@@ -17,8 +17,8 @@ use crate::inventory::model::{Inventory, Mac, Netboot, System, UnknownAction, Uu
 use crate::inventory::store::InventoryCache;
 use crate::lifecycle::{self, State, StateFile};
 use crate::render::{
-    names, parse_boot_config_path, ConfigKey, Loader, MenuContext, MenuEntry, RenderContext,
-    Renderer,
+    names, parse_boot_config_path, ConfigKey, Family, Loader, MenuContext, MenuEntry,
+    RenderContext, Renderer,
 };
 use crate::tftp::DynamicFiles;
 
@@ -40,6 +40,18 @@ struct Plan {
     target: Target,
     /// Its armed token, for an install.
     token: Option<String>,
+}
+
+/// What an install's callback reports (`status=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Report {
+    /// The install is done (an installer's last step, an image's first
+    /// boot).
+    Done,
+    /// awl's deploy environment wrote and checked the image.
+    Written,
+    /// The installer failed.
+    Failed,
 }
 
 /// Who a boot-script request is for.
@@ -157,8 +169,14 @@ impl InstallSite {
         // half seen.
         let result = states.update(&system.name, |slot| {
             let record = lifecycle::record(slot, now);
-            if system.profile.is_none() || target(netboot, record.installed()) == Target::Local {
-                record.enter(State::Local, now, format!("{what}: boot from disk"));
+            if system.profile.is_none() || target(netboot, record.disk_ready(now)) == Target::Local
+            {
+                if record.effective(now) == State::FirstBoot {
+                    // Its first boot has yet to report: keep waiting.
+                    record.note(now, format!("{what}: boot from disk (first boot)"));
+                } else {
+                    record.enter(State::Local, now, format!("{what}: boot from disk"));
+                }
                 return Ok(None);
             }
             if record.token.is_none() {
@@ -191,10 +209,13 @@ impl InstallSite {
         }
     }
 
-    /// `POST /callback/NAME?token=T[&status=failed]`: the installer
-    /// reports its install done (or failed). Only the armed token of a
-    /// system that is installing moves it to installed (or failed), and
-    /// revokes the token; the state is synced before the answer.
+    /// `POST /callback/NAME?token=T[&status=done|written|failed]`: the
+    /// installer reports its install done (or failed); awl's deploy
+    /// environment reports an image written (`firstboot`: the machine
+    /// boots its disk, whose first boot reports done). Only the armed
+    /// token of a system that is installing (or in its first boot) moves
+    /// it, and done and failed revoke the token; the state is synced
+    /// before the answer.
     fn callback(&self, request: &Request<'_>, inventory: &Inventory, name: &str) -> Reply {
         if request.method != Method::Post {
             let mut reply = Reply::new(405, TEXT, "405 Method Not Allowed: POST only\n");
@@ -209,11 +230,12 @@ impl InstallSite {
         }
         let query = Query::parse(request.query.unwrap_or(""));
         let token = query.get("token").unwrap_or("");
-        let failed = match query.get("status") {
-            None | Some("done" | "ok") => false,
-            Some("failed") => true,
+        let report = match query.get("status") {
+            None | Some("done" | "ok") => Report::Done,
+            Some("failed") => Report::Failed,
+            Some("written") => Report::Written,
             Some(_) => {
-                return Reply::new(400, TEXT, "400 status: done or failed\n");
+                return Reply::new(400, TEXT, "400 status: done, written or failed\n");
             }
         };
         let now = lifecycle::now();
@@ -224,29 +246,59 @@ impl InstallSite {
             if !record.token_matches(token) {
                 return Ok(Err((403, "wrong or revoked token")));
             }
-            if record.state != State::Installing {
+            // Written: only from the install's answer file; done and
+            // failed also from an image's first boot.
+            let state = record.effective(now);
+            let allowed = match report {
+                Report::Written => state == State::Installing,
+                Report::Done | Report::Failed => {
+                    matches!(state, State::Installing | State::FirstBoot)
+                }
+            };
+            if !allowed {
                 return Ok(Err((403, "this system is not installing")));
             }
-            record.token = None;
-            if failed {
-                record.enter(
-                    State::Failed,
+            match report {
+                Report::Failed => {
+                    record.token = None;
+                    record.enter(
+                        State::Failed,
+                        now,
+                        "callback: the installer reported a failure",
+                    );
+                }
+                Report::Written => record.enter(
+                    State::FirstBoot,
                     now,
-                    "callback: the installer reported a failure",
-                );
-            } else {
-                record.installed_at = Some(now);
-                record.enter(State::Installed, now, "callback: install done");
+                    "callback: image written and checked; first boot from disk",
+                ),
+                Report::Done => {
+                    record.token = None;
+                    record.installed_at = Some(now);
+                    let what = if state == State::FirstBoot {
+                        "callback: first boot reported; install done"
+                    } else {
+                        "callback: install done"
+                    };
+                    record.enter(State::Installed, now, what);
+                }
             }
             Ok(Ok(()))
         });
         match result {
-            Ok(Ok(())) if failed => {
+            Ok(Ok(())) if report == Report::Failed => {
                 warn!(
                     "http: callback from {}: system {name}: the installer reported a failure",
                     request.peer
                 );
                 Reply::new(200, TEXT, "failed\n")
+            }
+            Ok(Ok(())) if report == Report::Written => {
+                info!(
+                    "http: callback from {}: system {name}: image written; it boots from its disk",
+                    request.peer
+                );
+                Reply::new(200, TEXT, "written\n")
             }
             Ok(Ok(())) => {
                 info!(
@@ -418,10 +470,7 @@ impl InstallSite {
                             // MAC and address stand for the token only
                             // while an install is armed and under way.
                             let under_way = record.token.is_some()
-                                && matches!(
-                                    record.state,
-                                    State::Armed | State::Booting | State::Installing
-                                );
+                                && record.effective(lifecycle::now()).under_way();
                             let allowed = by_token
                                 || (under_way && self.opted_in(inventory, system, query, peer));
                             if !allowed {
@@ -442,7 +491,10 @@ impl InstallSite {
             Ok(ctx) => ctx,
             Err(e) => return not_found(&e),
         };
+        let image = ctx.distro.family == Family::Image;
         let template = match (template_of(inventory, &ctx), file) {
+            (_, Some("meta-data")) if image => names::IMAGE_META_DATA.to_string(),
+            (_, Some("user-data")) if image => names::IMAGE_USER_DATA.to_string(),
             (_, Some("meta-data")) => names::AUTOINSTALL_META_DATA.to_string(),
             (_, Some("user-data")) => names::AUTOINSTALL_USER_DATA.to_string(),
             (_, Some("vendor-data")) => return Reply::new(200, TEXT, ""),
@@ -465,7 +517,11 @@ impl InstallSite {
                     let noted = states.update(name, |slot| {
                         // Still the same install (no reinstall since).
                         if let Some(record) = slot.as_mut().filter(|r| r.token_matches(token)) {
-                            record.enter(State::Installing, now, "answer file served");
+                            if record.state == State::FirstBoot {
+                                record.note(now, format!("first boot: {template} served"));
+                            } else {
+                                record.enter(State::Installing, now, "answer file served");
+                            }
                         }
                         Ok(())
                     });

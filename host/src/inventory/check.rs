@@ -16,7 +16,9 @@ use std::net::Ipv4Addr;
 use std::path::{Component, Path, PathBuf};
 
 use super::kernel_args;
-use super::model::{Inventory, Netboot, Place, Pos, Profile, System, UnknownAction};
+use super::model::{
+    Distro, Family, Inventory, Netboot, Place, Pos, Profile, System, UnknownAction,
+};
 
 /// One thing wrong with the inventory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -304,6 +306,56 @@ impl Inventory {
                     );
                 }
             }
+            self.check_image(d, &entry, ctx, r);
+        }
+    }
+
+    /// Family `image` needs its image and checksum; no other family has
+    /// them.
+    fn check_image(&self, d: &Distro, entry: &str, ctx: &CheckContext<'_>, r: &mut Report<'_>) {
+        let is_image = d.family == Family::Image;
+        match (&d.image, is_image) {
+            (None, true) => r.at(
+                &d.place,
+                entry,
+                "image",
+                "family image needs image = \"PATH or URL\" (the raw disk image)".into(),
+            ),
+            (Some(_), false) => r.at(
+                &d.place,
+                entry,
+                "image",
+                format!("only family image has an image (this one is {})", d.family),
+            ),
+            (Some(image), true) if !is_url(image) => {
+                if let Some(why) = file_problem(image, ctx.files_root) {
+                    r.at(&d.place, entry, "image", why);
+                }
+            }
+            _ => {}
+        }
+        match (&d.image_sha256, is_image) {
+            (None, true) => r.at(
+                &d.place,
+                entry,
+                "image_sha256",
+                "family image needs image_sha256 (64 hex digits; awl import computes it)".into(),
+            ),
+            (Some(_), false) => r.at(
+                &d.place,
+                entry,
+                "image_sha256",
+                "only family image has an image_sha256".into(),
+            ),
+            (Some(sum), true) if sum.len() != 64 || !sum.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                r.at(
+                    &d.place,
+                    entry,
+                    "image_sha256",
+                    format!("{sum}: expected 64 hex digits (a SHA-256)"),
+                )
+            }
+            _ => {}
         }
     }
 

@@ -116,6 +116,13 @@ pub struct DistroFlags {
     /// Kernel arguments, e.g. "console=tty0 quiet" ("" removes them).
     #[arg(long, allow_hyphen_values = true)]
     kernel_args: Option<String>,
+    /// Family image: the raw disk image the deploy environment writes
+    /// (a path under the files root, or a URL; "" removes it).
+    #[arg(long)]
+    image: Option<String>,
+    /// Family image: the image's SHA-256, 64 hex digits ("" removes it).
+    #[arg(long)]
+    image_sha256: Option<String>,
 }
 
 /// `awl profile ...`
@@ -403,6 +410,8 @@ impl DistroArgs {
                         arch: Arch::default(),
                         family: Family::default(),
                         kernel_args: String::new(),
+                        image: None,
+                        image_sha256: None,
                         place: Default::default(),
                     };
                     flags.apply(&mut d);
@@ -484,6 +493,12 @@ impl DistroFlags {
         }
         if let Some(k) = &self.kernel_args {
             d.kernel_args = k.trim().to_string();
+        }
+        if let Some(i) = &self.image {
+            d.image = non_empty(i);
+        }
+        if let Some(s) = &self.image_sha256 {
+            d.image_sha256 = non_empty(&s.to_ascii_lowercase());
         }
     }
 }

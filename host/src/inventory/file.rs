@@ -379,7 +379,16 @@ impl<'t, 'r, 'p> Reader<'t, 'r, 'p> {
         let kernel_args = self
             .take::<String>(&mut f, "kernel_args")
             .map(Spanned::into_inner);
-        let place = self.finish(f, "name, kernel, initrd, tree, arch, family, kernel_args");
+        let image = self
+            .take::<String>(&mut f, "image")
+            .map(Spanned::into_inner);
+        let image_sha256 = self
+            .take::<String>(&mut f, "image_sha256")
+            .map(Spanned::into_inner);
+        let place = self.finish(
+            f,
+            "name, kernel, initrd, tree, arch, family, kernel_args, image, image_sha256",
+        );
         Some(Distro {
             name,
             kernel: kernel.unwrap_or_default(),
@@ -388,6 +397,8 @@ impl<'t, 'r, 'p> Reader<'t, 'r, 'p> {
             arch: arch.unwrap_or_default(),
             family: family.unwrap_or_default(),
             kernel_args: kernel_args.unwrap_or_default(),
+            image,
+            image_sha256,
             place,
         })
     }
@@ -711,7 +722,7 @@ mac = "52:54:00:00:00:0z"
         assert_eq!(
             found,
             vec![
-                "inv.toml:6:10: distro[d].family: \"debain\": expected redhat, debian, ubuntu, suse or generic",
+                "inv.toml:6:10: distro[d].family: \"debain\": expected redhat, debian, ubuntu, suse, image or generic",
                 "inv.toml:11:1: profile[p].colour: unknown key (expected name, distro, parent, template, kernel_args, vars)",
                 "inv.toml:19:6: system[a].interface[0].ip: 10.0.0.300: expected an IPv4 address like 10.0.0.20",
                 "inv.toml:24:11: system[b].netboot: invalid type: integer `3`, expected a string",

@@ -84,6 +84,9 @@ pub enum Kind {
     DebianInstaller,
     /// An Ubuntu live-server ISO: `casper/vmlinuz` and `casper/initrd`.
     Casper,
+    /// A raw disk image with awl's deploy environment beside it
+    /// (`deploy/vmlinuz`, `deploy/initrd.img`): see [`super::image`].
+    Image,
 }
 
 impl Kind {
@@ -93,6 +96,7 @@ impl Kind {
             Self::Treeinfo => "treeinfo",
             Self::DebianInstaller => "debian-installer",
             Self::Casper => "casper",
+            Self::Image => "image",
         }
     }
 
@@ -102,6 +106,7 @@ impl Kind {
             Self::Treeinfo => "a Red Hat family install tree",
             Self::DebianInstaller => "a debian-installer netboot tree",
             Self::Casper => "an Ubuntu live-server tree",
+            Self::Image => "a disk image with awl's deploy environment",
         }
     }
 }
@@ -112,7 +117,9 @@ pub const LOOKED_FOR: &str = concat!(
     "(RHEL, Rocky, AlmaLinux, CentOS Stream, Fedora, ...)\n",
     "  debian-installer/ARCH/linux and initrd.gz (or ubuntu-installer/ARCH/): a Debian or Ubuntu ",
     "netboot tree\n",
-    "  casper/vmlinuz and casper/initrd: an Ubuntu live-server ISO",
+    "  casper/vmlinuz and casper/initrd: an Ubuntu live-server ISO\n",
+    "  NAME.img (a raw disk image) with deploy/vmlinuz and deploy/initrd.img: a disk image and ",
+    "awl's deploy environment (images/debian-image.sh, images/deploy-env.sh)",
 );
 
 /// A tree that was recognised, and what it says about itself.
@@ -148,6 +155,8 @@ pub struct Found {
     pub initrd: Vec<PathBuf>,
     /// The install tree this kind gets unless `--tree-url` says otherwise.
     pub default_tree: Option<String>,
+    /// Kind image: the disk image.
+    pub image: Option<PathBuf>,
 }
 
 impl Found {
@@ -532,6 +541,9 @@ pub fn detect(path: &Path, want: Option<Arch>) -> Result<Found> {
 
 /// The tree at `dir` itself, if it is one.
 fn detect_here(dir: &Path, want: Option<Arch>) -> Result<Option<Found>> {
+    if let Some(found) = super::image::detect(dir, want)? {
+        return Ok(Some(found));
+    }
     for name in [".treeinfo", "treeinfo"] {
         let file = dir.join(name);
         if file.is_file() {
@@ -687,6 +699,7 @@ fn treeinfo(root: &Path, file: &Path, want: Option<Arch>) -> Result<Found> {
         kernel,
         initrd: vec![initrd],
         default_tree: None,
+        image: None,
     })
 }
 
@@ -771,6 +784,7 @@ fn debian_installer(
         kernel: dir.join("linux"),
         initrd: vec![initrd],
         default_tree: Some(if ubuntu { UBUNTU_MIRROR } else { DEBIAN_MIRROR }.into()),
+        image: None,
     }))
 }
 
@@ -841,6 +855,7 @@ fn casper(root: &Path, want: Option<Arch>) -> Result<Found> {
         kernel,
         initrd: vec![initrd],
         default_tree: None,
+        image: None,
     })
 }
 
@@ -874,6 +889,19 @@ pub fn run(store: &FileStore, flags: ImportFlags) -> Result<()> {
 
     let placed = place(&found, &root, &name, flags.copy)?;
     let (tree, tree_note) = tree(&found, &root, &flags);
+    let image_sha256 = match &found.image {
+        Some(image) => {
+            println!("{}: computing its SHA-256", image.display());
+            match super::image::sha256_file(image) {
+                Ok(sum) => Some(sum),
+                Err(e) => {
+                    placed.undo();
+                    return Err(e);
+                }
+            }
+        }
+        None => None,
+    };
     let distro = Distro {
         name: name.clone(),
         kernel: placed.kernel.clone(),
@@ -882,6 +910,8 @@ pub fn run(store: &FileStore, flags: ImportFlags) -> Result<()> {
         arch: found.arch,
         family: found.family,
         kernel_args: String::new(),
+        image: placed.image.clone(),
+        image_sha256: image_sha256.clone(),
         place: Default::default(),
     };
     let added = store.update(&mut |inv| {
@@ -901,9 +931,14 @@ pub fn run(store: &FileStore, flags: ImportFlags) -> Result<()> {
     for initrd in &placed.initrd {
         println!("  initrd   {initrd}");
     }
-    match &tree {
-        Some(t) => println!("  tree     {t}"),
-        None => println!("  tree     (not set)"),
+    if let (Some(image), Some(sum)) = (&placed.image, &image_sha256) {
+        println!("  image    {image}");
+        println!("  sha256   {sum}");
+    } else {
+        match &tree {
+            Some(t) => println!("  tree     {t}"),
+            None => println!("  tree     (not set)"),
+        }
     }
     if let Some(note) = tree_note {
         println!("  note     {note}");
@@ -927,6 +962,7 @@ fn refuse_taken(inv: &Inventory, name: &str) -> Result<()> {
 struct Placed {
     kernel: String,
     initrd: Vec<String>,
+    image: Option<String>,
     copied: Vec<(PathBuf, PathBuf)>,
     created: Vec<PathBuf>,
     created_dir: Option<PathBuf>,
@@ -958,8 +994,18 @@ fn under_root(file: &Path, root: &Path) -> Result<Option<String>> {
 }
 
 fn place(found: &Found, root: &Path, name: &str, copy: bool) -> Result<Placed> {
+    let mut placed = place_files(found, root, name, copy)?;
+    // The image was placed as the last "initrd".
+    if found.image.is_some() {
+        placed.image = placed.initrd.pop();
+    }
+    Ok(placed)
+}
+
+fn place_files(found: &Found, root: &Path, name: &str, copy: bool) -> Result<Placed> {
     let files: Vec<&PathBuf> = std::iter::once(&found.kernel)
         .chain(&found.initrd)
+        .chain(&found.image)
         .collect();
     if !copy {
         let mut rels = Vec::new();
@@ -980,6 +1026,7 @@ fn place(found: &Found, root: &Path, name: &str, copy: bool) -> Result<Placed> {
         return Ok(Placed {
             kernel: rels.remove(0),
             initrd: rels,
+            image: None,
             copied: Vec::new(),
             created: Vec::new(),
             created_dir: None,
@@ -991,6 +1038,7 @@ fn place(found: &Found, root: &Path, name: &str, copy: bool) -> Result<Placed> {
     let mut placed = Placed {
         kernel: String::new(),
         initrd: Vec::new(),
+        image: None,
         copied: Vec::new(),
         created: Vec::new(),
         created_dir,
@@ -1122,6 +1170,7 @@ fn tree(found: &Found, root: &Path, flags: &ImportFlags) -> (Option<String>, Opt
         return ((!url.is_empty()).then(|| url.to_string()), None);
     }
     match found.kind {
+        Kind::Image => (None, None),
         Kind::Treeinfo => {
             let served = under_root(&found.root, root).ok().flatten();
             match (served, &flags.http_url) {

@@ -21,6 +21,7 @@
 //! | [`check`] | validation: [`Problem`], [`CheckContext`] |
 //! | [`store`] | [`Store`], the file store (atomic, locked edits) and [`InventoryCache`] |
 //! | [`import`] | `awl distro import`: a distro from an install tree, found by its content |
+//! | [`image`] | the same for a disk image and awl's deploy environment (family `image`) |
 //! | [`cli`] | the subcommands |
 //!
 //! A server reads it through an [`InventoryCache`], which costs one
@@ -40,6 +41,7 @@
 pub mod check;
 pub mod cli;
 pub mod file;
+pub mod image;
 pub mod import;
 pub mod kernel_args;
 pub mod model;

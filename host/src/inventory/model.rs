@@ -61,6 +61,15 @@ pub struct Distro {
     /// Kernel arguments every profile on it starts from.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub kernel_args: String,
+    /// Family `image`: the raw disk image the deploy environment (its
+    /// kernel and initrd) writes to the disk: a path under the files root,
+    /// or a URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Family `image`: the image's SHA-256 (hex), checked by the deploy
+    /// environment before the disk may boot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_sha256: Option<String>,
     /// Where it stands in its file.
     #[serde(skip)]
     pub place: Place,
@@ -282,6 +291,9 @@ words! {
         Ubuntu = "ubuntu",
         /// SUSE, openSUSE (AutoYaST).
         Suse = "suse",
+        /// A raw disk image, written by awl's deploy environment and set
+        /// up at first boot by cloud-init (NoCloud, from awl).
+        Image = "image",
         /// Anything else: awl knows nothing of its installer.
         #[default]
         Generic = "generic",
@@ -532,7 +544,7 @@ mod tests {
         let e = "redhta".parse::<Family>().unwrap_err();
         assert_eq!(
             e,
-            "\"redhta\": expected redhat, debian, ubuntu, suse or generic"
+            "\"redhta\": expected redhat, debian, ubuntu, suse, image or generic"
         );
         assert_eq!(UnknownAction::default(), UnknownAction::Menu);
         assert_eq!(Netboot::default(), Netboot::Always);

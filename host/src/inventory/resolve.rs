@@ -65,6 +65,10 @@ pub struct Boot {
     pub initrd: Vec<String>,
     /// The install tree.
     pub tree: Option<String>,
+    /// Family image: the disk image and its SHA-256.
+    pub image: Option<String>,
+    /// The image's SHA-256 (hex).
+    pub image_sha256: Option<String>,
     /// The architecture.
     pub arch: Arch,
     /// The OS family.
@@ -237,6 +241,8 @@ impl Inventory {
                 kernel: distro.kernel.clone(),
                 initrd: distro.initrd.clone(),
                 tree: distro.tree.clone(),
+                image: distro.image.clone(),
+                image_sha256: distro.image_sha256.clone(),
                 arch: distro.arch,
                 family: distro.family,
                 template,

@@ -9,9 +9,10 @@
 //! | `armed` | a token was minted (first install boot, `awl system reinstall`) |
 //! | `booting` | its iPXE script or boot config (install) was served |
 //! | `installing` | its answer file was served (with its token) |
-//! | `installed` | its installer called back with its token |
+//! | `firstboot` | an image was written (`status=written`); its first boot reports |
+//! | `installed` | its installer (or first boot) called back with its token |
 //! | `local` | awl answered "boot from disk" |
-//! | `failed` | `booting`/`installing` for longer than its timeout (seen when read, never written) |
+//! | `failed` | `armed`/`booting`/`installing`/`firstboot` for longer than its timeout (seen when read), or reported failed |
 //!
 //! The state is a snapshot (`installs`, JSON) and a journal beside it
 //! (`installs.journal`, one JSON line per changed record). Every write
@@ -64,6 +65,11 @@ pub enum State {
     Booting,
     /// Its answer file was served.
     Installing,
+    /// Its image was written and checked (the deploy environment's
+    /// `status=written`): it boots from its disk, and its first boot
+    /// (cloud-init's `phone_home`) reports the install done.
+    #[serde(rename = "firstboot")]
+    FirstBoot,
     /// Its installer called back.
     Installed,
     /// awl answered "boot from disk".
@@ -73,6 +79,26 @@ pub enum State {
 }
 
 impl State {
+    /// Every state, in the order of an install.
+    pub const ALL: [Self; 8] = [
+        Self::Seen,
+        Self::Armed,
+        Self::Booting,
+        Self::Installing,
+        Self::FirstBoot,
+        Self::Installed,
+        Self::Local,
+        Self::Failed,
+    ];
+
+    /// Whether an install is under way (its timeout runs).
+    pub fn under_way(self) -> bool {
+        matches!(
+            self,
+            Self::Armed | Self::Booting | Self::Installing | Self::FirstBoot
+        )
+    }
+
     /// Its name, as `awl status` prints it.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -80,6 +106,7 @@ impl State {
             Self::Armed => "armed",
             Self::Booting => "booting",
             Self::Installing => "installing",
+            Self::FirstBoot => "firstboot",
             Self::Installed => "installed",
             Self::Local => "local",
             Self::Failed => "failed",
@@ -178,11 +205,9 @@ impl Record {
         let timeout = self
             .timeout_seconds
             .unwrap_or_else(|| self.timeout_minutes.saturating_mul(60));
-        matches!(
-            self.state,
-            State::Armed | State::Booting | State::Installing
-        )
-        .then(|| self.since.saturating_add(timeout))
+        self.state
+            .under_way()
+            .then(|| self.since.saturating_add(timeout))
     }
 
     /// Sets the timeout from a profile's `install_timeout_minutes`
@@ -211,6 +236,12 @@ impl Record {
     /// boots from disk).
     pub fn installed(&self) -> bool {
         self.installed_at.is_some()
+    }
+
+    /// Whether its disk holds its install as of `now`: reported done, or
+    /// an image written whose first boot has not yet timed out.
+    pub fn disk_ready(&self, now: u64) -> bool {
+        self.installed() || self.effective(now) == State::FirstBoot
     }
 
     /// Whether `token` is this record's armed token (constant time).
@@ -603,7 +634,7 @@ pub fn watch_dhcp(
             let noted = states.update(&system.name, |slot| {
                 let record = record(slot, now);
                 match record.state {
-                    State::Armed | State::Booting | State::Installing => record.note(now, what),
+                    state if state.under_way() => record.note(now, what),
                     _ => record.enter(State::Seen, now, what),
                 }
                 Ok(())
@@ -638,6 +669,31 @@ mod tests {
         assert!(constant_time_eq(a.as_bytes(), a.as_bytes()));
         assert!(!constant_time_eq(a.as_bytes(), b.as_bytes()));
         assert!(!constant_time_eq(a.as_bytes(), &a.as_bytes()[..31]));
+    }
+
+    #[test]
+    fn a_written_image_boots_from_disk_until_its_first_boot_times_out() {
+        let mut r = Record::new(100);
+        r.arm(100, "test").unwrap();
+        r.set_timeout(1.0);
+        r.enter(State::Installing, 110, "answer file served");
+        assert!(!r.disk_ready(110));
+        r.enter(State::FirstBoot, 120, "written");
+        assert!(r.token.is_some(), "its first boot still needs the token");
+        assert!(r.disk_ready(120 + 60));
+        assert_eq!(r.effective(120 + 61), State::Failed);
+        assert!(
+            !r.disk_ready(120 + 61),
+            "a first boot that never reported installs again"
+        );
+        r.installed_at = Some(130);
+        r.enter(State::Installed, 130, "done");
+        assert!(r.disk_ready(10_000));
+        assert_eq!(State::ALL.len(), 8);
+        assert_eq!(
+            serde_json::to_string(&State::FirstBoot).unwrap(),
+            "\"firstboot\""
+        );
     }
 
     #[test]

@@ -13,6 +13,12 @@ pub(super) const TEMPLATES: &[(&str, &str)] = &[
         "autoinstall/meta-data",
         include_str!("templates/autoinstall/meta-data"),
     ),
+    (
+        "image/deploy.conf",
+        include_str!("templates/image/deploy.conf"),
+    ),
+    ("image/user-data", include_str!("templates/image/user-data")),
+    ("image/meta-data", include_str!("templates/image/meta-data")),
     ("boot/grub.cfg", include_str!("templates/boot/grub.cfg")),
     (
         "boot/grub-local.cfg",

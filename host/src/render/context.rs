@@ -87,6 +87,9 @@ pub enum Family {
     Ubuntu,
     /// SUSE (AutoYaST; no built-in template yet).
     Suse,
+    /// A disk image written by awl's deploy environment, then set up at
+    /// its first boot by cloud-init (NoCloud, from awl).
+    Image,
     /// Anything else.
     #[default]
     Generic,
@@ -100,6 +103,7 @@ impl Family {
             Self::Debian => "debian",
             Self::Ubuntu => "ubuntu",
             Self::Suse => "suse",
+            Self::Image => "image",
             Self::Generic => "generic",
         }
     }
@@ -110,6 +114,7 @@ impl Family {
             Self::Redhat => Some(super::names::KICKSTART),
             Self::Debian => Some(super::names::PRESEED),
             Self::Ubuntu => Some(super::names::AUTOINSTALL_USER_DATA),
+            Self::Image => Some(super::names::IMAGE_DEPLOY),
             Self::Suse | Self::Generic => None,
         }
     }
@@ -130,10 +135,11 @@ impl std::str::FromStr for Family {
             "debian" => Self::Debian,
             "ubuntu" => Self::Ubuntu,
             "suse" => Self::Suse,
+            "image" => Self::Image,
             "generic" => Self::Generic,
             _ => {
                 return Err(format!(
-                    "{text}: a family is redhat, debian, ubuntu, suse or generic"
+                    "{text}: a family is redhat, debian, ubuntu, suse, image or generic"
                 ))
             }
         })
@@ -156,6 +162,13 @@ pub struct DistroCtx {
     pub kernel: String,
     /// The initrds' paths under the TFTP root, in load order.
     pub initrds: Vec<String>,
+    /// Family image: the disk image (a path under the files root or a
+    /// URL); empty otherwise.
+    #[serde(default)]
+    pub image: String,
+    /// Family image: the image's SHA-256 (hex).
+    #[serde(default)]
+    pub image_sha256: String,
 }
 
 /// This server.
@@ -189,6 +202,14 @@ pub struct UrlsCtx {
     pub kernel: String,
     /// The initrds over HTTP, in load order.
     pub initrds: Vec<String>,
+    /// Family image: the disk image over HTTP.
+    #[serde(default)]
+    pub image: String,
+    /// This machine's NoCloud seed (a folder ending in `/`, with its
+    /// token: cloud-init appends `user-data` and `meta-data`); empty for
+    /// a profile's answers.
+    #[serde(default)]
+    pub nocloud: String,
 }
 
 impl RenderContext {
@@ -238,6 +259,8 @@ impl RenderContext {
                 tree: "http://10.0.0.1:8080/trees/rocky9/".into(),
                 kernel: "distros/rocky9/vmlinuz".into(),
                 initrds: vec!["distros/rocky9/initrd.img".into()],
+                image: String::new(),
+                image_sha256: String::new(),
             },
             kernel_args: "inst.ks=http://10.0.0.1:8080/answer/web01 console=ttyS0,115200n8".into(),
             vars: [
@@ -274,6 +297,8 @@ impl RenderContext {
                 tree: "http://10.0.0.1:8080/trees/rocky9/".into(),
                 kernel: "http://10.0.0.1:8080/boot/distros/rocky9/vmlinuz".into(),
                 initrds: vec!["http://10.0.0.1:8080/boot/distros/rocky9/initrd.img".into()],
+                image: String::new(),
+                nocloud: "http://10.0.0.1:8080/answer/system/web01/token/0123456789abcdef0123456789abcdef/".into(),
             },
         }
     }
@@ -294,6 +319,8 @@ impl RenderContext {
 ///   ds=nocloud-net;s=ANSWER` (TREE is the live ISO; the `;` needs the
 ///   GRUB quoting the built-in GRUB templates apply)
 /// * suse: `install=TREE autoyast=ANSWER`
+/// * image: `awl.deploy=ANSWER` (the deploy environment's configuration),
+///   and `log_host=IP log_port=PORT` when awl receives syslog
 pub fn installer_kernel_args(ctx: &RenderContext) -> String {
     let answer = ctx.urls.answer_file.as_str();
     let tree = ctx.urls.tree.as_str();
@@ -340,6 +367,13 @@ pub fn installer_kernel_args(ctx: &RenderContext) -> String {
                 args.push(format!("install={tree}"));
             }
             args.push(format!("autoyast={answer}"));
+        }
+        Family::Image => {
+            args.push(format!("awl.deploy={answer}"));
+            if let Some((host, port)) = ctx.server.syslog.rsplit_once(':') {
+                args.push(format!("log_host={host}"));
+                args.push(format!("log_port={port}"));
+            }
         }
         Family::Generic => return String::new(),
     }

@@ -80,6 +80,12 @@ pub mod names {
     pub const AUTOINSTALL_USER_DATA: &str = "autoinstall/user-data";
     /// Ubuntu's subiquity: the NoCloud `meta-data`.
     pub const AUTOINSTALL_META_DATA: &str = "autoinstall/meta-data";
+    /// A disk image: what awl's deploy environment reads (`key='value'`).
+    pub const IMAGE_DEPLOY: &str = "image/deploy.conf";
+    /// A disk image's first boot: the NoCloud `user-data` (cloud-init).
+    pub const IMAGE_USER_DATA: &str = "image/user-data";
+    /// A disk image's first boot: the NoCloud `meta-data`.
+    pub const IMAGE_META_DATA: &str = "image/meta-data";
     /// GRUB: install this machine.
     pub const GRUB: &str = "boot/grub.cfg";
     /// GRUB: boot the local disk.
