@@ -27,7 +27,7 @@ step() {
 # stops the run loudly when it fails. See README.md, "What the tests install".
 need_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # Real clients and the tools the end-to-end tests use.
-packages=(atftp curl tftp-hpa busybox-static nftables iproute2 isc-dhcp-client isc-dhcp-relay nmap dnsmasq-base qemu-system-x86 qemu-system-arm ipxe-qemu ovmf ipxe
+packages=(atftp curl xz-utils tftp-hpa busybox-static nftables iproute2 isc-dhcp-client isc-dhcp-relay nmap dnsmasq-base qemu-system-x86 qemu-system-arm ipxe-qemu ovmf ipxe
   cloud-init grub-common debian-installer-12-netboot-amd64
   chromium chromium-driver python3-selenium)
 # The status page is checked in a real headless Chromium, driven by Selenium
@@ -91,6 +91,10 @@ install_deps() {
     rm -rf target/test-kernel/download
   fi
   echo "install: test kernel $kernel_pkg in target/test-kernel"
+  # The mirror subset debian-installer fetches its components from
+  # (tests/tests/installer_path.rs); idempotent, seconds when present.
+  images/mirror.sh target/mirror >target/mirror.log 2>&1 || { tail -30 target/mirror.log; return 1; }
+  echo "install: installer mirror subset in target/mirror ($(du -sh target/mirror | cut -f1))"
   rustup target add thumbv7em-none-eabihf >/dev/null || return 1
   rustup component add clippy rustfmt >/dev/null || return 1
   rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal || return 1

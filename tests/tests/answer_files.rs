@@ -146,6 +146,7 @@ fn full(family: Family) -> RenderContext {
         ("user".to_string(), "admin".into()),
         ("disk".to_string(), "/dev/vda".into()),
         ("packages".to_string(), vec!["tmux", "curl"].into()),
+        ("allow_unauthenticated".to_string(), true.into()),
     ]);
     ctx.secrets = Vars::from([
         ("root_password_hash".to_string(), ROOT_HASH.into()),
@@ -334,6 +335,7 @@ fn preseed_passes_debconf_checkonly() {
         "d-i partman-auto/disk string /dev/vda",
         "d-i passwd/username string admin",
         "d-i pkgsel/include string openssh-server tmux curl",
+        "d-i debian-installer/allow_unauthenticated boolean true",
     ] {
         assert!(
             lines.iter().any(|l| l == expected),
@@ -362,6 +364,10 @@ fn preseed_passes_debconf_checkonly() {
     assert!(
         text.contains("d-i passwd/user-password-crypted password !\n"),
         "{text}"
+    );
+    assert!(
+        !text.contains("allow_unauthenticated"),
+        "signed by default:\n{text}"
     );
     assert_secrets_only_for_their_machine(names::PRESEED, Family::Debian);
 }
