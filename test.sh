@@ -29,7 +29,11 @@ need_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # Real clients and the tools the end-to-end tests use.
 packages=(atftp curl xz-utils tftp-hpa busybox-static nftables iproute2 isc-dhcp-client isc-dhcp-relay nmap dnsmasq-base qemu-system-x86 qemu-system-arm ipxe-qemu ovmf ipxe
   cloud-init grub-common debian-installer-12-netboot-amd64
-  chromium chromium-driver python3-selenium)
+  chromium chromium-driver python3-selenium
+  mmdebstrap e2fsprogs fdisk dosfstools mtools grub-pc-bin grub-efi-amd64-bin)
+# The image deploy tests build a Debian disk image natively (mmdebstrap,
+# mkfs.ext4 -d, mtools, GRUB for BIOS and UEFI written into the file: no
+# loop device, no mount) and a deploy environment (images/).
 # The status page is checked in a real headless Chromium, driven by Selenium
 # (Debian's python3-selenium, run with /usr/bin/python3).
 # Answer-file validators nobody here wrote: pykickstart's ksvalidator (PyPI),
@@ -91,6 +95,20 @@ install_deps() {
     rm -rf target/test-kernel/download
   fi
   echo "install: test kernel $kernel_pkg in target/test-kernel"
+  # The Debian disk image and the deploy environment the image deploy
+  # tests (tests/tests/image_deploy.rs) install machines with, built
+  # natively into target/images/ (a few minutes) and rebuilt when the
+  # scripts change.
+  local stamp
+  stamp=$(cat images/debian-image.sh images/deploy-env.sh images/grub-net.sh | sha256sum | cut -d' ' -f1)
+  if [ "$(cat target/images/.stamp 2>/dev/null)" != "$stamp" ]; then
+    rm -rf target/images && mkdir -p target/images || return 1
+    images/debian-image.sh target/images >target/images.log 2>&1 || { tail -30 target/images.log; return 1; }
+    images/deploy-env.sh target/images "$(echo "$PWD"/target/test-kernel/linux-image-*)" >>target/images.log 2>&1 || { tail -30 target/images.log; return 1; }
+    images/grub-net.sh target/images >>target/images.log 2>&1 || { tail -30 target/images.log; return 1; }
+    echo "$stamp" >target/images/.stamp
+  fi
+  echo "install: disk image $(du -h --apparent-size target/images/debian-12.img | cut -f1) and deploy environment in target/images"
   # The mirror subset debian-installer fetches its components from
   # (tests/tests/installer_path.rs); idempotent, seconds when present.
   images/mirror.sh target/mirror >target/mirror.log 2>&1 || { tail -30 target/mirror.log; return 1; }

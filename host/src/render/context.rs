@@ -319,8 +319,8 @@ impl RenderContext {
 ///   ds=nocloud-net;s=ANSWER` (TREE is the live ISO; the `;` needs the
 ///   GRUB quoting the built-in GRUB templates apply)
 /// * suse: `install=TREE autoyast=ANSWER`
-/// * image: `awl.deploy=ANSWER` (the deploy environment's configuration),
-///   and `log_host=IP log_port=PORT` when awl receives syslog
+/// * image: `awl.deploy=ANSWER quiet` (the deploy environment's
+///   configuration; `quiet` keeps the kernel from printing the token), and `log_host=IP log_port=PORT` when awl receives syslog
 pub fn installer_kernel_args(ctx: &RenderContext) -> String {
     let answer = ctx.urls.answer_file.as_str();
     let tree = ctx.urls.tree.as_str();
@@ -370,6 +370,10 @@ pub fn installer_kernel_args(ctx: &RenderContext) -> String {
         }
         Family::Image => {
             args.push(format!("awl.deploy={answer}"));
+            // The kernel prints its command line (and so the token) on
+            // the console unless quiet; the deploy environment's own
+            // progress lines still show.
+            args.push("quiet".into());
             if let Some((host, port)) = ctx.server.syslog.rsplit_once(':') {
                 args.push(format!("log_host={host}"));
                 args.push(format!("log_port={port}"));
