@@ -58,6 +58,7 @@ fn distro(family: Family) -> DistroCtx {
         } else {
             String::new()
         },
+        image_size: if image { 504_365_056 } else { 0 },
     }
 }
 
@@ -486,6 +487,7 @@ fn image_deploy_configuration() {
                 "http://10.0.0.1:8080/boot/images/debian-12.img"
             ),
             ("image_sha256", IMAGE_SHA256),
+            ("image_size", "504365056"),
             ("disk", "/dev/vda"),
             (
                 "seed_url",

@@ -682,6 +682,7 @@ fn an_image_deploy_boots_its_disk_and_its_first_boot_reports() {
             .to_string()
     };
     assert_eq!(value("image_sha256"), sum);
+    assert_eq!(value("image_size"), image.len().to_string());
     let image_url = value("image_url");
     assert_eq!(image_url, format!("{base}/boot/images/lab/debian-12.img"));
     let fetched = Command::new("curl")

@@ -21,6 +21,9 @@ pub struct Server {
     pub http_base: String,
     /// The port installers send their syslog to, when awl receives it.
     pub syslog_port: Option<u16>,
+    /// The files root (the TFTP root, `/boot/` over HTTP): where an
+    /// image's size is read.
+    pub files_root: Option<std::path::PathBuf>,
 }
 
 impl Server {
@@ -34,6 +37,16 @@ impl Server {
                 .map(|port| format!("{}:{port}", self.ip))
                 .unwrap_or_default(),
         }
+    }
+
+    /// The size of a file under the files root (`None` for a URL, or a
+    /// file that is not there).
+    pub(crate) fn file_size(&self, file: &str) -> Option<u64> {
+        if file.contains("://") {
+            return None;
+        }
+        let path = self.files_root.as_ref()?.join(file.trim_start_matches('/'));
+        std::fs::metadata(path).ok().map(|m| m.len())
     }
 
     /// A kernel or initrd as the machine fetches it: a URL as written, a
@@ -110,6 +123,11 @@ fn boot_context(boot: &Boot, answer: AnswerOf<'_>, server: &Server) -> RenderCon
             initrds: boot.initrd.clone(),
             image: boot.image.clone().unwrap_or_default(),
             image_sha256: boot.image_sha256.clone().unwrap_or_default(),
+            image_size: boot
+                .image
+                .as_deref()
+                .and_then(|i| server.file_size(i))
+                .unwrap_or(0),
         },
         kernel_args: boot.command_line(),
         vars: Vars::new(),

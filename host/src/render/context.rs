@@ -169,6 +169,10 @@ pub struct DistroCtx {
     /// Family image: the image's SHA-256 (hex).
     #[serde(default)]
     pub image_sha256: String,
+    /// Family image: its size in bytes when awl serves it from its files
+    /// root (0: unknown, a URL).
+    #[serde(default)]
+    pub image_size: u64,
 }
 
 /// This server.
@@ -261,6 +265,7 @@ impl RenderContext {
                 initrds: vec!["distros/rocky9/initrd.img".into()],
                 image: String::new(),
                 image_sha256: String::new(),
+                image_size: 0,
             },
             kernel_args: "inst.ks=http://10.0.0.1:8080/answer/web01 console=ttyS0,115200n8".into(),
             vars: [

@@ -436,6 +436,11 @@ fn install_settings(serve: &ServeArgs, file: &ConfigFile) -> Result<Install> {
                 ip,
                 http_base: base,
                 syslog_port: syslog_listen.map(|l| l.port()),
+                files_root: serve.tftp_root.clone().or(file
+                    .tftp
+                    .root
+                    .as_ref()
+                    .map(|v| v.get_ref().clone())),
             })
         }
     };
