@@ -15,7 +15,10 @@
 //!    inventory gave at the login prompt, and the file the user-data
 //!    wrote;
 //! 3. a second power-on boots the disk, without a second deploy;
-//! 4. after `awl system reinstall`, the next power-on deploys again.
+//! 4. after `awl system reinstall`, the next power-on deploys again;
+//! 5. an image whose bytes do not match the inventory's checksum is
+//!    reported failed, and the disk it was written to cannot boot (its
+//!    first MiB zeroed).
 //!
 //! The image and the deploy environment are built by `./test.sh` into
 //! `target/images/` (natively, with mmdebstrap).
@@ -331,4 +334,74 @@ fn a_bios_machine_installs_the_image_once() {
 #[test]
 fn a_uefi_machine_installs_the_image_once() {
     install_cycle(99, "uefi1", "52:54:00:aa:99:01", Firmware::Uefi);
+}
+
+/// A checksum that does not match: the deploy environment reports the
+/// failure, zeroes the disk's start, powers off; awl shows `failed`.
+#[test]
+fn a_bad_checksum_fails_the_deploy_and_the_disk_does_not_boot() {
+    let (name, mac) = ("bad1", "52:54:00:aa:a0:01");
+    let lab = lab(100, name, mac, Firmware::Bios);
+    awl_inventory(
+        &lab.inventory,
+        &[
+            "distro",
+            "edit",
+            "debian-12",
+            "--image-sha256",
+            &"0".repeat(64),
+        ],
+    );
+    let size = std::fs::metadata(built_images().join("debian-12.img"))
+        .unwrap()
+        .len();
+    // The disk holds something bootable-looking from before.
+    let disk = lab.dir.0.join(format!("{name}.disk"));
+    std::fs::write(&disk, vec![0xa5u8; 1 << 20]).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&disk)
+        .unwrap()
+        .set_len(size + (64 << 20))
+        .unwrap();
+    let mut machine = power_on(&lab, name, 1, mac, &disk, Firmware::Bios);
+    wait_console(
+        &lab,
+        name,
+        1,
+        "AWL-DEPLOY-FAILED sha256 mismatch",
+        Duration::from_secs(900),
+    );
+    // It powers itself off.
+    let exited = awl_tests::try_wait_until(Duration::from_secs(120), || {
+        matches!(machine.0.try_wait(), Ok(Some(_)))
+    });
+    assert!(
+        exited,
+        "the machine did not power off:\n{}",
+        console(&lab, name, 1)
+    );
+    wait_until(Duration::from_secs(30), "the failure reported", || {
+        state_of(&lab, name) == "failed"
+    });
+    let mut start = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(std::fs::File::open(&disk).unwrap(), 1 << 20),
+        &mut start,
+    )
+    .unwrap();
+    assert_eq!(start.len(), 1 << 20);
+    assert!(
+        start.iter().all(|&b| b == 0),
+        "the disk's first MiB is not zeroed"
+    );
+    let log = lab.server.log();
+    assert!(
+        log.contains(&format!("system {name}: the installer reported a failure")),
+        "{log}"
+    );
+    assert!(
+        !log.contains("image written; it boots from its disk"),
+        "{log}"
+    );
 }
