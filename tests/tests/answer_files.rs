@@ -507,6 +507,10 @@ fn image_deploy_configuration() {
     assert!(!unknown.contains("written_url"), "{unknown}");
     assert!(unknown.contains("image_url="), "{unknown}");
     assert!(
+        installer_kernel_args(&full(Family::Image)).contains(" quiet"),
+        "quiet: no token on the console"
+    );
+    assert!(
         installer_kernel_args(&full(Family::Image))
             .starts_with("awl.deploy=http://10.0.0.1:8080/answer/web01"),
         "{}",

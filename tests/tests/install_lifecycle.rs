@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use awl_tests::{
     awl_binary, bridge_tap, install_serve_args, require_tool, tiny, tiny_machine, wait_for,
-    AwlServer, NetnsPair, TempDir,
+    wait_until, AwlServer, NetnsPair, TempDir,
 };
 
 /// `awl ARGS --inventory INV`, which must succeed; its stdout.
@@ -241,6 +241,12 @@ fn forged_callbacks_and_tokenless_answer_files_are_refused() {
         ("POST", format!("{BASE}/callback/nobody?token={t1}"), 404),
         // web2 is booting, not installing: its own token cannot finish it.
         ("POST", format!("{BASE}/callback/web2?token={t2}"), 403),
+        // Only an image deploy reports `written`.
+        (
+            "POST",
+            format!("{BASE}/callback/web1?token={t1}&status=written"),
+            403,
+        ),
     ] {
         let got = if method == "HEAD" {
             let out = Command::new("curl")
@@ -650,6 +656,24 @@ fn an_image_deploy_boots_its_disk_and_its_first_boot_reports() {
         &[
             ("m1", "52:54:00:aa:94:01", "once"),
             ("m2", "52:54:00:aa:94:02", "once"),
+            ("m3", "52:54:00:aa:94:03", "always"),
+        ],
+    );
+    // m4's first boot may take 3 s before it counts as failed.
+    awl(
+        &inv,
+        &[
+            "system",
+            "add",
+            "m4",
+            "--mac",
+            "52:54:00:aa:94:04",
+            "--profile",
+            "lab",
+            "--netboot",
+            "once",
+            "--var",
+            "install_timeout_minutes=0.05",
         ],
     );
     let check = Command::new(awl_binary())
@@ -744,9 +768,19 @@ fn an_image_deploy_boots_its_disk_and_its_first_boot_reports() {
     assert_eq!(row(&state, "m1")["state"], "local");
 
     // m2's deploy fails (a bad checksum): failed, and its next boot
-    // deploys again with a new token.
+    // deploys again with a new token. `written` before its answer file
+    // (booting) is refused.
     let script = ipxe("52:54:00:aa:94:02");
     let t2 = token_after(&script, "/answer/system/m2?token=");
+    assert_eq!(
+        curl(
+            "POST",
+            &format!("{base}/callback/m2?token={t2}&status=written")
+        )
+        .0,
+        403
+    );
+    assert_eq!(row(&state, "m2")["state"], "booting");
     assert_eq!(
         curl("GET", &format!("{base}/answer/system/m2?token={t2}")).0,
         200
@@ -761,4 +795,51 @@ fn an_image_deploy_boots_its_disk_and_its_first_boot_reports() {
     let t3 = token_after(&again, "/answer/system/m2?token=");
     assert_ne!(t3, t2);
     assert!(again.contains("deploy/vmlinuz"), "{again}");
+
+    // netboot always: after `written` it too boots its disk until its
+    // first boot reports (else it would write its image forever).
+    let deploy = |mac: &str, name: &str| -> String {
+        let t = token_after(&ipxe(mac), &format!("/answer/system/{name}?token="));
+        assert_eq!(
+            curl("GET", &format!("{base}/answer/system/{name}?token={t}")).0,
+            200
+        );
+        let (code, body) = curl(
+            "POST",
+            &format!("{base}/callback/{name}?token={t}&status=written"),
+        );
+        assert_eq!((code, body.as_str()), (200, "written\n"));
+        t
+    };
+    let t = deploy("52:54:00:aa:94:03", "m3");
+    assert!(ipxe("52:54:00:aa:94:03").contains("booting from the local disk"));
+    assert_eq!(row(&state, "m3")["state"], "firstboot");
+    assert_eq!(
+        curl("POST", &format!("{base}/callback/m3?token={t}")).0,
+        200
+    );
+    assert!(
+        ipxe("52:54:00:aa:94:03").contains("deploy/vmlinuz"),
+        "netboot always deploys at its next boot"
+    );
+
+    // m4's first boot never reports within its timeout: failed; its
+    // seed no longer opens with that token, and its next network boot
+    // deploys again with a new one. A report that comes late still
+    // counts, as long as no new install started.
+    let t4 = deploy("52:54:00:aa:94:04", "m4");
+    wait_until(Duration::from_secs(30), "m4's first boot times out", || {
+        row(&state, "m4")["state"] == "failed"
+    });
+    assert_eq!(
+        curl(
+            "GET",
+            &format!("{base}/answer/system/m4/token/{t4}/user-data")
+        )
+        .0,
+        403
+    );
+    let (code, body) = curl("POST", &format!("{base}/callback/m4?token={t4}"));
+    assert_eq!((code, body.as_str()), (200, "installed\n"), "a late report");
+    assert_eq!(row(&state, "m4")["state"], "installed");
 }

@@ -198,7 +198,7 @@ fn installer_reaches_awl(subnet: u8, name: &str, mac: &str, uefi: bool) {
         "{log}"
     );
     assert!(
-        log.contains("GET /answer/system/") && log.contains("?token=(hidden) 200"),
+        log.contains(&format!("GET /answer/system/{name}?token=(hidden) 200")),
         "the preseed, with its token:\n{log}"
     );
     for index in [

@@ -169,17 +169,22 @@ impl InstallSite {
         // half seen.
         let result = states.update(&system.name, |slot| {
             let record = lifecycle::record(slot, now);
-            if system.profile.is_none() || target(netboot, record.disk_ready(now)) == Target::Local
-            {
-                if record.effective(now) == State::FirstBoot {
-                    // Its first boot has yet to report: keep waiting.
-                    record.note(now, format!("{what}: boot from disk (first boot)"));
-                } else {
-                    record.enter(State::Local, now, format!("{what}: boot from disk"));
-                }
+            let state = record.effective(now);
+            if state == State::FirstBoot {
+                // Its image is written and its first boot has yet to
+                // report: its disk, whatever its netboot (an `always`
+                // machine would otherwise write its image forever).
+                record.note(now, format!("{what}: boot from disk (first boot)"));
                 return Ok(None);
             }
-            if record.token.is_none() {
+            if system.profile.is_none() || target(netboot, record.disk_ready(now)) == Target::Local
+            {
+                record.enter(State::Local, now, format!("{what}: boot from disk"));
+                return Ok(None);
+            }
+            // A new token for a new install, and for one that failed (a
+            // timed-out token may have been left on a disk).
+            if record.token.is_none() || state == State::Failed {
                 record.arm(now, &format!("netboot {}", system.netboot().as_str()))?;
             }
             record.set_timeout(timeout);
@@ -225,9 +230,14 @@ impl InstallSite {
         let Some(states) = &self.states else {
             return not_found("no install lifecycle");
         };
-        if inventory.system(name).is_none() {
+        let Some(system) = inventory.system(name) else {
             return not_found(&format!("no system is named {name}"));
-        }
+        };
+        let is_image = inventory
+            .resolve_system(system)
+            .ok()
+            .and_then(|r| r.boot)
+            .is_some_and(|b| b.family == crate::inventory::Family::Image);
         let query = Query::parse(request.query.unwrap_or(""));
         let token = query.get("token").unwrap_or("");
         let report = match query.get("status") {
@@ -246,11 +256,12 @@ impl InstallSite {
             if !record.token_matches(token) {
                 return Ok(Err((403, "wrong or revoked token")));
             }
-            // Written: only from the install's answer file; done and
-            // failed also from an image's first boot.
-            let state = record.effective(now);
+            // Written: only from an image's deploy; done and failed also
+            // from its first boot. The state as written, not as the
+            // timeout sees it: a late report still counts.
+            let state = record.state;
             let allowed = match report {
-                Report::Written => state == State::Installing,
+                Report::Written => state == State::Installing && is_image,
                 Report::Done | Report::Failed => {
                     matches!(state, State::Installing | State::FirstBoot)
                 }
@@ -466,7 +477,10 @@ impl InstallSite {
                         // Once a system has install state, only its
                         // armed token opens its answer file.
                         if let Some(record) = record {
-                            let by_token = token.is_some_and(|t| record.token_matches(t));
+                            // The token opens it only while its install
+                            // is under way (not after its timeout).
+                            let by_token = token.is_some_and(|t| record.token_matches(t))
+                                && record.effective(lifecycle::now()).under_way();
                             // MAC and address stand for the token only
                             // while an install is armed and under way.
                             let under_way = record.token.is_some()

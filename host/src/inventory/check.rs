@@ -327,6 +327,9 @@ impl Inventory {
                 "image",
                 format!("only family image has an image (this one is {})", d.family),
             ),
+            (Some(image), true) if image.trim().is_empty() => {
+                r.at(&d.place, entry, "image", "is empty".into())
+            }
             (Some(image), true) if !is_url(image) => {
                 if let Some(why) = file_problem(image, ctx.files_root) {
                     r.at(&d.place, entry, "image", why);

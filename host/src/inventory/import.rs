@@ -889,10 +889,12 @@ pub fn run(store: &FileStore, flags: ImportFlags) -> Result<()> {
 
     let placed = place(&found, &root, &name, flags.copy)?;
     let (tree, tree_note) = tree(&found, &root, &flags);
-    let image_sha256 = match &found.image {
-        Some(image) => {
+    // The checksum of the file awl will serve (the copy, with --copy).
+    let image_sha256 = match placed.image.as_deref() {
+        Some(rel) => {
+            let image = root.join(rel);
             println!("{}: computing its SHA-256", image.display());
-            match super::image::sha256_file(image) {
+            match super::image::sha256_file(&image) {
                 Ok(sum) => Some(sum),
                 Err(e) => {
                     placed.undo();
