@@ -206,7 +206,9 @@ done
 [ "$ok" = yes ] || fail "cannot fetch the deploy config"
 
 # key='value' (or key=value) lines; never sourced.
-get() { sed -n "s/^$1=//p" /deploy.conf | head -n1 | sed "s/^'\(.*\)'\$/\1/"; }
+# A value is shell-quoted ('it'\''s'): strip the outer quotes, then turn
+# each '\'' back into a quote.
+get() { sed -n "s/^$1=//p" /deploy.conf | head -n1 | sed "s/^'\(.*\)'\$/\1/" | sed "s/'\\\\''/'/g"; }
 image_url=$(get image_url)
 image_sha256=$(get image_sha256 | tr 'A-F' 'a-f')
 image_size=$(get image_size)
@@ -275,6 +277,9 @@ blockdev --rereadpt "$disk" 2>/dev/null || partprobe "$disk" 2>/dev/null
 n=0; root=""
 while [ -z "$root" ] && [ $n -lt 50 ]; do
   for p in $(findfs LABEL=awl-root 2>/dev/null) ${disk}2 ${disk}p2; do
+    # Only a partition of the disk just written (another disk may hold
+    # an older image with the same label).
+    case "$p" in "$disk"*) ;; *) continue ;; esac
     [ -b "$p" ] && root=$p && break
   done
   [ -n "$root" ] || { sleep 0.1; n=$((n + 1)); }
@@ -283,7 +288,8 @@ done
 if [ -n "$seed_url" ]; then
   mount -t ext4 "$root" /mnt || fail "cannot mount $root"
   mkdir -p /mnt/etc/cloud/cloud.cfg.d
-  printf 'datasource:\n  NoCloud:\n    seedfrom: %s\n' "$seed_url" > /mnt/etc/cloud/cloud.cfg.d/91-awl-seed.cfg
+  # It holds the install token: root only.
+  (umask 077 && printf 'datasource:\n  NoCloud:\n    seedfrom: %s\n' "$seed_url" > /mnt/etc/cloud/cloud.cfg.d/91-awl-seed.cfg)
   umount /mnt || fail "cannot unmount $root"
   say "seed written to $root"
 else
