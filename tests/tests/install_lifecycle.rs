@@ -659,23 +659,25 @@ fn an_image_deploy_boots_its_disk_and_its_first_boot_reports() {
             ("m3", "52:54:00:aa:94:03", "always"),
         ],
     );
-    // m4's first boot may take 3 s before it counts as failed.
-    awl(
-        &inv,
-        &[
-            "system",
-            "add",
-            "m4",
-            "--mac",
-            "52:54:00:aa:94:04",
-            "--profile",
-            "lab",
-            "--netboot",
-            "once",
-            "--var",
-            "install_timeout_minutes=0.05",
-        ],
-    );
+    // m4's and m5's first boots may take 3 s before they count as failed.
+    for (name, mac) in [("m4", "52:54:00:aa:94:04"), ("m5", "52:54:00:aa:94:05")] {
+        awl(
+            &inv,
+            &[
+                "system",
+                "add",
+                name,
+                "--mac",
+                mac,
+                "--profile",
+                "lab",
+                "--netboot",
+                "once",
+                "--var",
+                "install_timeout_minutes=0.05",
+            ],
+        );
+    }
     let check = Command::new(awl_binary())
         .args(["check", "--inventory", inv.to_str().unwrap(), "--tftp-root"])
         .arg(&root)
@@ -823,23 +825,37 @@ fn an_image_deploy_boots_its_disk_and_its_first_boot_reports() {
         "netboot always deploys at its next boot"
     );
 
-    // m4's first boot never reports within its timeout: failed; its
-    // seed no longer opens with that token, and its next network boot
-    // deploys again with a new one. A report that comes late still
-    // counts, as long as no new install started.
+    // m4's first boot does not report within its timeout: failed. A
+    // report that comes late still counts, as long as no new install
+    // started.
     let t4 = deploy("52:54:00:aa:94:04", "m4");
     wait_until(Duration::from_secs(30), "m4's first boot times out", || {
         row(&state, "m4")["state"] == "failed"
     });
+    let (code, body) = curl("POST", &format!("{base}/callback/m4?token={t4}"));
+    assert_eq!((code, body.as_str()), (200, "installed\n"), "a late report");
+    assert_eq!(row(&state, "m4")["state"], "installed");
+    // m5's never comes: its next network boot deploys again with a new
+    // token, and the old one (which its seed file kept on the disk)
+    // opens nothing any more.
+    let t5 = deploy("52:54:00:aa:94:05", "m5");
+    wait_until(Duration::from_secs(30), "m5's first boot times out", || {
+        row(&state, "m5")["state"] == "failed"
+    });
+    let again = ipxe("52:54:00:aa:94:05");
+    let t6 = token_after(&again, "/answer/system/m5?token=");
+    assert_ne!(t6, t5, "a new token after the timeout");
     assert_eq!(
         curl(
             "GET",
-            &format!("{base}/answer/system/m4/token/{t4}/user-data")
+            &format!("{base}/answer/system/m5/token/{t5}/user-data")
         )
         .0,
         403
     );
-    let (code, body) = curl("POST", &format!("{base}/callback/m4?token={t4}"));
-    assert_eq!((code, body.as_str()), (200, "installed\n"), "a late report");
-    assert_eq!(row(&state, "m4")["state"], "installed");
+    assert_eq!(
+        curl("POST", &format!("{base}/callback/m5?token={t5}")).0,
+        403
+    );
+    assert_eq!(row(&state, "m5")["state"], "booting");
 }

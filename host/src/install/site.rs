@@ -477,10 +477,7 @@ impl InstallSite {
                         // Once a system has install state, only its
                         // armed token opens its answer file.
                         if let Some(record) = record {
-                            // The token opens it only while its install
-                            // is under way (not after its timeout).
-                            let by_token = token.is_some_and(|t| record.token_matches(t))
-                                && record.effective(lifecycle::now()).under_way();
+                            let by_token = token.is_some_and(|t| record.token_matches(t));
                             // MAC and address stand for the token only
                             // while an install is armed and under way.
                             let under_way = record.token.is_some()
