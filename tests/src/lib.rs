@@ -597,6 +597,26 @@ pub fn awl_inventory(inventory: &str, args: &[&str]) {
     );
 }
 
+/// Makes `qemu` (a `qemu-system-x86_64` command) an OVMF machine: q35,
+/// OVMF's code read-only, its variables in `vars` (a copy of OVMF's
+/// fresh variables, made when missing, kept across power-ons), and a
+/// virtio NIC on `-netdev` `n0` with MAC `mac` that boots first with
+/// OVMF's own UEFI PXE (no option ROM).
+pub fn ovmf_machine(qemu: &mut std::process::Command, vars: &Path, mac: &str) {
+    if !vars.exists() {
+        std::fs::copy("/usr/share/OVMF/OVMF_VARS_4M.fd", vars)
+            .expect("ovmf (./test.sh installs it)");
+    }
+    qemu.args(["-machine", "q35,accel=tcg", "-drive"])
+        .arg("if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd")
+        .arg("-drive")
+        .arg(format!("if=pflash,format=raw,file={}", vars.display()))
+        .arg("-device")
+        .arg(format!(
+            "virtio-net-pci,netdev=n0,mac={mac},romfile=,bootindex=0"
+        ));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

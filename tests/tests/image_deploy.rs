@@ -28,8 +28,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use awl_tests::{
-    awl_binary, awl_inventory, bridge_tap, install_serve_args, repo_root, require_tool, wait_for,
-    wait_until, AwlServer, Child, NetnsPair, TempDir,
+    awl_binary, awl_inventory, bridge_tap, install_serve_args, ovmf_machine, repo_root,
+    require_tool, wait_for, wait_until, AwlServer, Child, NetnsPair, TempDir,
 };
 
 /// The image folder `./test.sh` builds; a missing one is a missing
@@ -174,18 +174,7 @@ fn power_on(lab: &Lab, name: &str, run: u32, mac: &str, disk: &Path, firmware: F
         }
         Firmware::Uefi => {
             let vars = lab.dir.0.join(format!("OVMF_VARS-{name}.fd"));
-            if !vars.exists() {
-                std::fs::copy("/usr/share/OVMF/OVMF_VARS_4M.fd", &vars)
-                    .expect("ovmf (./test.sh installs it)");
-            }
-            qemu.args(["-machine", "q35,accel=tcg", "-drive"])
-                .arg("if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd")
-                .arg("-drive")
-                .arg(format!("if=pflash,format=raw,file={}", vars.display()))
-                .arg("-device")
-                .arg(format!(
-                    "virtio-net-pci,netdev=n0,mac={mac},romfile=,bootindex=0"
-                ));
+            ovmf_machine(&mut qemu, &vars, mac);
         }
     }
     let child = qemu

@@ -23,8 +23,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use awl_tests::{
-    awl_binary, awl_inventory, bridge_tap, install_serve_args, repo_root, require_tool,
-    try_wait_until, AwlServer, Child, NetnsPair, TempDir,
+    awl_binary, awl_inventory, bridge_tap, install_serve_args, ovmf_machine, repo_root,
+    require_tool, try_wait_until, AwlServer, Child, NetnsPair, TempDir,
 };
 
 /// debian-installer's netboot tree, from Debian's package.
@@ -152,17 +152,7 @@ fn installer_reaches_awl(subnet: u8, name: &str, mac: &str, uefi: bool) {
         .args(["-netdev", &netdev, "-drive"])
         .arg(format!("file={},if=virtio,format=raw", disk.display()));
     if uefi {
-        let vars = dir.0.join("OVMF_VARS.fd");
-        std::fs::copy("/usr/share/OVMF/OVMF_VARS_4M.fd", &vars)
-            .expect("ovmf (./test.sh installs it)");
-        qemu.args(["-machine", "q35,accel=tcg", "-drive"])
-            .arg("if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd")
-            .arg("-drive")
-            .arg(format!("if=pflash,format=raw,file={}", vars.display()))
-            .arg("-device")
-            .arg(format!(
-                "virtio-net-pci,netdev=n0,mac={mac},romfile=,bootindex=0"
-            ));
+        ovmf_machine(&mut qemu, &dir.0.join("OVMF_VARS.fd"), mac);
     } else {
         qemu.args(["-machine", "pc,accel=tcg", "-boot", "n", "-device"])
             .arg(format!("virtio-net-pci,netdev=n0,mac={mac}"));
