@@ -4,8 +4,9 @@
 //! bytes than the file), kernel command lines, the inventory file, the
 //! boot-config names loaders ask for, the API's inventory edits from a
 //! JSON body (on an inventory that holds one of each entry), request
-//! `Content-Length` fields, and installers' syslog lines. The first byte
-//! picks the parser.
+//! `Content-Length` fields, installers' syslog lines, and entries appended
+//! to an inventory file (read alone, they must read as the whole file
+//! does). The first byte picks the parser.
 #![no_main]
 
 use awl::http::range::{plan, Plan};
@@ -18,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(rest) else {
         return;
     };
-    match which % 7 {
+    match which % 8 {
         0 => {
             let len = u64::from(which) * 977;
             let max = usize::from(which % 17);
@@ -69,6 +70,20 @@ fuzz_target!(|data: &[u8]| {
         5 => {
             let headers = [("Content-Length", rest)];
             let _ = awl::http::body_length(&headers);
+        }
+        6 => {
+            use awl::inventory::{append::parse_appended, file, CheckContext};
+            let Ok(base) = file::parse(BASE, None) else {
+                panic!("the base inventory reads");
+            };
+            let whole = format!("{BASE}{text}");
+            if let Some(fast) = parse_appended(&base, &whole, None, &CheckContext::default()) {
+                let slow = file::parse(&whole, None).expect("what reads appended reads whole");
+                assert!(fast == slow && fast.source == slow.source, "{whole}");
+                for (f, s) in fast.systems.iter().zip(&slow.systems) {
+                    assert_eq!(f.place.table, s.place.table);
+                }
+            }
         }
         _ => {
             if let Some(line) = awl::syslog::parse(rest) {

@@ -293,6 +293,65 @@ fn twenty_concurrent_adds_all_survive() {
     assert_eq!(listed.as_array().unwrap().len(), 20);
 }
 
+#[test]
+fn adds_append_to_the_file_and_still_see_hand_edits() {
+    let dir = TempDir::new("inv-append");
+    let inv = dir.0.join("inventory.toml");
+    populate(&inv);
+    ok(
+        &inv,
+        "system add db1 --mac 52:54:00:00:00:a1 --profile web --secret k=v",
+    );
+    // What the adds appended is what a whole rewrite writes.
+    let text = std::fs::read_to_string(&inv).unwrap();
+    let parsed = file::parse(&text, Some(&inv)).unwrap();
+    assert_eq!(file::to_toml(&parsed).unwrap(), text);
+    assert!(dir.0.join(".inventory.toml.digest").exists());
+
+    // A system added by hand at the end: an add sees its MAC.
+    let by_hand =
+        "\n[[system]]\nname = \"hand\"\n\n[[system.interface]]\nmac = \"52:54:00:00:00:b1\"\n";
+    std::fs::write(&inv, format!("{text}{by_hand}")).unwrap();
+    let line = text.lines().count() + 2;
+    let e = fails(&inv, "system add other --mac 52:54:00:00:00:b1");
+    assert!(
+        e.contains(&format!(
+            "52:54:00:00:00:b1 is also system hand's (line {line})"
+        )),
+        "{e}"
+    );
+    ok(&inv, "system add other --mac 52:54:00:00:00:b2");
+
+    // A system removed by hand: its name and MAC are free again.
+    let text = std::fs::read_to_string(&inv).unwrap();
+    let at = text.find("\n[[system]]\nname = \"printer\"").unwrap();
+    let end = text[at + 1..]
+        .find("\n[[system]]")
+        .map_or(text.len(), |e| at + 1 + e);
+    std::fs::write(&inv, format!("{}{}", &text[..at + 1], &text[end + 1..])).unwrap();
+    assert!(!systems_in(&inv).contains(&"printer".to_string()));
+    ok(
+        &inv,
+        "system add printer --mac 52:54:00:00:00:99 --ip 10.0.0.99",
+    );
+
+    // A digest that is garbage is not used.
+    std::fs::write(dir.0.join(".inventory.toml.digest"), "{not json").unwrap();
+    ok(&inv, "system add last --mac 52:54:00:00:00:c1");
+    let e = fails(&inv, "system add last2 --mac 52:54:00:00:00:c1");
+    assert!(e.contains("is also system last's"), "{e}");
+    assert_eq!(
+        systems_in(&inv),
+        ["web1", "db1", "hand", "other", "printer", "last"]
+    );
+    // Secrets stay out of the digest.
+    let digest = std::fs::read_to_string(dir.0.join(".inventory.toml.digest")).unwrap();
+    assert!(
+        !digest.contains("salt") && !digest.contains("Europe"),
+        "{digest}"
+    );
+}
+
 /// An inventory of `n` reservations, large enough that writing it takes
 /// a while (so kills land inside edits).
 fn big_inventory(n: usize) -> String {
@@ -323,13 +382,16 @@ fn kill_9_during_a_stream_of_edits_leaves_a_whole_file_with_every_reported_edit(
             .spawn()
             .expect("spawn awl")
     };
+    // The first edit reads the hand-written file whole and leaves the
+    // digest that later adds build on.
+    assert!(add(0).wait().unwrap().success());
     // How long one edit takes here, to spread the kills across it.
     let start = Instant::now();
-    assert!(add(0).wait().unwrap().success());
+    assert!(add(1).wait().unwrap().success());
     let took = start.elapsed();
-    let mut reported = vec!["k0".to_string()];
+    let mut reported = vec!["k0".to_string(), "k1".to_string()];
     let (mut killed, mut finished, mut torn) = (0, 0, 0);
-    for i in 1..=30 {
+    for i in 2..=31 {
         let mut child = add(i);
         let delay = took.mul_f64((i * 37 % 31) as f64 / 25.0);
         std::thread::sleep(delay);

@@ -21,7 +21,7 @@ use super::import::{self, ImportFlags};
 use super::model::{
     Arch, Distro, Family, Interface, Inventory, Mac, Netboot, Profile, System, Uuid, Vars,
 };
-use super::store::{FileStore, Store};
+use super::store::{FileStore, NewEntry, Store};
 use super::DEFAULT_INVENTORY;
 
 /// `--inventory FILE` (or `AWL_INVENTORY`).
@@ -630,7 +630,9 @@ impl SystemArgs {
         let store = self.file.store();
         match self.command {
             SystemCommand::Add { name, flags } => {
-                edit(&store, &mut |inv| {
+                // Appended to the file (inventory::append): milliseconds
+                // however many systems there are.
+                store.append(&mut |inv| {
                     if inv.system(&name).is_some() {
                         bail!("a system named {name} already exists (awl system edit {name} changes it)");
                     }
@@ -646,8 +648,7 @@ impl SystemArgs {
                         place: Default::default(),
                     };
                     flags.apply(&mut s)?;
-                    inv.systems.push(s);
-                    Ok(())
+                    Ok(NewEntry::System(s))
                 })?;
                 println!("system {name}: added");
             }

@@ -49,6 +49,7 @@ use serde::Serialize;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 use toml::Spanned;
 
+use super::append::Source;
 use super::check::{CheckContext, Problems, Report};
 use super::model::{
     Distro, Interface, Inventory, Place, Pos, Profile, System, UnknownPolicy, Vars,
@@ -76,7 +77,11 @@ pub fn parse_with(
     ctx: &CheckContext<'_>,
 ) -> Result<Inventory, Problems> {
     let mut report = Report::new(path);
-    let inventory = read(text, path, &mut report);
+    let read = read_at(text, 0, path, &mut report);
+    let (inventory, shape) = match read {
+        Some((inventory, shape)) => (Some(inventory), Some(shape)),
+        None => (None, None),
+    };
     if let Some(inventory) = &inventory {
         // Checks between entries, except about entries that could not be
         // read whole (an interface with a bad MAC is not "no interface").
@@ -97,7 +102,12 @@ pub fn parse_with(
     }
     let problems = report.finish();
     match inventory {
-        Some(inventory) if problems.is_empty() => Ok(inventory),
+        Some(mut inventory) if problems.is_empty() => {
+            if shape.is_some_and(|s| s.lists_as_tables) {
+                inventory.source = Source::of(text);
+            }
+            Ok(inventory)
+        }
         _ => Err(Problems(problems)),
     }
 }
@@ -115,10 +125,26 @@ fn entry_of(field: &str) -> &str {
     &field[..end]
 }
 
-/// Reads what can be read; problems go to `report`. `None` when the text
-/// is not TOML at all.
-fn read(text: &str, path: Option<&Path>, report: &mut Report<'_>) -> Option<Inventory> {
-    let lines = Lines::new(text);
+/// How a text gave its lists.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Shape {
+    /// Every `distro`, `profile` and `system` list it has is written as
+    /// `[[tables]]` (not inline): more may be appended after it.
+    pub lists_as_tables: bool,
+    /// It has `[unknown]`.
+    pub has_unknown: bool,
+}
+
+/// Reads what can be read of `text`, which stands after `lines_before`
+/// lines of its file; problems go to `report`. `None` when the text is
+/// not TOML at all.
+pub(crate) fn read_at(
+    text: &str,
+    lines_before: usize,
+    path: Option<&Path>,
+    report: &mut Report<'_>,
+) -> Option<(Inventory, Shape)> {
+    let lines = Lines::new(text, lines_before);
     let (root, errors) = DeTable::parse_recoverable(text);
     if !errors.is_empty() {
         for e in errors {
@@ -132,8 +158,21 @@ fn read(text: &str, path: Option<&Path>, report: &mut Report<'_>) -> Option<Inve
         path: path.map(Path::to_path_buf),
         ..Inventory::default()
     };
+    let mut shape = Shape {
+        lists_as_tables: true,
+        has_unknown: false,
+    };
     for (key, value) in root.into_inner() {
-        match key.get_ref().as_ref() {
+        let kind = key.get_ref().as_ref();
+        if matches!(kind, "distro" | "profile" | "system") {
+            // An array of tables takes the span of its first `[[header]]`;
+            // an inline array (`system = [...]`) that of its `[` (and a
+            // `[[` there would be an array of arrays, refused below).
+            let at = text.get(value.span().start..).unwrap_or_default();
+            shape.lists_as_tables &= at.starts_with("[[");
+        }
+        shape.has_unknown |= kind == "unknown";
+        match kind {
             "distro" => {
                 for (i, entry) in r.array_of_tables("distro", value).into_iter().enumerate() {
                     inventory.distros.extend(r.distro(i, entry));
@@ -165,21 +204,27 @@ fn read(text: &str, path: Option<&Path>, report: &mut Report<'_>) -> Option<Inve
             }
         }
     }
-    Some(inventory)
+    Some((inventory, shape))
 }
 
 /// Byte offsets to lines and columns.
 struct Lines<'t> {
     text: &'t str,
     starts: Vec<usize>,
+    /// Lines of the file before `text`.
+    before: usize,
 }
 
 impl<'t> Lines<'t> {
-    fn new(text: &'t str) -> Self {
+    fn new(text: &'t str, before: usize) -> Self {
         let starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
-        Self { text, starts }
+        Self {
+            text,
+            starts,
+            before,
+        }
     }
 
     fn pos(&self, offset: usize) -> Pos {
@@ -189,7 +234,10 @@ impl<'t> Lines<'t> {
             .text
             .get(start..offset.min(self.text.len()))
             .map_or(1, |s| s.chars().count() + 1);
-        Pos { line, column }
+        Pos {
+            line: line + self.before,
+            column,
+        }
     }
 }
 

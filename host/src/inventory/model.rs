@@ -28,6 +28,9 @@ pub struct Inventory {
     pub systems: Vec<System>,
     /// The file it was read from (named in problems).
     pub path: Option<PathBuf>,
+    /// The text it was read from, when entries may be appended to that
+    /// text and read alone (see [`super::append`]).
+    pub source: Option<super::append::Source>,
 }
 
 /// Equal when they hold the same entries: where each stood in which file
