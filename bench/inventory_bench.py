@@ -31,6 +31,7 @@ import json
 import math
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
@@ -156,6 +157,14 @@ def free_port(kind):
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def answer_path(script, name):
+    """The answer file's path in a boot script (it carries the install token)."""
+    m = re.search(r"http://[^/\s]+(/answer/system/" + re.escape(name) + r"[/?][^\s]+)", script)
+    if not m:
+        raise SystemExit(f"no answer URL for {name} in its boot script: {script[:300]}")
+    return m.group(1)
 
 
 def start_awl(log):
@@ -284,7 +293,9 @@ def main():
             ipxe.append(dt)
         for _ in range(REQUESTS):
             i = rng.randint(1, N)
-            dt, status, body = get(conn, f"/answer/system/{name_of(i)}")
+            # The answer file opens to the install token its boot script carries.
+            _, _, script = get(conn, f"/ipxe?mac={mac_of(i)}&platform=pcbios")
+            dt, status, body = get(conn, answer_path(script, name_of(i)))
             if status != 200 or f"--hostname={name_of(i)}" not in body or f"bench{i:05d}" not in body:
                 raise SystemExit(f"/answer/system/{name_of(i)}: {status} {body[:300]}")
             answer.append(dt)
@@ -313,7 +324,7 @@ def main():
             d2, status, body = get(conn, f"/ipxe?mac={mac_of(i)}&platform=pcbios")
             if status != 200 or f"installing {name_of(i)}\n" not in body:
                 raise SystemExit(f"{name_of(i)}: second /ipxe gave {status} {body[:200]}")
-            d3, status, body = get(conn, f"/answer/system/{name_of(i)}")
+            d3, status, body = get(conn, answer_path(body, name_of(i)))
             if status != 200 or f"--hostname={name_of(i)}" not in body:
                 raise SystemExit(f"{name_of(i)}: answer file gave {status} {body[:200]}")
             live_first.append(d1)

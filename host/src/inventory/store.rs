@@ -464,6 +464,19 @@ impl<S: Store> InventoryCache<S> {
         }
     }
 
+    /// A cache over `store` that already holds `inventory`, read as
+    /// `generation`.
+    pub fn holding(store: S, generation: Generation, inventory: Inventory) -> Self {
+        Self {
+            store,
+            state: Mutex::new(CacheState {
+                generation: Some(generation),
+                inventory: Arc::new(inventory),
+                problems: None,
+            }),
+        }
+    }
+
     /// The store (for edits).
     pub fn store(&self) -> &S {
         &self.store

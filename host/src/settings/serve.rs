@@ -384,14 +384,19 @@ fn install_settings(serve: &ServeArgs, file: &ConfigFile) -> Result<Install> {
         Some(path) => {
             let store = FileStore::new(&path);
             // Refuse to start on a broken inventory; later edits that break
-            // it are logged and the last good one stays in use.
-            if path.exists() {
-                if let Err(problems) = store.load() {
-                    bail!("inventory {}:\n{problems}", path.display());
+            // it are logged and the last good one stays in use. What was
+            // read here is what the first request gets (no second read).
+            let cache = if path.exists() {
+                let (generation, loaded) = store.load_versioned();
+                match loaded {
+                    Ok(inventory) => InventoryCache::holding(store, generation, inventory),
+                    Err(problems) => bail!("inventory {}:\n{problems}", path.display()),
                 }
-            }
+            } else {
+                InventoryCache::new(store)
+            };
             tracing::info!("inventory: {}", path.display());
-            Some(Arc::new(InventoryCache::new(store)))
+            Some(Arc::new(cache))
         }
         None => None,
     };
