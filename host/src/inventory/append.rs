@@ -29,10 +29,8 @@
 //! (the writer puts systems last), so the file stays the one a full rewrite
 //! makes, and edits other than adds still read and write it whole.
 
-use std::net::Ipv4Addr;
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use super::check::{CheckContext, Report};
@@ -75,74 +73,139 @@ pub fn parse_appended(
     path: Option<&Path>,
     ctx: &CheckContext<'_>,
 ) -> Option<Inventory> {
-    let source = base.source.as_ref()?;
-    let prefix = text.as_bytes().get(..source.len)?;
-    let tail = text.get(source.len..)?;
+    let mut all = base.clone();
+    read_appended(&mut all, text, path, ctx).then_some(all)
+}
+
+/// [`parse_appended`] in place: `inventory` gets the entries appended in
+/// `text` (true), or stays as it was (false).
+pub fn read_appended(
+    inventory: &mut Inventory,
+    text: &str,
+    path: Option<&Path>,
+    ctx: &CheckContext<'_>,
+) -> bool {
+    let Some(source) = inventory.source.clone() else {
+        return false;
+    };
+    let (Some(prefix), Some(tail)) = (text.as_bytes().get(..source.len), text.get(source.len..))
+    else {
+        return false;
+    };
     if tail.is_empty() {
-        return None;
+        return false;
     }
     let mut hash = Sha256::new();
     hash.update(prefix);
     if <[u8; 32]>::from(hash.clone().finalize()) != source.sha256 {
-        return None;
+        return false;
     }
     let mut report = Report::new(path);
-    let (added, shape) = file::read_at(tail, source.lines, path, &mut report)?;
+    let Some((added, shape)) = file::read_at(tail, source.lines, path, &mut report) else {
+        return false;
+    };
     if !report.problems.is_empty() || !shape.lists_as_tables || shape.has_unknown {
-        return None;
+        return false;
     }
-    let mut all = base.clone();
-    all.distros.extend(added.distros);
-    all.profiles.extend(added.profiles);
-    all.systems.extend(added.systems);
-    all.path = path.map(Path::to_path_buf);
-    if !all.check(ctx).is_empty() {
-        return None;
+    let had = (
+        inventory.distros.len(),
+        inventory.profiles.len(),
+        inventory.systems.len(),
+    );
+    inventory.distros.extend(added.distros);
+    inventory.profiles.extend(added.profiles);
+    inventory.systems.extend(added.systems);
+    if !inventory.check(ctx).is_empty() {
+        inventory.distros.truncate(had.0);
+        inventory.profiles.truncate(had.1);
+        inventory.systems.truncate(had.2);
+        return false;
     }
     hash.update(tail.as_bytes());
-    all.source = tail.ends_with('\n').then(|| Source {
+    inventory.path = path.map(Path::to_path_buf);
+    inventory.source = tail.ends_with('\n').then(|| Source {
         len: text.len(),
         lines: source.lines + count_lines(tail),
         sha256: hash.finalize().into(),
     });
-    Some(all)
+    true
 }
 
-/// What a new `awl` process needs to append a system without reading the
-/// file: see the module docs. Stored as JSON.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Digest {
-    /// The awl that wrote it (another version's digest is not used).
-    awl: String,
-    /// The [`Source`] of the version it describes.
-    len: usize,
-    lines: usize,
-    sha256: String,
-    /// Distros, profiles and `[unknown]`, as the file writes them.
-    head: String,
-    /// Each system, in file order.
-    systems: Vec<DigestSystem>,
-}
+/// The digest: what a new `awl` process needs to append a system without
+/// reading the file (see the module docs). Text, built to be appended to
+/// as the inventory is:
+///
+/// ```text
+/// awl-digest 0.1.0            LEN LINES SHA256 BODY   (fixed width)
+/// "[[distro]]\nname = ..."     distros, profiles, [unknown] as TOML, in a JSON string
+/// NAME<TAB>PROFILE<TAB>NETBOOT<TAB>UUID<TAB>LINE<TAB>MAC|IP|HOST,MAC|IP|HOST
+/// ...                                               one line per system
+/// ```
+///
+/// The header's `LEN LINES SHA256` are the [`Source`] of the inventory
+/// text it describes, `BODY` the bytes of lines after the header that
+/// belong to it (anything after them is ignored). An add appends its
+/// system's line, then rewrites the header in place: a crash in between
+/// leaves a header that describes the previous text, which the file no
+/// longer is, so the digest is not used.
+pub mod digest {
+    use std::net::Ipv4Addr;
+    use std::path::Path;
 
-#[derive(Debug, Serialize, Deserialize)]
-struct DigestSystem {
-    name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    profile: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    netboot: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    uuid: Option<String>,
-    /// The line of its `[[system]]`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    line: Option<usize>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    interfaces: Vec<(String, Option<Ipv4Addr>, Option<String>)>,
-}
+    use super::{Interface, Inventory, Place, Pos, Source, System, Vars};
+    use crate::inventory::file;
 
-impl Digest {
-    /// `inventory`'s, when it has a [`Source`].
-    pub fn of(inventory: &Inventory) -> Option<Self> {
+    const MAGIC: &str = "awl-digest";
+
+    /// The header's length in bytes (it is rewritten in place).
+    pub const HEADER_LEN: usize = MAGIC.len() + 1 + 16 + 1 + 20 + 1 + 20 + 1 + 64 + 1 + 20 + 1;
+
+    /// The header for `source` with `body` bytes of lines.
+    pub fn header(source: &Source, body: usize) -> String {
+        let line = format!(
+            "{MAGIC} {:<16} {:020} {:020} {} {body:020}\n",
+            env!("CARGO_PKG_VERSION"),
+            source.len,
+            source.lines,
+            hex::encode(source.sha256),
+        );
+        debug_assert_eq!(line.len(), HEADER_LEN);
+        line
+    }
+
+    /// The lines of `systems` (of a valid inventory: names, profiles and
+    /// hostnames hold no tab, comma, bar or newline).
+    pub fn lines(systems: &[System]) -> String {
+        let mut out = String::new();
+        for s in systems {
+            let opt = |v: Option<String>| v.unwrap_or_default();
+            let interfaces: Vec<String> = s
+                .interfaces
+                .iter()
+                .map(|i| {
+                    format!(
+                        "{}|{}|{}",
+                        i.mac,
+                        opt(i.ip.map(|ip| ip.to_string())),
+                        opt(i.hostname.clone())
+                    )
+                })
+                .collect();
+            out += &format!(
+                "{}\t{}\t{}\t{}\t{}\t{}\n",
+                s.name,
+                opt(s.profile.clone()),
+                opt(s.netboot.map(|n| n.to_string())),
+                opt(s.uuid.map(|u| u.to_string())),
+                s.place.table.map_or(0, |p| p.line),
+                interfaces.join(",")
+            );
+        }
+        out
+    }
+
+    /// The whole digest of `inventory`, when it has a [`Source`].
+    pub fn text(inventory: &Inventory) -> Option<String> {
         let source = inventory.source.as_ref()?;
         let head = Inventory {
             unknown: inventory.unknown.clone(),
@@ -150,80 +213,82 @@ impl Digest {
             profiles: inventory.profiles.clone(),
             ..Inventory::default()
         };
-        let systems = inventory
-            .systems
-            .iter()
-            .map(|s| DigestSystem {
-                name: s.name.clone(),
-                profile: s.profile.clone(),
-                netboot: s.netboot.map(|n| n.to_string()),
-                uuid: s.uuid.map(|u| u.to_string()),
-                line: s.place.table.map(|p| p.line),
-                interfaces: s
-                    .interfaces
-                    .iter()
-                    .map(|i| (i.mac.to_string(), i.ip, i.hostname.clone()))
-                    .collect(),
-            })
-            .collect();
-        Some(Self {
-            awl: env!("CARGO_PKG_VERSION").into(),
-            len: source.len,
-            lines: source.lines,
-            sha256: hex::encode(source.sha256),
-            head: file::to_toml(&head).ok()?,
-            systems,
-        })
+        let mut body = serde_json::to_string(&file::to_toml(&head).ok()?).ok()?;
+        body.push('\n');
+        body += &lines(&inventory.systems);
+        Some(header(source, body.len()) + &body)
     }
 
-    /// The inventory it describes, with each system's variables, secrets
-    /// and kernel arguments left out; `None` when it cannot be used.
-    pub fn inventory(&self, path: &Path) -> Option<Inventory> {
-        if self.awl != env!("CARGO_PKG_VERSION") {
+    /// The inventory `bytes` (a digest) describes, with each system's
+    /// variables, secrets and kernel arguments left out, and where its
+    /// body ends; `None` when it cannot be used. Whether it describes the
+    /// current file is for the caller to see.
+    pub fn read(bytes: &[u8], path: &Path) -> Option<(Inventory, usize)> {
+        let header = std::str::from_utf8(bytes.get(..HEADER_LEN)?).ok()?;
+        let mut words = header.split_ascii_whitespace();
+        if words.next()? != MAGIC || words.next()? != env!("CARGO_PKG_VERSION") {
             return None;
         }
+        let len = words.next()?.parse().ok()?;
+        let lines = words.next()?.parse().ok()?;
         let mut sha256 = [0u8; 32];
-        hex::decode_to_slice(&self.sha256, &mut sha256).ok()?;
-        let mut inventory = file::parse(&self.head, Some(path)).ok()?;
-        for s in &self.systems {
-            let interfaces = s
-                .interfaces
-                .iter()
-                .map(|(mac, ip, hostname)| {
-                    Some(Interface {
-                        mac: mac.parse().ok()?,
-                        ip: *ip,
-                        hostname: hostname.clone(),
-                    })
-                })
-                .collect::<Option<Vec<_>>>()?;
-            inventory.systems.push(System {
-                name: s.name.clone(),
-                profile: s.profile.clone(),
-                netboot: match &s.netboot {
-                    Some(n) => Some(n.parse().ok()?),
-                    None => None,
-                },
-                uuid: match &s.uuid {
-                    Some(u) => Some(u.parse().ok()?),
-                    None => None,
-                },
-                kernel_args: String::new(),
-                interfaces,
-                vars: Vars::new(),
-                secrets: Vars::new(),
-                place: Place {
-                    table: s.line.map(|line| Pos { line, column: 1 }),
-                    ..Place::default()
-                },
-            });
+        hex::decode_to_slice(words.next()?, &mut sha256).ok()?;
+        let body_len: usize = words.next()?.parse().ok()?;
+        let end = HEADER_LEN.checked_add(body_len)?;
+        let body = std::str::from_utf8(bytes.get(HEADER_LEN..end)?).ok()?;
+        let (head, systems) = body.split_once('\n')?;
+        let head: String = serde_json::from_str(head).ok()?;
+        let mut inventory = file::parse(&head, Some(path)).ok()?;
+        for line in systems.lines() {
+            inventory.systems.push(system(line)?);
         }
-        inventory.source = Some(Source {
-            len: self.len,
-            lines: self.lines,
-            sha256,
-        });
-        Some(inventory)
+        inventory.source = Some(Source { len, lines, sha256 });
+        Some((inventory, end))
+    }
+
+    fn system(line: &str) -> Option<System> {
+        let mut f = line.split('\t');
+        let mut next = || f.next();
+        let some = |t: &str| (!t.is_empty()).then(|| t.to_string());
+        let (name, profile, netboot, uuid, at, interfaces) =
+            (next()?, next()?, next()?, next()?, next()?, next()?);
+        let interfaces = interfaces
+            .split(',')
+            .filter(|i| !i.is_empty())
+            .map(|i| {
+                let mut parts = i.split('|');
+                let (mac, ip, hostname) = (parts.next()?, parts.next()?, parts.next()?);
+                Some(Interface {
+                    mac: mac.parse().ok()?,
+                    ip: match ip {
+                        "" => None,
+                        ip => Some(ip.parse::<Ipv4Addr>().ok()?),
+                    },
+                    hostname: some(hostname),
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        let line: usize = at.parse().ok()?;
+        Some(System {
+            name: name.to_string(),
+            profile: some(profile),
+            netboot: match netboot {
+                "" => None,
+                n => Some(n.parse().ok()?),
+            },
+            uuid: match uuid {
+                "" => None,
+                u => Some(u.parse().ok()?),
+            },
+            kernel_args: String::new(),
+            interfaces,
+            vars: Vars::new(),
+            secrets: Vars::new(),
+            place: Place {
+                table: (line > 0).then_some(Pos { line, column: 1 }),
+                ..Place::default()
+            },
+        })
     }
 }
 
@@ -319,17 +384,31 @@ role = "x"
     #[test]
     fn a_digest_stands_for_the_file_without_its_secrets() {
         let whole = file::parse(&format!("{BASE}{B}"), None).unwrap();
-        let json = serde_json::to_string(&Digest::of(&whole).unwrap()).unwrap();
+        let text = digest::text(&whole).unwrap();
         assert!(
-            !json.contains("role") && !json.contains("secrets"),
-            "{json}"
+            !text.contains("role") && !text.contains("secrets"),
+            "{text}"
         );
-        let digest: Digest = serde_json::from_str(&json).unwrap();
-        let inv = digest.inventory(Path::new("inv.toml")).unwrap();
+        let (inv, end) = digest::read(text.as_bytes(), Path::new("inv.toml")).unwrap();
+        assert_eq!(end, text.len());
         assert_eq!(inv.source, whole.source);
         assert_eq!(inv.systems.len(), 2);
         assert_eq!(inv.systems[0].interfaces, whole.systems[0].interfaces);
+        assert_eq!(inv.systems[1].place.table.unwrap().line, 23);
         assert_eq!(inv.profiles, whole.profiles);
         assert!(inv.systems[1].secrets.is_empty());
+        // Bytes after the body are not part of it; a torn header is no digest.
+        let longer = format!("{text}junk\tline\n");
+        assert_eq!(
+            digest::read(longer.as_bytes(), Path::new("x"))
+                .unwrap()
+                .0
+                .systems
+                .len(),
+            2
+        );
+        assert!(digest::read(&text.as_bytes()[..40], Path::new("x")).is_none());
+        let other = text.replacen("awl-digest", "awl-digesT", 1);
+        assert!(digest::read(other.as_bytes(), Path::new("x")).is_none());
     }
 }

@@ -243,14 +243,15 @@ impl Inventory {
         for (kind, entries) in kinds {
             let mut seen: HashMap<&str, &Place> = HashMap::new();
             for (name, place) in entries {
-                let entry = format!("{kind}[{name}]");
+                // The label only when there is a problem (10,000 systems).
+                let entry = || format!("{kind}[{name}]");
                 if let Some(why) = name_problem(name) {
-                    r.at(place, &entry, "name", why);
+                    r.at(place, &entry(), "name", why);
                 }
                 if let Some(first) = seen.get(name) {
                     r.at(
                         place,
-                        &entry,
+                        &entry(),
                         "name",
                         format!("another {kind} is named {name}{}", line_of(first)),
                     );
@@ -436,8 +437,9 @@ impl Inventory {
         let mut hostnames = Claims::default();
         let mut uuids = Claims::default();
         for s in &self.systems {
-            let entry = format!("system[{}]", s.name);
-            let mut at = |field: &str, message: String| r.at(&s.place, &entry, field, message);
+            let mut at = |field: &str, message: String| {
+                r.at(&s.place, &format!("system[{}]", s.name), field, message);
+            };
             match &s.profile {
                 Some(p) if self.profile(p).is_none() => {
                     at("profile", format!("no profile is named {p}"));

@@ -21,14 +21,14 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Read, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, Context, Result};
 use nix::fcntl::{Flock, FlockArg};
 
-use super::append::{self, Digest, Source};
+use super::append::{self, digest, Source};
 use super::check::{CheckContext, Problem, Problems};
 use super::file;
 use super::model::{Distro, Inventory, Profile, System};
@@ -99,12 +99,12 @@ pub trait Store: Send + Sync {
         .map(drop)
     }
 
-    /// The inventory as it is now, given `previous`, a version read
-    /// before: the file store reads only what was appended since, when
-    /// that is all that changed.
-    fn load_after(&self, previous: &Inventory) -> (Generation, Result<Inventory, Problems>) {
-        let _ = previous;
-        self.load_versioned()
+    /// When the store now holds `current` with entries appended (and
+    /// nothing else changed), adds them to `current` and returns the
+    /// generation read; otherwise `None`, and `current` is as it was.
+    fn read_appended(&self, current: &mut Inventory) -> Option<Generation> {
+        let _ = current;
+        None
     }
 
     /// The current generation; cheap (no read of the inventory).
@@ -310,12 +310,12 @@ impl FileStore {
         self.path.with_file_name(name)
     }
 
-    /// The digest's inventory, when there is a usable one (whether it
-    /// describes the current file is for the caller to see).
-    fn read_digest(&self) -> Option<Inventory> {
+    /// The digest's inventory and where its body ends, when there is a
+    /// usable one (whether it describes the current file is for the caller
+    /// to see).
+    fn read_digest(&self) -> Option<(Inventory, usize)> {
         let bytes = std::fs::read(self.digest_path()).ok()?;
-        let digest: Digest = serde_json::from_slice(&bytes).ok()?;
-        digest.inventory(&self.path)
+        digest::read(&bytes, &self.path)
     }
 
     /// Leaves the digest of `written` (just written) beside the file. Best
@@ -323,7 +323,7 @@ impl FileStore {
     /// version, is not used; the file is what counts, so nothing is synced.
     fn write_digest(&self, written: &Inventory) {
         let path = self.digest_path();
-        let Some(json) = Digest::of(written).and_then(|d| serde_json::to_vec(&d).ok()) else {
+        let Some(text) = digest::text(written) else {
             let _ = std::fs::remove_file(&path);
             return;
         };
@@ -336,10 +336,28 @@ impl FileStore {
             .truncate(true)
             .mode(0o600)
             .open(&temp)
-            .and_then(|mut f| f.write_all(&json))
+            .and_then(|mut f| f.write_all(text.as_bytes()))
             .and_then(|()| std::fs::rename(&temp, &path));
         if done.is_err() {
             let _ = std::fs::remove_file(&temp);
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+
+    /// After an append: the digest whose body ended at `body_end` gets the
+    /// lines of `all`'s systems from `from` on, then a header for `all`
+    /// (in that order: see [`digest`]).
+    fn append_digest(&self, body_end: usize, all: &Inventory, from: usize) {
+        let path = self.digest_path();
+        let done = (|| -> std::io::Result<()> {
+            let source = all.source.as_ref().ok_or(ErrorKind::InvalidData)?;
+            let lines = digest::lines(all.systems.get(from..).unwrap_or_default());
+            let f = OpenOptions::new().write(true).open(&path)?;
+            f.write_all_at(lines.as_bytes(), body_end as u64)?;
+            let body = body_end + lines.len() - digest::HEADER_LEN;
+            f.write_all_at(digest::header(source, body).as_bytes(), 0)
+        })();
+        if done.is_err() {
             let _ = std::fs::remove_file(&path);
         }
     }
@@ -350,19 +368,11 @@ impl Store for FileStore {
         self.parse(self.read(), &CheckContext::default())
     }
 
-    fn load_after(&self, previous: &Inventory) -> (Generation, Result<Inventory, Problems>) {
-        let read = self.read();
-        if let Ok(Some((text, meta))) = &read {
-            let ctx = CheckContext::default();
-            if let Some(all) = append::parse_appended(previous, text, Some(&self.path), &ctx) {
-                return (generation_of(meta), Ok(all));
-            }
-        }
-        let generation = match &read {
-            Ok(Some((_, meta))) => generation_of(meta),
-            _ => Generation::default(),
-        };
-        (generation, self.parse(read, &CheckContext::default()))
+    fn read_appended(&self, current: &mut Inventory) -> Option<Generation> {
+        current.source.as_ref()?;
+        let (text, meta) = self.read().ok()??;
+        let ctx = CheckContext::default();
+        append::read_appended(current, &text, Some(&self.path), &ctx).then(|| generation_of(&meta))
     }
 
     fn load_versioned(&self) -> (Generation, Result<Inventory, Problems>) {
@@ -383,7 +393,7 @@ impl Store for FileStore {
     fn append(&self, make: &mut dyn FnMut(&Inventory) -> Result<NewEntry>) -> Result<()> {
         let _lock = self.lock()?;
         let (old_text, old_meta) = self.read_for_edit()?;
-        if let (Some(text), Some(base)) = (&old_text, self.read_digest()) {
+        if let (Some(text), Some((base, body_end))) = (&old_text, self.read_digest()) {
             match make(&base) {
                 Ok(entry) => {
                     // parse_appended sees whether the digest describes the
@@ -391,9 +401,11 @@ impl Store for FileStore {
                     let new_text = format!("{text}\n{}", entry.toml()?);
                     let ctx = CheckContext::default();
                     let path = Some(self.path.as_path());
-                    if let Some(all) = append::parse_appended(&base, &new_text, path, &ctx) {
+                    let had = base.systems.len();
+                    let mut all = base;
+                    if append::read_appended(&mut all, &new_text, path, &ctx) {
                         self.write(&new_text, old_meta.as_ref())?;
-                        self.write_digest(&all);
+                        self.append_digest(body_end, &all, had);
                         return Ok(());
                     }
                     // A problem, or an old digest: the slow way below
@@ -493,7 +505,19 @@ impl<S: Store> InventoryCache<S> {
             }
         };
         if state.generation != Some(now) {
-            let (generation, loaded) = self.store.load_after(&state.inventory);
+            // Only what an add appended, when that is all that changed:
+            // in place, unless requests still hold this version.
+            if state.inventory.source.is_some() {
+                let generation = self
+                    .store
+                    .read_appended(Arc::make_mut(&mut state.inventory));
+                if generation.is_some() {
+                    state.generation = generation;
+                    state.problems = None;
+                    return state.inventory.clone();
+                }
+            }
+            let (generation, loaded) = self.store.load_versioned();
             state.generation = Some(generation);
             match loaded {
                 Ok(inventory) => {
