@@ -17,7 +17,7 @@
 //!   gives the same answer and every problem with its line.
 //! * The running server keeps the last version it read and so reads only
 //!   the tail after an `awl system add`. A new `awl` process has read
-//!   nothing, so every edit leaves a [`Digest`] beside the file
+//!   nothing, so every edit leaves a [`digest`] beside the file
 //!   (`.FILE.digest`): what the checks of a new system need (distros,
 //!   profiles, `[unknown]`, and each system's name, profile, netboot,
 //!   UUID and interfaces; no variables, no secrets), for the version it
