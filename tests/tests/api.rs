@@ -236,7 +236,24 @@ fn writes_need_the_token_and_a_system_added_changes_the_next_dhcp_answer() {
 
     // Bad input: named, refused, nothing changed.
     let kept = std::fs::read(&inv).unwrap();
+    let taken_mac = format!(r#"{{"name":"web3","interface":[{{"mac":"{mac}"}}]}}"#);
     for (method, path, content_type, data, want, says) in [
+        (
+            "POST",
+            "/systems",
+            "application/json",
+            taken_mac.as_str(),
+            422,
+            "is also system web1's",
+        ),
+        (
+            "POST",
+            "/systems",
+            "application/json",
+            r#"{"name":"web4","profile":"nope","interface":[{"mac":"52:54:00:00:00:44"}]}"#,
+            422,
+            "system[web4].profile: no profile is named nope",
+        ),
         (
             "POST",
             "/systems",

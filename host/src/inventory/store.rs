@@ -38,6 +38,19 @@ use super::model::{Distro, Inventory, Profile, System};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Generation(pub [u64; 5]);
 
+/// Why an edit was refused: what it would write has these problems (the
+/// error of [`Store::update`] and [`Store::append`], to downcast to).
+#[derive(Debug)]
+pub struct Invalid(pub Problems);
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "refused, the inventory would not be valid:\n{}", self.0)
+    }
+}
+
+impl std::error::Error for Invalid {}
+
 /// An entry [`Store::append`] adds.
 #[derive(Debug, Clone)]
 pub enum NewEntry {
@@ -288,12 +301,11 @@ impl FileStore {
         let text = file::to_toml(&inventory)?;
         let written = file::parse(&text, Some(&self.path)).map_err(|p| {
             // Lines would point into a file that is never written.
-            let p = Problems(
+            Invalid(Problems(
                 p.0.into_iter()
                     .map(|q| Problem { pos: None, ..q })
                     .collect(),
-            );
-            anyhow!("refused, the inventory would not be valid:\n{p}")
+            ))
         })?;
         if old_text.as_deref() != Some(text.as_str()) {
             self.write(&text, old_meta.as_ref())?;
