@@ -478,6 +478,23 @@ fn a_full_disk_fails_the_edit_and_keeps_the_old_file() {
     assert_eq!(std::fs::read(&inv).unwrap(), before);
     assert_eq!(systems_in(&inv), ["a"]);
     assert!(!mount.join(".inventory.toml.tmp").exists());
+    // An add (appended, checked against the digest) fails the same way.
+    let e = fails(
+        &inv,
+        &format!("system add b --mac 52:54:00:00:00:02 --var note={long}"),
+    );
+    assert!(e.contains("No space left"), "{e}");
+    assert_eq!(std::fs::read(&inv).unwrap(), before);
+    assert!(!mount.join(".inventory.toml.tmp").exists());
+    // With room again, adds go on and see what is there.
+    std::fs::remove_file(&filler).unwrap();
+    ok(
+        &inv,
+        &format!("system add b --mac 52:54:00:00:00:02 --var note={long}"),
+    );
+    let e = fails(&inv, "system add c --mac 52:54:00:00:00:02");
+    assert!(e.contains("is also system b's"), "{e}");
+    assert_eq!(systems_in(&inv), ["a", "b"]);
 }
 
 #[test]
