@@ -73,10 +73,15 @@ fuzz_target!(|data: &[u8]| {
         }
         6 => {
             use awl::inventory::{append::parse_appended, file, CheckContext};
-            let Ok(base) = file::parse(BASE, None) else {
+            // Two bases: awl's own writing, and a hand-written one (a
+            // byte-order mark, CRLF, a comment, [unknown], tables that
+            // extend the last entry).
+            let start = [BASE, HAND][usize::from(which / 8) % 2];
+            let Ok(base) = file::parse(start, None) else {
                 panic!("the base inventory reads");
             };
-            let whole = format!("{BASE}{text}");
+            assert!(base.source.is_some(), "entries may be appended to the base");
+            let whole = format!("{start}{text}");
             if let Some(fast) = parse_appended(&base, &whole, None, &CheckContext::default()) {
                 let slow = file::parse(&whole, None).expect("what reads appended reads whole");
                 assert!(fast == slow && fast.source == slow.source, "{whole}");
@@ -112,3 +117,6 @@ profile = "p"
 [[system.interface]]
 mac = "52:54:00:00:00:01"
 "#;
+
+/// A hand-written base for the appended entries.
+const HAND: &str = "\u{feff}# by hand\r\n[unknown]\r\naction = \"menu\"\r\n\r\n[[distro]]\r\nname = \"d\"\r\nkernel = \"d/linux\"\r\ninitrd = [\"d/initrd.gz\"]\r\n\r\n[[profile]]\r\nname = \"p\"\r\ndistro = \"d\"\r\n\r\n[[system]]\r\nname = \"s\"\r\nprofile = \"p\"\r\n\r\n[[system.interface]]\r\nmac = \"52:54:00:00:00:01\"\r\n\r\n[system.vars]\r\nx = 1\r\n";

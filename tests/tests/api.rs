@@ -242,6 +242,14 @@ fn writes_need_the_token_and_a_system_added_changes_the_next_dhcp_answer() {
             "POST",
             "/systems",
             "application/json",
+            r#"{"name":"web1","interface":[{"mac":"zz"}]}"#,
+            409,
+            "exists",
+        ),
+        (
+            "POST",
+            "/systems",
+            "application/json",
             taken_mac.as_str(),
             422,
             "is also system web1's",
@@ -314,6 +322,30 @@ fn writes_need_the_token_and_a_system_added_changes_the_next_dhcp_answer() {
         assert!(problem.contains(says), "{problem}");
     }
     assert_eq!(std::fs::read(&inv).unwrap(), kept);
+
+    // A system removed by hand (the digest beside the file still lists
+    // it): its name is free, and a taken MAC is named, not "exists".
+    let body = |mac: &str| format!(r#"{{"name":"web5","interface":[{{"mac":"{mac}"}}]}}"#);
+    let ok = |data: &str| {
+        call(
+            ns,
+            "POST",
+            &api("/systems"),
+            Some(&token),
+            Some(("application/json", data)),
+        )
+    };
+    assert_eq!(ok(&body("52:54:00:95:00:55")).0, 201);
+    std::fs::write(&inv, &kept).unwrap();
+    let (status, _, problem) = ok(&body(mac));
+    assert_eq!(status, 422, "{problem}");
+    assert!(problem.contains("is also system web1's"), "{problem}");
+    assert_eq!(std::fs::read(&inv).unwrap(), kept);
+    assert_eq!(ok(&body("52:54:00:95:00:56")).0, 201);
+    let (status, _, problem) = ok(&body("52:54:00:95:00:57"));
+    assert_eq!(status, 409, "{problem}");
+    let (_, _, gone) = call(ns, "DELETE", &api("/systems/web5"), Some(&token), None);
+    assert_eq!(std::fs::read(&inv).unwrap(), kept, "{gone}");
 
     // A merge patch changes one field.
     let (status, _, patched) = call(

@@ -197,29 +197,23 @@ pub fn write(
 /// hundred), with the same answers as any other write: 409 for a taken
 /// name, 422 naming entry and field.
 fn create_system(cache: &InventoryCache, name: &str, body: &Value) -> Result<Done, Problem> {
-    let entry = to_toml(entry_of(body, name)?)?;
-    let mut doc = toml::Table::new();
-    doc.insert("system".into(), toml::Value::Array(vec![entry]));
-    let text = toml::to_string(&doc).map_err(|e| Problem::new(422, e.to_string()))?;
-    // The entry alone, by the file's reader: its own fields' problems.
-    let mut report = Report::new(None);
-    let read = file::read_at(&text, 0, None, &mut report);
-    let problems = report.finish();
-    let system = match read {
-        Some((mut alone, _)) if problems.is_empty() => alone.systems.pop(),
-        _ => None,
-    };
-    let Some(system) = system else {
-        return Err(unprocessable(&Problems(problems)));
-    };
     let mut refused: Option<Problem> = None;
     let result = cache.store().append(&mut |inventory| {
+        // Asked again when the digest was out of date: only the last
+        // answer counts. A taken name first, as for every other write.
+        refused = None;
         if inventory.system(name).is_some() {
             let why = format!("a system named {name} exists (PUT replaces it)");
             refused = Some(Problem::new(409, why));
             return Err(anyhow!("refused"));
         }
-        Ok(NewEntry::System(system.clone()))
+        match system_of(name, body) {
+            Ok(system) => Ok(NewEntry::System(system)),
+            Err(problem) => {
+                refused = Some(problem);
+                Err(anyhow!("refused"))
+            }
+        }
     });
     match (result, refused) {
         (Ok(()), _) => Ok(Done::Created),
@@ -232,6 +226,25 @@ fn create_system(cache: &InventoryCache, name: &str, body: &Value) -> Result<Don
                 Err(Problem::new(503, detail))
             }
         },
+    }
+}
+
+/// The body as the system `name`, read alone by the file's reader: its
+/// own fields' problems, as a 422.
+fn system_of(name: &str, body: &Value) -> Result<crate::inventory::model::System, Problem> {
+    let entry = to_toml(entry_of(body, name)?)?;
+    let mut doc = toml::Table::new();
+    doc.insert("system".into(), toml::Value::Array(vec![entry]));
+    let text = toml::to_string(&doc).map_err(|e| Problem::new(422, e.to_string()))?;
+    let mut report = Report::new(None);
+    let read = file::read_at(&text, 0, None, &mut report);
+    let problems = report.finish();
+    match read {
+        Some((mut alone, _)) if problems.is_empty() => alone
+            .systems
+            .pop()
+            .ok_or_else(|| Problem::new(422, "not a system")),
+        _ => Err(unprocessable(&Problems(problems))),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use awl_core::dhcp::{Lease, Machine, Machines, Reservation, Who};
 
@@ -54,7 +54,10 @@ impl Index {
 /// index is rebuilt only when the inventory changed.
 pub struct InventoryMachines {
     cache: Option<Arc<InventoryCache>>,
-    current: Mutex<Option<(Arc<Inventory>, Arc<Index>)>>,
+    /// The version indexed, held weakly: a strong hold would make the
+    /// cache copy the whole inventory to extend it after an add (its
+    /// allocation stays while this is held, so the pointer is not reused).
+    current: Mutex<Option<(Weak<Inventory>, Arc<Index>)>>,
 }
 
 impl std::fmt::Debug for InventoryMachines {
@@ -88,10 +91,12 @@ impl InventoryMachines {
         let inventory = self.cache.as_ref()?.get();
         let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
         match current.as_ref() {
-            Some((seen, index)) if Arc::ptr_eq(seen, &inventory) => Some(index.clone()),
+            Some((seen, index)) if std::ptr::eq(seen.as_ptr(), Arc::as_ptr(&inventory)) => {
+                Some(index.clone())
+            }
             _ => {
                 let index = Arc::new(Index::of(&inventory));
-                *current = Some((inventory, index.clone()));
+                *current = Some((Arc::downgrade(&inventory), index.clone()));
                 Some(index)
             }
         }

@@ -20,10 +20,10 @@
 //!   nothing, so every edit leaves a [`digest`] beside the file
 //!   (`.FILE.digest`): what the checks of a new system need (distros,
 //!   profiles, `[unknown]`, and each system's name, profile, netboot,
-//!   UUID and interfaces; no variables, no secrets), for the version it
-//!   describes by length and hash. A digest that does not describe the
-//!   current file (a hand edit, an older awl, a crash before it was
-//!   written) is simply not used.
+//!   UUID and interfaces; no system variables, no secrets), for the
+//!   version it describes by length and hash. A digest that does not
+//!   describe the current file or a prefix of it (a hand edit, an older
+//!   awl, a crash before it was written) is simply not used.
 //!
 //! What an add appends is what rewriting the whole file would have written
 //! (the writer puts systems last), so the file stays the one a full rewrite
@@ -92,7 +92,9 @@ pub fn read_appended(
     else {
         return false;
     };
-    if tail.is_empty() {
+    // A byte-order mark is dropped at the start of a text read alone,
+    // and is an error in the middle of the file.
+    if tail.is_empty() || tail.starts_with('\u{feff}') {
         return false;
     }
     let mut hash = Sha256::new();
@@ -136,15 +138,15 @@ pub fn read_appended(
 /// as the inventory is:
 ///
 /// ```text
-/// awl-digest 0.1.0            LEN LINES SHA256 BODY   (fixed width)
+/// awl-digest 0.1.0  LEN LINES SHA256 BODY-LEN BODY-SHA256   (fixed width)
 /// "[[distro]]\nname = ..."     distros, profiles, [unknown] as TOML, in a JSON string
 /// NAME<TAB>PROFILE<TAB>NETBOOT<TAB>UUID<TAB>LINE<TAB>MAC|IP|HOST,MAC|IP|HOST
 /// ...                                               one line per system
 /// ```
 ///
 /// The header's `LEN LINES SHA256` are the [`Source`] of the inventory
-/// text it describes, `BODY` the bytes of lines after the header that
-/// belong to it (anything after them is ignored). An add appends its
+/// text it describes, `BODY` the length and SHA-256 of the lines after the
+/// header that belong to it (anything after them is ignored). An add appends its
 /// system's line, then rewrites the header in place: a crash in between
 /// leaves a header that describes the previous text, which the file no
 /// longer is, so the digest is not used.
@@ -152,22 +154,29 @@ pub mod digest {
     use std::net::Ipv4Addr;
     use std::path::Path;
 
+    use sha2::{Digest as _, Sha256};
+
     use super::{Interface, Inventory, Place, Pos, Source, System, Vars};
     use crate::inventory::file;
 
     const MAGIC: &str = "awl-digest";
 
     /// The header's length in bytes (it is rewritten in place).
-    pub const HEADER_LEN: usize = MAGIC.len() + 1 + 16 + 1 + 20 + 1 + 20 + 1 + 64 + 1 + 20 + 1;
+    pub const HEADER_LEN: usize =
+        MAGIC.len() + 1 + 16 + 1 + 20 + 1 + 20 + 1 + 64 + 1 + 20 + 1 + 64 + 1;
 
-    /// The header for `source` with `body` bytes of lines.
-    pub fn header(source: &Source, body: usize) -> String {
+    /// The header for `source` with `body` (the lines after the header;
+    /// their length and SHA-256 are in it, so lines that did not reach
+    /// the disk before the header did are seen).
+    pub fn header(source: &Source, body: &[u8]) -> String {
         let line = format!(
-            "{MAGIC} {:<16} {:020} {:020} {} {body:020}\n",
+            "{MAGIC} {:<16} {:020} {:020} {} {:020} {}\n",
             env!("CARGO_PKG_VERSION"),
             source.len,
             source.lines,
             hex::encode(source.sha256),
+            body.len(),
+            hex::encode(Sha256::digest(body)),
         );
         debug_assert_eq!(line.len(), HEADER_LEN);
         line
@@ -216,7 +225,7 @@ pub mod digest {
         let mut body = serde_json::to_string(&file::to_toml(&head).ok()?).ok()?;
         body.push('\n');
         body += &lines(&inventory.systems);
-        Some(header(source, body.len()) + &body)
+        Some(header(source, body.as_bytes()) + &body)
     }
 
     /// The inventory `bytes` (a digest) describes, with each system's
@@ -234,8 +243,14 @@ pub mod digest {
         let mut sha256 = [0u8; 32];
         hex::decode_to_slice(words.next()?, &mut sha256).ok()?;
         let body_len: usize = words.next()?.parse().ok()?;
+        let mut body_sha = [0u8; 32];
+        hex::decode_to_slice(words.next()?, &mut body_sha).ok()?;
         let end = HEADER_LEN.checked_add(body_len)?;
-        let body = std::str::from_utf8(bytes.get(HEADER_LEN..end)?).ok()?;
+        let body = bytes.get(HEADER_LEN..end)?;
+        if <[u8; 32]>::from(Sha256::digest(body)) != body_sha {
+            return None;
+        }
+        let body = std::str::from_utf8(body).ok()?;
         let (head, systems) = body.split_once('\n')?;
         let head: String = serde_json::from_str(head).ok()?;
         let mut inventory = file::parse(&head, Some(path)).ok()?;
@@ -367,8 +382,10 @@ role = "x"
             "[[system]]\nname = \"a\"\n[[system.interface]]\nmac = \"52:54:00:00:00:07\"\n",
             "[[system]]\nname = \"b\"\n[[system.interface]]\nmac = \"52:54:00:00:00:01\"\n",
             "[[system]]\nname = \"b\"\nprofile = \"q\"\n[[system.interface]]\nmac = \"52:54:00:00:00:08\"\n",
-            // Nothing appended.
+            // Nothing appended, or a byte-order mark (dropped at the start
+            // of a text read alone; an error in the middle of the file).
             "",
+            "\u{feff}[[system]]\nname = \"b\"\n[[system.interface]]\nmac = \"52:54:00:00:00:08\"\n",
         ] {
             assert!(appended(tail).is_none(), "{tail:?}");
         }
@@ -408,6 +425,11 @@ role = "x"
             2
         );
         assert!(digest::read(&text.as_bytes()[..40], Path::new("x")).is_none());
+        let other = text.replacen("52:54:00:00:00:02", "52:54:00:00:00:03", 1);
+        assert!(
+            digest::read(other.as_bytes(), Path::new("x")).is_none(),
+            "body hash"
+        );
         let other = text.replacen("awl-digest", "awl-digesT", 1);
         assert!(digest::read(other.as_bytes(), Path::new("x")).is_none());
     }

@@ -322,12 +322,14 @@ impl FileStore {
         self.path.with_file_name(name)
     }
 
-    /// The digest's inventory and where its body ends, when there is a
-    /// usable one (whether it describes the current file is for the caller
-    /// to see).
-    fn read_digest(&self) -> Option<(Inventory, usize)> {
-        let bytes = std::fs::read(self.digest_path()).ok()?;
-        digest::read(&bytes, &self.path)
+    /// The digest's inventory and its bytes up to the end of its body,
+    /// when there is a usable one (whether it describes the current file
+    /// is for the caller to see).
+    fn read_digest(&self) -> Option<(Inventory, Vec<u8>)> {
+        let mut bytes = std::fs::read(self.digest_path()).ok()?;
+        let (inventory, end) = digest::read(&bytes, &self.path)?;
+        bytes.truncate(end);
+        Some((inventory, bytes))
     }
 
     /// Leaves the digest of `written` (just written) beside the file. Best
@@ -356,18 +358,19 @@ impl FileStore {
         }
     }
 
-    /// After an append: the digest whose body ended at `body_end` gets the
-    /// lines of `all`'s systems from `from` on, then a header for `all`
-    /// (in that order: see [`digest`]).
-    fn append_digest(&self, body_end: usize, all: &Inventory, from: usize) {
+    /// After an append: the digest `old` (header and body, as read) gets
+    /// the lines of `all`'s systems from `from` on, then a header for
+    /// `all` (in that order: see [`digest`]).
+    fn append_digest(&self, old: &[u8], all: &Inventory, from: usize) {
         let path = self.digest_path();
         let done = (|| -> std::io::Result<()> {
             let source = all.source.as_ref().ok_or(ErrorKind::InvalidData)?;
             let lines = digest::lines(all.systems.get(from..).unwrap_or_default());
+            let mut body = old.get(digest::HEADER_LEN..).unwrap_or_default().to_vec();
+            body.extend_from_slice(lines.as_bytes());
             let f = OpenOptions::new().write(true).open(&path)?;
-            f.write_all_at(lines.as_bytes(), body_end as u64)?;
-            let body = body_end + lines.len() - digest::HEADER_LEN;
-            f.write_all_at(digest::header(source, body).as_bytes(), 0)
+            f.write_all_at(lines.as_bytes(), old.len() as u64)?;
+            f.write_all_at(digest::header(source, &body).as_bytes(), 0)
         })();
         if done.is_err() {
             let _ = std::fs::remove_file(&path);
@@ -405,7 +408,7 @@ impl Store for FileStore {
     fn append(&self, make: &mut dyn FnMut(&Inventory) -> Result<NewEntry>) -> Result<()> {
         let _lock = self.lock()?;
         let (old_text, old_meta) = self.read_for_edit()?;
-        if let (Some(text), Some((base, body_end))) = (&old_text, self.read_digest()) {
+        if let (Some(text), Some((base, digest_bytes))) = (&old_text, self.read_digest()) {
             match make(&base) {
                 Ok(entry) => {
                     // parse_appended sees whether the digest describes the
@@ -417,7 +420,7 @@ impl Store for FileStore {
                     let mut all = base;
                     if append::read_appended(&mut all, &new_text, path, &ctx) {
                         self.write(&new_text, old_meta.as_ref())?;
-                        self.append_digest(body_end, &all, had);
+                        self.append_digest(&digest_bytes, &all, had);
                         return Ok(());
                     }
                     // A problem, or an old digest: the slow way below
