@@ -17,7 +17,7 @@ use super::problem::Problem;
 use crate::inventory::check::{Problem as Found, Problems, Report};
 use crate::inventory::file;
 use crate::inventory::model::Inventory;
-use crate::inventory::store::{Invalid, InventoryCache, NewEntry, Store};
+use crate::inventory::store::{Invalid, InventoryCache, Store};
 
 /// What secrets read as unless asked for with the token.
 pub const HIDDEN: &str = "(hidden: ?show_secrets=true with the API token)";
@@ -198,7 +198,7 @@ pub fn write(
 /// name, 422 naming entry and field.
 fn create_system(cache: &InventoryCache, name: &str, body: &Value) -> Result<Done, Problem> {
     let mut refused: Option<Problem> = None;
-    let result = cache.store().append(&mut |inventory| {
+    let result = cache.store().add_system(&mut |inventory| {
         // Asked again when the digest was out of date: only the last
         // answer counts. A taken name first, as for every other write.
         refused = None;
@@ -208,7 +208,7 @@ fn create_system(cache: &InventoryCache, name: &str, body: &Value) -> Result<Don
             return Err(anyhow!("refused"));
         }
         match system_of(name, body) {
-            Ok(system) => Ok(NewEntry::System(system)),
+            Ok(system) => Ok(system),
             Err(problem) => {
                 refused = Some(problem);
                 Err(anyhow!("refused"))

@@ -21,7 +21,7 @@ use super::import::{self, ImportFlags};
 use super::model::{
     Arch, Distro, Family, Interface, Inventory, Mac, Netboot, Profile, System, Uuid, Vars,
 };
-use super::store::{FileStore, NewEntry, Store};
+use super::store::{FileStore, Store};
 use super::DEFAULT_INVENTORY;
 
 /// `--inventory FILE` (or `AWL_INVENTORY`).
@@ -632,7 +632,7 @@ impl SystemArgs {
             SystemCommand::Add { name, flags } => {
                 // Appended to the file (inventory::append): milliseconds
                 // however many systems there are.
-                store.append(&mut |inv| {
+                store.add_system(&mut |inv| {
                     if inv.system(&name).is_some() {
                         bail!("a system named {name} already exists (awl system edit {name} changes it)");
                     }
@@ -648,7 +648,7 @@ impl SystemArgs {
                         place: Default::default(),
                     };
                     flags.apply(&mut s)?;
-                    Ok(NewEntry::System(s))
+                    Ok(s)
                 })?;
                 println!("system {name}: added");
             }

@@ -31,7 +31,7 @@ use nix::fcntl::{Flock, FlockArg};
 use super::append::{self, digest, Source};
 use super::check::{CheckContext, Problem, Problems};
 use super::file;
-use super::model::{Distro, Inventory, Profile, System};
+use super::model::{Inventory, System};
 
 /// Changes whenever the stored inventory may have changed. Opaque: only
 /// compare two.
@@ -39,7 +39,7 @@ use super::model::{Distro, Inventory, Profile, System};
 pub struct Generation(pub [u64; 5]);
 
 /// Why an edit was refused: what it would write has these problems (the
-/// error of [`Store::update`] and [`Store::append`], to downcast to).
+/// error of [`Store::update`] and [`Store::add_system`], to downcast to).
 #[derive(Debug)]
 pub struct Invalid(pub Problems);
 
@@ -50,36 +50,6 @@ impl std::fmt::Display for Invalid {
 }
 
 impl std::error::Error for Invalid {}
-
-/// An entry [`Store::append`] adds.
-#[derive(Debug, Clone)]
-pub enum NewEntry {
-    /// A `[[distro]]`.
-    Distro(Distro),
-    /// A `[[profile]]`.
-    Profile(Profile),
-    /// A `[[system]]`.
-    System(System),
-}
-
-impl NewEntry {
-    fn push_into(self, inventory: &mut Inventory) {
-        match self {
-            Self::Distro(d) => inventory.distros.push(d),
-            Self::Profile(p) => inventory.profiles.push(p),
-            Self::System(s) => inventory.systems.push(s),
-        }
-    }
-
-    /// As it stands in the file.
-    fn toml(&self) -> Result<String> {
-        Ok(match self {
-            Self::Distro(d) => file::entry_toml("distro", d)?,
-            Self::Profile(p) => file::entry_toml("profile", p)?,
-            Self::System(s) => file::entry_toml("system", s)?,
-        })
-    }
-}
 
 /// Somewhere an inventory is kept.
 pub trait Store: Send + Sync {
@@ -98,15 +68,15 @@ pub trait Store: Send + Sync {
     /// was. Returns what was written.
     fn update(&self, edit: &mut dyn FnMut(&mut Inventory) -> Result<()>) -> Result<Inventory>;
 
-    /// Adds the entry `make` returns for the inventory as it is, with no
+    /// Adds the system `make` returns for the inventory as it is, with no
     /// other edit in between; checked as [`Store::update`] checks. `make`
     /// may be shown an inventory whose systems lack their variables,
     /// secrets and kernel arguments (all it needs to refuse a name that is
     /// taken). The file store appends it ([`append`]): milliseconds at
     /// 10,000 systems where a whole edit takes a few hundred.
-    fn append(&self, make: &mut dyn FnMut(&Inventory) -> Result<NewEntry>) -> Result<()> {
+    fn add_system(&self, make: &mut dyn FnMut(&Inventory) -> Result<System>) -> Result<()> {
         self.update(&mut |inventory| {
-            make(inventory)?.push_into(inventory);
+            inventory.systems.push(make(inventory)?);
             Ok(())
         })
         .map(drop)
@@ -267,24 +237,21 @@ impl FileStore {
     }
 
     /// The text and identity an edit starts from (none: no file yet).
-    #[allow(clippy::type_complexity)]
-    fn read_for_edit(&self) -> Result<(Option<String>, Option<std::fs::Metadata>)> {
-        let read = self
-            .read()
-            .with_context(|| format!("{}: cannot read", self.path.display()))?;
-        Ok(match read {
-            Some((text, meta)) => (Some(text), Some(meta)),
-            None => (None, None),
-        })
+    fn read_for_edit(&self) -> Result<Option<(String, std::fs::Metadata)>> {
+        self.read()
+            .with_context(|| format!("{}: cannot read", self.path.display()))
     }
 
     /// [`Store::update`] under the lock, from what [`FileStore::read_for_edit`] read.
     fn update_locked(
         &self,
-        old_text: Option<String>,
-        old_meta: Option<std::fs::Metadata>,
+        old: Option<(String, std::fs::Metadata)>,
         edit: &mut dyn FnMut(&mut Inventory) -> Result<()>,
     ) -> Result<Inventory> {
+        let (old_text, old_meta) = match old {
+            Some((text, meta)) => (Some(text), Some(meta)),
+            None => (None, None),
+        };
         let mut inventory = match &old_text {
             Some(text) => file::parse(text, Some(&self.path)).map_err(|p| {
                 anyhow!(
@@ -401,25 +368,25 @@ impl Store for FileStore {
 
     fn update(&self, edit: &mut dyn FnMut(&mut Inventory) -> Result<()>) -> Result<Inventory> {
         let _lock = self.lock()?;
-        let (old_text, old_meta) = self.read_for_edit()?;
-        self.update_locked(old_text, old_meta, edit)
+        let old = self.read_for_edit()?;
+        self.update_locked(old, edit)
     }
 
-    fn append(&self, make: &mut dyn FnMut(&Inventory) -> Result<NewEntry>) -> Result<()> {
+    fn add_system(&self, make: &mut dyn FnMut(&Inventory) -> Result<System>) -> Result<()> {
         let _lock = self.lock()?;
-        let (old_text, old_meta) = self.read_for_edit()?;
-        if let (Some(text), Some((base, digest_bytes))) = (&old_text, self.read_digest()) {
+        let old = self.read_for_edit()?;
+        if let (Some((text, meta)), Some((base, digest_bytes))) = (&old, self.read_digest()) {
             match make(&base) {
-                Ok(entry) => {
-                    // parse_appended sees whether the digest describes the
-                    // text the entry is appended to.
-                    let new_text = format!("{text}\n{}", entry.toml()?);
+                Ok(system) => {
+                    // read_appended sees whether the digest describes the
+                    // text the system is appended to.
+                    let new_text = format!("{text}\n{}", file::entry_toml("system", &system)?);
                     let ctx = CheckContext::default();
                     let path = Some(self.path.as_path());
                     let had = base.systems.len();
                     let mut all = base;
                     if append::read_appended(&mut all, &new_text, path, &ctx) {
-                        self.write(&new_text, old_meta.as_ref())?;
+                        self.write(&new_text, Some(meta))?;
                         self.append_digest(&digest_bytes, &all, had);
                         return Ok(());
                     }
@@ -430,8 +397,8 @@ impl Store for FileStore {
                 Err(_) => {} // an old digest: ask the file itself
             }
         }
-        self.update_locked(old_text, old_meta, &mut |inventory| {
-            make(inventory)?.push_into(inventory);
+        self.update_locked(old, &mut |inventory| {
+            inventory.systems.push(make(inventory)?);
             Ok(())
         })
         .map(drop)
@@ -650,9 +617,9 @@ mod tests {
         // The add sees the digest's inventory: a's secrets are not there.
         let mut seen = None;
         store
-            .append(&mut |inv| {
+            .add_system(&mut |inv| {
                 seen = Some(inv.systems.clone());
-                Ok(NewEntry::System(reservation("b", 2)))
+                Ok(reservation("b", 2))
             })
             .unwrap();
         let seen = seen.unwrap();
@@ -667,7 +634,7 @@ mod tests {
         // A refused add names the problem, leaves the file.
         let before = std::fs::read(store.path()).unwrap();
         let e = store
-            .append(&mut |_| Ok(NewEntry::System(reservation("c", 2))))
+            .add_system(&mut |_| Ok(reservation("c", 2)))
             .unwrap_err()
             .to_string();
         assert!(e.contains("is also system b's"), "{e}");
