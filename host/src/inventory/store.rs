@@ -614,6 +614,7 @@ mod tests {
             })
             .unwrap();
         assert_eq!(cache.get().systems, [a.clone()]);
+        let held = Arc::as_ptr(&cache.get());
         // The add sees the digest's inventory: a's secrets are not there.
         let mut seen = None;
         store
@@ -625,8 +626,10 @@ mod tests {
         let seen = seen.unwrap();
         assert_eq!(seen.len(), 1);
         assert!(seen[0].secrets.is_empty());
-        // The cache builds on what it holds: a keeps its secrets.
+        // The cache builds on what it holds, in place (no request holds
+        // it): the same allocation, and a keeps its secrets.
         let now = cache.get();
+        assert_eq!(Arc::as_ptr(&now), held, "read only the tail, in place");
         assert_eq!(now.systems, [a, reservation("b", 2)]);
         let whole = file::parse(&std::fs::read_to_string(store.path()).unwrap(), None).unwrap();
         assert_eq!(*now, whole);
