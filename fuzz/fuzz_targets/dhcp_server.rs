@@ -27,7 +27,6 @@ fuzz_target!(|data: &[u8]| {
     config.pool_first = Ipv4Addr::new(10, 0, 0, 100);
     config.pool_last = Ipv4Addr::new(10, 0, 0, 107);
     config.hold_acks = flags & 2 != 0;
-    config.reservations = &RESERVED;
     config.boot = BootConfig { tftp_server: config.server_ip, ipxe_script: "http://10.0.0.1/boot.ipxe", ..BootConfig::default() };
     let mut leases = vec![LeaseSlot::EMPTY; 6];
     let mut bitmap = vec![0u8; pool_bitmap_len(config.pool_first, config.pool_last)];
@@ -42,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
             0 | 1 => {
                 let ingress = if op % 4 == 0 { Ingress::Dhcp } else { Ingress::Pxe };
                 let from = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, *len_lo), 68);
-                server.handle(now, ingress, from, datagram);
+                server.handle_with(now, ingress, from, datagram, &&RESERVED[..]);
             }
             2 => {
                 now = now + Duration::from_secs(u64::from(*len_lo) * 30);

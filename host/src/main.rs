@@ -138,19 +138,19 @@ fn check(
     tftp_root: Option<PathBuf>,
 ) -> Result<()> {
     let mut problems = 0;
-    let mut file = ConfigFile::default();
-    if let Some(path) = config {
-        let loaded = Loaded::read(path)?;
+    let loaded = config.map(Loaded::read).transpose()?;
+    if let Some(loaded) = &loaded {
         let found = loaded.problems();
         for p in &found {
             eprintln!("{p}");
         }
         problems += found.len();
         if found.is_empty() {
-            println!("{}: ok", path.display());
+            println!("{}: ok", loaded.path.display());
         }
-        file = loaded.file;
     }
+    let none = ConfigFile::default();
+    let file = loaded.as_ref().map_or(&none, |l| &l.file);
     let inventory = inventory
         .or(file.inventory.file.as_ref().map(|v| v.get_ref().clone()))
         .or_else(|| Some(PathBuf::from(DEFAULT_INVENTORY)).filter(|p| p.exists()));
@@ -189,7 +189,18 @@ fn check(
             template: Some(&template),
         };
         match FileStore::new(&path).check(&ctx) {
-            Ok(_) => println!("{}: ok", path.display()),
+            Ok(inventory) => {
+                // `[[dhcp.host]]` and the systems are one table of machines.
+                let clashes = loaded
+                    .as_ref()
+                    .map(|l| l.clashes_with(&inventory, &path))
+                    .unwrap_or_default();
+                for p in &clashes {
+                    eprintln!("{p}");
+                }
+                problems += clashes.len();
+                println!("{}: ok", path.display());
+            }
             Err(found) => {
                 eprintln!("{found}");
                 problems += found.0.len();

@@ -176,3 +176,70 @@ fn a_profile_whose_template_does_not_render_is_refused_when_added() {
     assert!(!ok);
     assert!(err.contains("template no-such-template"), "{err}");
 }
+
+/// `[[dhcp.host]]` and the inventory's systems are one table of machines:
+/// a configured machine that names a system's MAC or fixed address is an
+/// error, for `awl check` (at the table, naming the system and its line)
+/// and for `awl serve`, which refuses to start.
+#[test]
+fn configured_machines_and_systems_are_one_table() {
+    let dir = TempDir::new("check-hosts");
+    let inventory = dir.0.join("inventory.toml");
+    std::fs::write(
+        &inventory,
+        "[[distro]]\nname = \"d\"\nkernel = \"d/k\"\ninitrd = [\"d/i\"]\n\n\
+         [[profile]]\nname = \"p\"\ndistro = \"d\"\n\n\
+         [[system]]\nname = \"s1\"\nprofile = \"p\"\n\
+         [[system.interface]]\nmac = \"52:54:00:00:00:01\"\nip = \"127.0.0.5\"\n",
+    )
+    .unwrap();
+    let config = |hosts: &str| {
+        std::fs::write(
+            dir.0.join("awl.toml"),
+            format!(
+                "[inventory]\nfile = {inventory:?}\n[dhcp]\ninterface = \"lo\"\nrange = \"127.0.0.100,127.0.0.110\"\n\
+                 lease_file = {:?}\n{hosts}",
+                dir.0.join("leases")
+            ),
+        )
+        .unwrap();
+    };
+    config(
+        "\n[[dhcp.host]]\nmac = \"52:54:00:00:00:09\"\n\n\
+         [[dhcp.host]]\nmac = \"52:54:00:00:00:01\"\n\n\
+         [[dhcp.host]]\nmac = \"52:54:00:00:00:02\"\nip = \"127.0.0.5\"\n",
+    );
+    let (ok, out) = check(&dir);
+    assert!(!ok, "{out}");
+    let awl_toml = dir.0.join("awl.toml").display().to_string();
+    let inv = inventory.display().to_string();
+    for line in [
+        format!("{awl_toml}:11:1: dhcp.host: 52:54:00:00:00:01 is also system s1's ({inv}:10)"),
+        format!("{awl_toml}:14:1: dhcp.host: 127.0.0.5 is also system s1's ({inv}:10)"),
+    ] {
+        assert!(out.contains(&line), "missing {line:?} in:\n{out}");
+    }
+    assert!(out.contains("2 problem(s)"), "{out}");
+    // `serve` says the same and does not start (bounded: it would
+    // otherwise serve on loopback until killed).
+    let serve = Command::new("timeout")
+        .args(["30"])
+        .arg(awl_binary())
+        .args(["serve", "--config"])
+        .arg(dir.0.join("awl.toml"))
+        .args(["--tftp-listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&serve.stderr);
+    assert_eq!(serve.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "[[dhcp.host]]: 52:54:00:00:00:01 is also system s1's ({inv}:10)"
+        )),
+        "{err}"
+    );
+    // A configured machine of its own passes.
+    config("\n[[dhcp.host]]\nmac = \"52:54:00:00:00:09\"\nip = \"127.0.0.6\"\n");
+    let (ok, out) = check(&dir);
+    assert!(ok, "{out}");
+}

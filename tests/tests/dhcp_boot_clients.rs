@@ -90,11 +90,7 @@ fn each_kind_of_boot_client_gets_its_boot_file() {
             kind.name,
             server.log()
         );
-        let got = |key: &str| {
-            env.lines()
-                .find_map(|l| l.strip_prefix(&format!("new_{key}=")))
-                .map(|v| v.trim_matches('\'').to_string())
-        };
+        let got = |key: &str| got(&env, key);
         assert_eq!(
             got("filename").as_deref(),
             Some(kind.filename),
@@ -181,28 +177,8 @@ fn machines_of_their_own_get_their_address_and_boot_file() {
         ("52:54:00:aa:66:05", uefi, None, Some("x64/ipxe.efi")),
     ];
     for (i, (mac, conf, address, filename)) in cases.into_iter().enumerate() {
-        for args in [
-            vec!["link", "set", "dev", &net.client_if, "address", mac],
-            vec!["addr", "flush", "dev", &net.client_if],
-        ] {
-            let status = Command::new("ip")
-                .args(["-n", &net.client])
-                .args(&args)
-                .status()
-                .unwrap();
-            assert!(status.success(), "{args:?}");
-        }
-        let env = run_dhclient(&net, &dir, i, conf);
-        assert!(
-            env.contains("reason=BOUND"),
-            "{mac}: no lease\n{env}\n{}",
-            server.log()
-        );
-        let got = |key: &str| {
-            env.lines()
-                .find_map(|l| l.strip_prefix(&format!("new_{key}=")))
-                .map(|v| v.trim_matches('\'').to_string())
-        };
+        let env = bound_as(&net, &dir, i, mac, conf, &server);
+        let got = |key: &str| got(&env, key);
         let ip = got("ip_address").unwrap_or_default();
         match address {
             Some(want) => assert_eq!(ip, want, "{mac}\n{env}"),
@@ -213,6 +189,43 @@ fn machines_of_their_own_get_their_address_and_boot_file() {
         }
         assert_eq!(got("filename").as_deref(), filename, "{mac}\n{env}");
     }
+}
+
+/// dhclient's run `n` on a NIC with `mac` and `conf` added to its
+/// configuration, which must get a lease: what its script saw.
+fn bound_as(
+    net: &NetnsPair,
+    dir: &TempDir,
+    n: usize,
+    mac: &str,
+    conf: &str,
+    server: &awl_tests::AwlServer,
+) -> String {
+    for args in [
+        vec!["link", "set", "dev", &net.client_if, "address", mac],
+        vec!["addr", "flush", "dev", &net.client_if],
+    ] {
+        let status = Command::new("ip")
+            .args(["-n", &net.client])
+            .args(&args)
+            .status()
+            .unwrap();
+        assert!(status.success(), "{args:?}");
+    }
+    let env = run_dhclient(net, dir, n, conf);
+    assert!(
+        env.contains("reason=BOUND"),
+        "{mac}: no lease\n{env}\n{}",
+        server.log()
+    );
+    env
+}
+
+/// The value dhclient's script saw for `new_KEY`.
+fn got(env: &str, key: &str) -> Option<String> {
+    env.lines()
+        .find_map(|l| l.strip_prefix(&format!("new_{key}=")))
+        .map(|v| v.trim_matches('\'').to_string())
 }
 
 /// Runs dhclient once with `conf` added to its configuration, until it is
@@ -260,4 +273,67 @@ fn run_dhclient(net: &NetnsPair, dir: &TempDir, n: usize, conf: &str) -> String 
     let _ = child.kill();
     let _ = child.wait();
     read()
+}
+
+/// The inventory's systems are machines of their own too (one table with
+/// `--dhcp-host`): dhclient gets a system's fixed address and boot file,
+/// a system without a profile gets an address and no boot options, and an
+/// edit from the CLI while awl serves changes the very next answer.
+#[test]
+fn inventory_systems_are_machines_of_their_own_too() {
+    require_tool("dhclient");
+    let net = NetnsPair::new(67, 0);
+    let dir = TempDir::new("dhcp-systems");
+    let inventory = dir.0.join("inventory.toml");
+    std::fs::write(
+        &inventory,
+        "[[system]]\nname = \"kiosk\"\nnetboot = \"always\"\nboot_file = \"custom/grubx64.efi\"\n\
+         [[system.interface]]\nmac = \"52:54:00:aa:67:01\"\nip = \"10.77.67.20\"\n\n\
+         [[system]]\nname = \"printer\"\n\
+         [[system.interface]]\nmac = \"52:54:00:aa:67:02\"\nip = \"10.77.67.21\"\n",
+    )
+    .unwrap();
+    let server = serve_dhcp(
+        &net,
+        &dir,
+        &[
+            "--boot-uefi-x64",
+            "x64/ipxe.efi",
+            "--inventory",
+            inventory.to_str().unwrap(),
+            "--dhcp-host",
+            "52:54:00:aa:67:03,10.77.67.22",
+        ],
+    );
+    let uefi =
+        "send pxe-arch 7;\nsend vendor-class-identifier \"PXEClient:Arch:00007:UNDI:003016\";";
+    let ask = |n: usize, mac: &str| {
+        let env = bound_as(&net, &dir, n, mac, uefi, &server);
+        (
+            got(&env, "ip_address").unwrap_or_default(),
+            got(&env, "filename"),
+        )
+    };
+    let custom = Some("custom/grubx64.efi".to_string());
+    assert_eq!(
+        ask(0, "52:54:00:aa:67:01"),
+        ("10.77.67.20".into(), custom.clone())
+    );
+    assert_eq!(ask(1, "52:54:00:aa:67:02"), ("10.77.67.21".into(), None));
+    assert_eq!(
+        ask(2, "52:54:00:aa:67:03"),
+        ("10.77.67.22".into(), Some("x64/ipxe.efi".into()))
+    );
+    // An edit while awl serves: the printer now netboots a file of its own.
+    let out = Command::new(awl_tests::awl_binary())
+        .args(["system", "edit", "printer", "--netboot", "always"])
+        .args(["--boot-file", "printer/boot.efi", "--inventory"])
+        .arg(&inventory)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        ask(3, "52:54:00:aa:67:02"),
+        ("10.77.67.21".into(), Some("printer/boot.efi".into()))
+    );
 }

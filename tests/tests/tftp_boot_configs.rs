@@ -345,6 +345,38 @@ fn unknown_names_stay_not_found() {
             assert!(said.contains(says), "{path}: {said}\n{}", lab.server.log());
         }
     }
+    // A system without a profile that netboots all the same (as a
+    // `[[dhcp.host]]` machine does) is answered as an unknown machine: its
+    // own names are not found, so the loader goes on to the menu, and
+    // iPXE gets the menu.
+    awl(
+        &lab.inventory,
+        &[
+            "system",
+            "add",
+            "kiosk",
+            "--mac",
+            "52:54:00:12:34:58",
+            "--netboot",
+            "always",
+        ],
+    );
+    for path in [
+        "pxelinux.cfg/01-52-54-00-12-34-58",
+        "grub/grub.cfg-01-52-54-00-12-34-58",
+    ] {
+        let said = try_fetch(&lab, Client::Curl, path).expect_err(path);
+        assert!(said.contains("exit Some(68)"), "{path}: {said}");
+    }
+    let script = over_http(&lab, "ipxe?mac=52:54:00:12:34:58&platform=pcbios");
+    assert!(script.contains("choose an install"), "{script}");
+    assert!(
+        lab.server.log().contains(
+            "system kiosk has no profile (netboot always): answered as an unknown machine"
+        ),
+        "{}",
+        lab.server.log()
+    );
 }
 
 #[test]

@@ -164,6 +164,9 @@ impl<'a> Machines<'a> for &[Reservation<'a>] {
     }
 }
 
+/// No machine known.
+const NO_MACHINES: &[Reservation<'static>] = &[];
+
 /// One request's view of the inventory: the machine it is (looked up once)
 /// and the lookup, for the addresses reserved for others.
 struct Known<'m, 'a> {
@@ -232,8 +235,6 @@ pub struct Config<'a> {
     pub decline_hold: Duration,
     /// Boot files.
     pub boot: BootConfig<'a>,
-    /// Machines with fixed addresses or boot overrides.
-    pub reservations: &'a [Reservation<'a>],
     /// The link MTU (caps reply size with option 57).
     pub mtu: usize,
     /// Seed for the pool's starting point (so a restarted server does not
@@ -264,7 +265,6 @@ impl Default for Config<'_> {
             offer_hold: Duration::from_secs(60),
             decline_hold: Duration::from_secs(600),
             boot: BootConfig::default(),
-            reservations: &[],
             mtu: 1500,
             random_seed: 0,
             hold_acks: false,
@@ -517,10 +517,10 @@ impl<'a, const Q: usize, const E: usize> DhcpServer<'a, Q, E> {
     }
 
     /// Restores a lease from the journal at start-up; false when it does
-    /// not fit (table full) or lies outside the pool and every reservation.
+    /// not fit (table full) or lies outside the pool (no machine is known:
+    /// see [`DhcpServer::restore_with`]).
     pub fn restore(&mut self, now: Instant, lease: Lease) -> bool {
-        let reservations = self.config.reservations;
-        self.restore_with(now, lease, &reservations)
+        self.restore_with(now, lease, &NO_MACHINES)
     }
 
     /// [`DhcpServer::restore`], with the caller's inventory.
@@ -590,11 +590,11 @@ impl<'a, const Q: usize, const E: usize> DhcpServer<'a, Q, E> {
         self.table.expire(now);
     }
 
-    /// Feeds one datagram received on `ingress` from `from`; machines are
-    /// the [`Config::reservations`].
+    /// Feeds one datagram received on `ingress` from `from`, with no
+    /// machine known (every client is served from the pool, with the
+    /// default boot files): see [`DhcpServer::handle_with`].
     pub fn handle(&mut self, now: Instant, ingress: Ingress, from: SocketAddrV4, datagram: &[u8]) {
-        let reservations = self.config.reservations;
-        self.handle_with(now, ingress, from, datagram, &reservations);
+        self.handle_with(now, ingress, from, datagram, &NO_MACHINES);
     }
 
     /// Feeds one datagram received on `ingress` from `from`, asking

@@ -35,16 +35,28 @@ struct Sim {
     now: Instant,
     /// Events taken from the server after every datagram, as a driver does.
     log: Vec<Event<'static>>,
+    /// The machines the caller knows.
+    machines: &'static [Reservation<'static>],
 }
 
 impl Sim {
     fn new(config: Config<'static>, slots: usize) -> Self {
+        Self::knowing(config, slots, &[])
+    }
+
+    /// With `machines` known to the caller.
+    fn knowing(
+        config: Config<'static>,
+        slots: usize,
+        machines: &'static [Reservation<'static>],
+    ) -> Self {
         let leases = vec![LeaseSlot::EMPTY; slots];
         let bitmap = vec![0u8; config.pool_bitmap_len()];
         Self {
             server: DhcpServer::new(config, leases, bitmap),
             now: Instant::ZERO,
             log: Vec::new(),
+            machines,
         }
     }
 
@@ -54,7 +66,9 @@ impl Sim {
         from: SocketAddrV4,
         bytes: &[u8],
     ) -> Vec<(Transmit, Vec<u8>)> {
-        self.server.handle(self.now, ingress, from, bytes);
+        let machines = self.machines;
+        self.server
+            .handle_with(self.now, ingress, from, bytes, &machines);
         self.log
             .extend(core::iter::from_fn(|| self.server.poll_event()));
         self.drain()
@@ -678,13 +692,7 @@ fn reservations_fix_the_address_and_can_stop_netbooting() {
         netboot: true,
         boot_file: "custom/grubx64.efi",
     }];
-    let mut s = Sim::new(
-        Config {
-            reservations: &RESERVED,
-            ..config(100, 110)
-        },
-        8,
-    );
+    let mut s = Sim::knowing(config(100, 110), 8, &RESERVED);
     let out = s.dhcp(&req(1, 1).pxe(0).bytes());
     assert_eq!(parse(&out[0].1).yiaddr(), Ipv4Addr::new(10, 0, 0, 20));
     let ack = dora(&mut s, req(1, 1).pxe(0));
@@ -696,13 +704,7 @@ fn reservations_fix_the_address_and_can_stop_netbooting() {
         offer.option(code::BOOTFILE_NAME).is_none(),
         "netboot never: no boot options"
     );
-    let mut s = Sim::new(
-        Config {
-            reservations: &OVERRIDE,
-            ..config(100, 110)
-        },
-        8,
-    );
+    let mut s = Sim::knowing(config(100, 110), 8, &OVERRIDE);
     let out = s.dhcp(&req(1, 3).pxe(7).bytes());
     assert_eq!(parse(&out[0].1).file(), Some(&b"custom/grubx64.efi"[..]));
 }
@@ -719,13 +721,7 @@ fn reservations_by_client_id_follow_the_identifier_not_the_mac() {
         netboot: true,
         boot_file: "",
     }];
-    let mut s = Sim::new(
-        Config {
-            reservations: &BY_ID,
-            ..config(100, 110)
-        },
-        8,
-    );
+    let mut s = Sim::knowing(config(100, 110), 8, &BY_ID);
     let id = [0xff, 0, 0, 0, 1, 0, 2, 0xaa, 0xbb];
     let ack = dora(&mut s, req(1, 4).pxe(0).opt(61, &id));
     assert_eq!(parse(&ack).yiaddr(), Ipv4Addr::new(10, 0, 0, 30));
@@ -940,19 +936,19 @@ fn a_reservation_by_client_id_outside_the_pool_is_restored_after_a_restart() {
         boot_file: "",
     }];
     let id = [0xff, 0, 0, 0, 1, 0, 2, 0xaa, 0xbb];
-    let reserved = Config {
-        reservations: &BY_ID,
-        ..config(100, 110)
-    };
-    let mut s = Sim::new(reserved, 8);
+    let reserved = config(100, 110);
+    let mut s = Sim::knowing(reserved, 8, &BY_ID);
     dora(&mut s, req(1, 4).pxe(0).opt(61, &id));
     let held: Vec<Lease> = s.server.leases().copied().collect();
     assert_eq!(held.len(), 1);
     assert_eq!(held[0].ip, Ipv4Addr::new(10, 0, 0, 30));
 
-    let mut restarted = Sim::new(reserved, 8);
+    let mut restarted = Sim::knowing(reserved, 8, &BY_ID);
+    let machines = &BY_ID[..];
     assert!(
-        restarted.server.restore(restarted.now, held[0]),
+        restarted
+            .server
+            .restore_with(restarted.now, held[0], &machines),
         "the reserved lease is restored through its client id"
     );
     // Another client's lease on that address is not.
@@ -960,7 +956,11 @@ fn a_reservation_by_client_id_outside_the_pool_is_restored_after_a_restart() {
         client: ClientKey::from_client_id(&[1, 0x52, 0x54, 0, 0, 0, 4]),
         ..held[0]
     };
-    assert!(!Sim::new(reserved, 8).server.restore(restarted.now, other));
+    assert!(!Sim::knowing(reserved, 8, &BY_ID).server.restore_with(
+        restarted.now,
+        other,
+        &machines
+    ));
     let ack = dora(&mut restarted, req(1, 4).pxe(0).opt(61, &id));
     assert_eq!(parse(&ack).yiaddr(), Ipv4Addr::new(10, 0, 0, 30));
 }

@@ -16,7 +16,7 @@ use std::time::Instant as StdInstant;
 
 use anyhow::{anyhow, bail, Context, Result};
 use awl_core::boot::BootConfig;
-use awl_core::dhcp::{Config, DhcpServer, Event, Ingress, LeaseSlot, Mode, Reservation, Subnet};
+use awl_core::dhcp::{Config, DhcpServer, Event, Ingress, LeaseSlot, Mode, Subnet};
 use awl_core::time::{Duration, Instant};
 use awl_core::wire::Mac;
 use socket2::{Domain, Protocol, Socket, Type};
@@ -25,7 +25,6 @@ use tracing::{debug, info, warn};
 
 use crate::clock::{core_now, sleep_until};
 use crate::events::{self, Events};
-use crate::settings::machines::MachineId;
 use crate::supervise::Services;
 use leases::Journal;
 
@@ -38,8 +37,6 @@ pub struct DhcpOptions {
     pub range: Option<(Ipv4Addr, Ipv4Addr)>,
     /// Subnets served through relay agents.
     pub relayed: Vec<crate::settings::Relayed>,
-    /// Machines with a fixed address or boot settings of their own.
-    pub machines: Vec<crate::settings::machines::Machine>,
     /// Routers (option 3); empty: this server.
     pub routers: Vec<Ipv4Addr>,
     /// DNS servers (option 6).
@@ -62,54 +59,45 @@ pub struct DhcpOptions {
     pub ipxe_script: String,
     /// URL for UEFI HTTP Boot clients.
     pub http_boot: String,
-    /// The inventory, asked per request (after `machines`).
-    pub inventory: std::sync::Arc<crate::install::InventoryMachines>,
+    /// The machines known (the inventory's systems and the
+    /// configuration's `[[dhcp.host]]`), asked per request.
+    pub machines: std::sync::Arc<crate::install::InventoryMachines>,
 }
 
-/// The core's reservations for `options.machines`. A fixed address must lie
-/// in a subnet served (the interface's, or a relayed one) and must not be
-/// this server's; in proxy mode addresses are not ours to give, so fixed
-/// ones are refused rather than silently ignored.
-fn reservations(
-    options: &DhcpOptions,
-    mode: Mode,
-    ip: Ipv4Addr,
-    mask: Ipv4Addr,
-) -> Result<Vec<Reservation<'_>>> {
+/// Checks the configuration's machines (`--dhcp-host`): a fixed address
+/// must lie in a subnet served (the interface's, or a relayed one) and
+/// must not be this server's; in proxy mode addresses are not ours to
+/// give, so fixed ones are refused rather than silently ignored.
+fn check_hosts(options: &DhcpOptions, mode: Mode, ip: Ipv4Addr, mask: Ipv4Addr) -> Result<()> {
     let same_net = |a: Ipv4Addr, net: Ipv4Addr, mask: Ipv4Addr| {
         u32::from(a) & u32::from(mask) == u32::from(net) & u32::from(mask)
     };
-    options
-        .machines
-        .iter()
-        .map(|m| {
-            if let Some(fixed) = m.ip {
-                if mode == Mode::Proxy {
-                    bail!("--dhcp-host {}: a fixed address needs --dhcp-range (proxyDHCP gives no addresses)", m.id);
+    for m in options.machines.hosts() {
+        let Some(fixed) = m.ip else { continue };
+        if mode == Mode::Proxy {
+            bail!(
+                "--dhcp-host {}: a fixed address needs --dhcp-range (proxyDHCP gives no addresses)",
+                m.id
+            );
+        }
+        let served = same_net(fixed, ip, mask)
+            || options
+                .relayed
+                .iter()
+                .any(|r| same_net(fixed, r.network, r.mask));
+        if !served || fixed == ip {
+            bail!(
+                "--dhcp-host {}: {fixed} is {}",
+                m.id,
+                if served {
+                    "this server's own address"
+                } else {
+                    "not in a subnet served here"
                 }
-                let served = same_net(fixed, ip, mask)
-                    || options.relayed.iter().any(|r| same_net(fixed, r.network, r.mask));
-                if !served || fixed == ip {
-                    bail!(
-                        "--dhcp-host {}: {fixed} is {}",
-                        m.id,
-                        if served { "this server's own address" } else { "not in a subnet served here" }
-                    );
-                }
-            }
-            let (mac, client_id) = match &m.id {
-                MachineId::Mac(mac) => (*mac, &[][..]),
-                MachineId::ClientId(id) => ([0; 6], id.as_slice()),
-            };
-            Ok(Reservation {
-                mac,
-                client_id,
-                ip: m.ip,
-                netboot: m.netboot,
-                boot_file: &m.boot,
-            })
-        })
-        .collect()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The IPv4 address and netmask of `interface`.
@@ -236,14 +224,10 @@ async fn run(
         })
         .collect();
     config.relayed = &relayed;
-    let reservations = match reservations(&options, mode, ip, mask) {
-        Ok(r) => r,
-        Err(e) => {
-            let _ = ready.send(Err(e));
-            return Ok(());
-        }
-    };
-    config.reservations = &reservations;
+    if let Err(e) = check_hosts(&options, mode, ip, mask) {
+        let _ = ready.send(Err(e));
+        return Ok(());
+    }
     config.boot = BootConfig {
         tftp_server: ip,
         bios: &options.bios,
@@ -265,7 +249,7 @@ async fn run(
         if server.restore_with(
             now(),
             leases::lease_of(record, now()),
-            &options.inventory.view(&reservations),
+            &options.machines.view(),
         ) {
             restored.push(record.clone());
         } else {
@@ -284,12 +268,13 @@ async fn run(
             return Ok(());
         }
     };
-    if !options.machines.is_empty() {
+    let hosts = options.machines.hosts();
+    if !hosts.is_empty() {
         info!(
             "dhcp: {} machines of their own ({} with fixed addresses, {} never netboot)",
-            options.machines.len(),
-            options.machines.iter().filter(|m| m.ip.is_some()).count(),
-            options.machines.iter().filter(|m| !m.netboot).count()
+            hosts.len(),
+            hosts.iter().filter(|m| m.ip.is_some()).count(),
+            hosts.iter().filter(|m| !m.netboot).count()
         );
     }
     for r in &options.relayed {
@@ -330,12 +315,12 @@ async fn run(
         tokio::select! {
             r = dhcp.recv_from(&mut buf) => {
                 if let Ok((len, SocketAddr::V4(from))) = r {
-                    server.handle_with(now(), Ingress::Dhcp, from, &buf[..len], &options.inventory.view(&reservations));
+                    server.handle_with(now(), Ingress::Dhcp, from, &buf[..len], &options.machines.view());
                 }
             }
             r = pxe.recv_from(&mut pxe_buf) => {
                 if let Ok((len, SocketAddr::V4(from))) = r {
-                    server.handle_with(now(), Ingress::Pxe, from, &pxe_buf[..len], &options.inventory.view(&reservations));
+                    server.handle_with(now(), Ingress::Pxe, from, &pxe_buf[..len], &options.machines.view());
                 }
             }
             _ = sleep_until(epoch, deadline) => server.handle_timeout(now()),
@@ -355,7 +340,7 @@ async fn run(
                         Ingress::Dhcp,
                         from,
                         &buf[..len],
-                        &options.inventory.view(&reservations),
+                        &options.machines.view(),
                     );
                     let seq = take_events(&mut server, &mut journal, &mut reporter, now())?;
                     commit = commit.max(seq);

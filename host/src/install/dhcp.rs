@@ -1,153 +1,360 @@
-//! The DHCP server's view of the inventory: asked per request (the core's
-//! [`Machines`]), so `awl system add` reaches the very next answer.
+//! The DHCP server's view of the machines it knows: the inventory's
+//! systems and the configuration's `[[dhcp.host]]` / `--dhcp-host`
+//! machines, one table asked per request (the core's [`Machines`]), so
+//! `awl system add` reaches the very next answer.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
-use awl_core::dhcp::{Lease, Machine, Machines, Reservation, Who};
+use awl_core::dhcp::{ClientKey, Lease, Machine, Machines, Who};
 
 use crate::inventory::model::{Inventory, Netboot};
 use crate::inventory::store::InventoryCache;
+use crate::settings::machines::{Machine as Host, MachineId};
 
-/// One inventory version, indexed for lookups that run per datagram
-/// (reserved addresses are asked for each candidate address).
+/// What DHCP knows of one machine.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    /// Its fixed address; `None`: from the pool.
+    ip: Option<Ipv4Addr>,
+    /// Whether it gets boot options.
+    netboot: bool,
+    /// Its own boot file or URL (empty: its firmware's default).
+    boot_file: &'static str,
+}
+
+/// Who a fixed address is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Owner {
+    Mac([u8; 6]),
+    ClientId(Vec<u8>),
+}
+
+/// One inventory version with the configuration's machines, indexed for
+/// lookups that run per datagram (reserved addresses are asked for each
+/// candidate address).
+#[derive(Default)]
 struct Index {
-    /// MAC → (fixed address, gets boot options).
-    by_mac: HashMap<[u8; 6], (Option<Ipv4Addr>, bool)>,
-    /// SMBIOS UUID (both byte orders) → the same.
-    by_uuid: HashMap<[u8; 16], (Option<Ipv4Addr>, bool)>,
-    /// Fixed address → the MAC it is for.
-    by_ip: HashMap<Ipv4Addr, [u8; 6]>,
+    by_client_id: HashMap<Vec<u8>, Entry>,
+    by_mac: HashMap<[u8; 6], Entry>,
+    /// SMBIOS UUID (both byte orders).
+    by_uuid: HashMap<[u8; 16], Entry>,
+    by_ip: HashMap<Ipv4Addr, Owner>,
 }
 
 impl Index {
-    fn of(inventory: &Inventory) -> Self {
-        let mut index = Self {
-            by_mac: HashMap::new(),
-            by_uuid: HashMap::new(),
-            by_ip: HashMap::new(),
-        };
-        for system in &inventory.systems {
+    /// The inventory's systems, then the configuration's machines (which
+    /// win where both name one: `awl check` and `serve` report that).
+    fn of(inventory: Option<&Inventory>, hosts: &[Host]) -> Self {
+        let mut index = Self::default();
+        for system in inventory.into_iter().flat_map(|i| &i.systems) {
             // A system with a profile always gets boot options: its script
             // then says "install" or "boot from disk". One without a
-            // profile is a reservation, with boot options unless `never`.
-            let boots = system.profile.is_some() || system.netboot() != Netboot::Never;
+            // profile gets them unless `never` (and is then answered as
+            // an unknown machine).
+            let netboot = system.profile.is_some() || system.netboot() != Netboot::Never;
+            let boot_file = intern(system.boot_file.as_deref().unwrap_or_default());
             for interface in &system.interfaces {
-                index.by_mac.insert(interface.mac.0, (interface.ip, boots));
+                let entry = Entry {
+                    ip: interface.ip,
+                    netboot,
+                    boot_file,
+                };
+                index.by_mac.insert(interface.mac.0, entry);
                 if let Some(ip) = interface.ip {
-                    index.by_ip.insert(ip, interface.mac.0);
+                    index.by_ip.insert(ip, Owner::Mac(interface.mac.0));
                 }
             }
             if let Some(uuid) = system.uuid {
-                let ip = system.interfaces.first().and_then(|i| i.ip);
-                index.by_uuid.insert(uuid.0, (ip, boots));
-                index.by_uuid.insert(uuid.swapped().0, (ip, boots));
+                let entry = Entry {
+                    ip: system.interfaces.first().and_then(|i| i.ip),
+                    netboot,
+                    boot_file,
+                };
+                index.by_uuid.insert(uuid.0, entry);
+                index.by_uuid.insert(uuid.swapped().0, entry);
+            }
+        }
+        for host in hosts {
+            let entry = Entry {
+                ip: host.ip,
+                netboot: host.netboot,
+                boot_file: intern(&host.boot),
+            };
+            let owner = match &host.id {
+                MachineId::Mac(mac) => {
+                    if index.by_mac.insert(*mac, entry).is_some() {
+                        tracing::warn!(
+                            "dhcp: {} is both a configured machine and an inventory system's: the configuration's entry is used",
+                            host.id
+                        );
+                    }
+                    Owner::Mac(*mac)
+                }
+                MachineId::ClientId(id) => {
+                    index.by_client_id.insert(id.clone(), entry);
+                    Owner::ClientId(id.clone())
+                }
+            };
+            if let Some(ip) = host.ip {
+                index.by_ip.insert(ip, owner);
             }
         }
         index
     }
-}
 
-/// The inventory (and the configuration file's `[[dhcp.host]]` entries,
-/// which win) as the DHCP server asks it. Cheap to take per datagram: the
-/// index is rebuilt only when the inventory changed.
-pub struct InventoryMachines {
-    cache: Option<Arc<InventoryCache>>,
-    /// The version indexed, held weakly: a strong hold would make the
-    /// cache copy the whole inventory to extend it after an add (its
-    /// allocation stays while this is held, so the pointer is not reused).
-    current: Mutex<Option<(Weak<Inventory>, Arc<Index>)>>,
-}
-
-impl std::fmt::Debug for InventoryMachines {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.cache.is_some() {
-            "InventoryMachines(inventory)"
-        } else {
-            "InventoryMachines(none)"
-        })
-    }
-}
-
-impl InventoryMachines {
-    /// Over `cache` (none: only the configuration's reservations).
-    pub fn new(cache: Option<Arc<InventoryCache>>) -> Self {
-        Self {
-            cache,
-            current: Mutex::new(None),
-        }
-    }
-
-    /// The lookup for one request, with the configuration's reservations.
-    pub fn view<'m, 'a>(&self, reservations: &'m [Reservation<'a>]) -> View<'m, 'a> {
-        View {
-            reservations,
-            index: self.index(),
-        }
-    }
-
-    fn index(&self) -> Option<Arc<Index>> {
-        let inventory = self.cache.as_ref()?.get();
-        let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
-        match current.as_ref() {
-            Some((seen, index)) if std::ptr::eq(seen.as_ptr(), Arc::as_ptr(&inventory)) => {
-                Some(index.clone())
+    /// The machine `who` is: by client identifier (for machines known by
+    /// one), then MAC, then UUID.
+    fn entry(&self, who: &Who<'_>) -> Option<Entry> {
+        let by_id = || {
+            let id = who.client_id?;
+            if self.by_client_id.is_empty() {
+                return None;
             }
-            _ => {
-                let index = Arc::new(Index::of(&inventory));
-                *current = Some((Arc::downgrade(&inventory), index.clone()));
-                Some(index)
-            }
-        }
-    }
-}
-
-/// One request's view: the configuration's reservations, then the
-/// inventory.
-pub struct View<'m, 'a> {
-    reservations: &'m [Reservation<'a>],
-    index: Option<Arc<Index>>,
-}
-
-impl View<'_, '_> {
-    fn inventory(&self, who: &Who<'_>) -> Option<(Option<Ipv4Addr>, bool)> {
-        let index = self.index.as_ref()?;
-        who.mac
-            .and_then(|mac| index.by_mac.get(&mac))
-            .or_else(|| who.uuid.and_then(|g| index.by_uuid.get(&g.0)))
+            let id: Vec<u8> = id.bytes().collect();
+            self.by_client_id.get(&id)
+        };
+        by_id()
+            .or_else(|| who.mac.and_then(|mac| self.by_mac.get(&mac)))
+            .or_else(|| who.uuid.and_then(|g| self.by_uuid.get(&g.0)))
             .copied()
     }
 }
 
-impl<'a> Machines<'a> for View<'_, 'a> {
+/// `text` for the life of the process: boot files travel in the DHCP
+/// server's events, which outlive one inventory version. Each distinct
+/// boot file is kept once (a few bytes; an administrator writes few).
+fn intern(text: &str) -> &'static str {
+    static SEEN: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    if text.is_empty() {
+        return "";
+    }
+    let mut seen = SEEN
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(kept) = seen.get(text) {
+        return kept;
+    }
+    let kept: &'static str = Box::leak(text.to_owned().into_boxed_str());
+    seen.insert(kept);
+    kept
+}
+
+/// The machines as the DHCP server asks them. Cheap to take per datagram:
+/// the index is rebuilt only when the inventory changed.
+pub struct InventoryMachines {
+    cache: Option<Arc<InventoryCache>>,
+    /// `[[dhcp.host]]` / `--dhcp-host`.
+    hosts: Vec<Host>,
+    /// The version indexed, held weakly: a strong hold would make the
+    /// cache copy the whole inventory to extend it after an add (its
+    /// allocation stays while this is held, so the pointer is not reused).
+    current: Mutex<Option<Indexed>>,
+}
+
+/// The inventory version indexed (`None`: there is no inventory), and
+/// its index.
+type Indexed = (Option<Weak<Inventory>>, Arc<Index>);
+
+impl std::fmt::Debug for InventoryMachines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "InventoryMachines({}, {} configured)",
+            if self.cache.is_some() {
+                "inventory"
+            } else {
+                "no inventory"
+            },
+            self.hosts.len()
+        )
+    }
+}
+
+impl InventoryMachines {
+    /// Over `cache` (none: only `hosts`) and the configuration's `hosts`.
+    pub fn new(cache: Option<Arc<InventoryCache>>, hosts: Vec<Host>) -> Self {
+        Self {
+            cache,
+            hosts,
+            current: Mutex::new(None),
+        }
+    }
+
+    /// The configuration's machines.
+    pub fn hosts(&self) -> &[Host] {
+        &self.hosts
+    }
+
+    /// The lookup for one request.
+    pub fn view(&self) -> View {
+        View {
+            index: self.index(),
+        }
+    }
+
+    fn index(&self) -> Arc<Index> {
+        let inventory = self.cache.as_ref().map(|c| c.get());
+        let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        let same = |seen: &Option<Weak<Inventory>>| match (seen, &inventory) {
+            (None, None) => true,
+            (Some(seen), Some(now)) => std::ptr::eq(seen.as_ptr(), Arc::as_ptr(now)),
+            _ => false,
+        };
+        match current.as_ref() {
+            Some((seen, index)) if same(seen) => index.clone(),
+            _ => {
+                let index = Arc::new(Index::of(inventory.as_deref(), &self.hosts));
+                *current = Some((inventory.as_ref().map(Arc::downgrade), index.clone()));
+                index
+            }
+        }
+    }
+}
+
+/// One request's view of the machines.
+pub struct View {
+    index: Arc<Index>,
+}
+
+impl<'a> Machines<'a> for View {
     fn lookup(&self, who: &Who<'_>) -> Option<Machine<'a>> {
-        let reservations = self.reservations;
-        reservations.lookup(who).or_else(|| {
-            self.inventory(who).map(|(ip, netboot)| Machine {
-                ip,
-                netboot,
-                boot_file: "",
-            })
+        self.index.entry(who).map(|e| Machine {
+            ip: e.ip,
+            netboot: e.netboot,
+            boot_file: e.boot_file,
         })
     }
 
     fn reserved_for_other(&self, ip: Ipv4Addr, who: &Who<'_>) -> bool {
-        let reservations = self.reservations;
-        reservations.reserved_for_other(ip, who)
-            || self.index.as_ref().is_some_and(|index| {
-                index.by_ip.get(&ip).is_some_and(|mac| {
-                    Some(*mac) != who.mac && self.inventory(who).and_then(|(ip, _)| ip) != Some(ip)
-                })
-            })
+        // Fixed addresses are unique (checked), so `ip` is someone's, and
+        // it is `who`'s exactly when `who`'s entry has it.
+        self.index.by_ip.contains_key(&ip) && self.index.entry(who).and_then(|e| e.ip) != Some(ip)
     }
 
     fn holds(&self, lease: &Lease) -> bool {
-        let reservations = self.reservations;
-        reservations.holds(lease)
-            || self
-                .index
-                .as_ref()
-                .is_some_and(|index| index.by_ip.get(&lease.ip) == Some(&lease.mac))
+        match self.index.by_ip.get(&lease.ip) {
+            Some(Owner::Mac(mac)) => lease.mac == *mac,
+            Some(Owner::ClientId(id)) => lease.client == ClientKey::from_client_id(id),
+            None => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::file;
+
+    const TEXT: &str = r#"
+[[distro]]
+name = "d"
+kernel = "d/linux"
+initrd = ["d/initrd"]
+
+[[profile]]
+name = "p"
+distro = "d"
+
+[[system]]
+name = "web1"
+profile = "p"
+boot_file = "custom/grubx64.efi"
+
+[[system.interface]]
+mac = "52:54:00:00:00:01"
+ip = "10.0.0.21"
+
+[[system]]
+name = "printer"
+
+[[system.interface]]
+mac = "52:54:00:00:00:02"
+ip = "10.0.0.22"
+
+[[system]]
+name = "kiosk"
+netboot = "always"
+
+[[system.interface]]
+mac = "52:54:00:00:00:03"
+"#;
+
+    fn who(last: u8) -> Who<'static> {
+        Who {
+            mac: Some([0x52, 0x54, 0, 0, 0, last]),
+            client_id: None,
+            uuid: None,
+        }
+    }
+
+    fn view(hosts: &[Host]) -> View {
+        let inventory = file::parse(TEXT, None).unwrap();
+        View {
+            index: Arc::new(Index::of(Some(&inventory), hosts)),
+        }
+    }
+
+    #[test]
+    fn systems_are_machines_with_their_own_boot_files() {
+        let view = view(&[]);
+        let web1 = view.lookup(&who(1)).unwrap();
+        assert_eq!(
+            (web1.ip, web1.netboot, web1.boot_file),
+            (
+                Some(Ipv4Addr::new(10, 0, 0, 21)),
+                true,
+                "custom/grubx64.efi"
+            )
+        );
+        // Without a profile: an address only, unless `netboot = always`.
+        let printer = view.lookup(&who(2)).unwrap();
+        assert!(!printer.netboot && printer.boot_file.is_empty());
+        assert!(view.lookup(&who(3)).unwrap().netboot);
+        assert_eq!(view.lookup(&who(9)), None);
+        // Fixed addresses are kept for their machines.
+        let ip = Ipv4Addr::new(10, 0, 0, 21);
+        assert!(view.reserved_for_other(ip, &who(2)));
+        assert!(!view.reserved_for_other(ip, &who(1)));
+        assert!(!view.reserved_for_other(Ipv4Addr::new(10, 0, 0, 99), &who(2)));
+    }
+
+    #[test]
+    fn configured_machines_are_in_the_same_table_and_win() {
+        let hosts = [
+            crate::settings::machines::parse_machine("52:54:00:00:00:02,10.0.0.30,boot=x.efi")
+                .unwrap(),
+            crate::settings::machines::parse_machine("id:01:02:03,10.0.0.31").unwrap(),
+        ];
+        let view = view(&hosts);
+        let printer = view.lookup(&who(2)).unwrap();
+        assert_eq!(
+            (printer.ip, printer.netboot, printer.boot_file),
+            (Some(Ipv4Addr::new(10, 0, 0, 30)), true, "x.efi")
+        );
+        let lease = |last: u8, ip: [u8; 4], client: ClientKey| Lease {
+            client,
+            mac: [0x52, 0x54, 0, 0, 0, last],
+            ip: ip.into(),
+            state: awl_core::dhcp::LeaseState::Bound,
+            expires: awl_core::time::Instant::from_millis(1),
+        };
+        let by_mac = |last| ClientKey::from_mac(1, &[0x52, 0x54, 0, 0, 0, last]);
+        assert!(view.holds(&lease(2, [10, 0, 0, 30], by_mac(2))));
+        assert!(!view.holds(&lease(4, [10, 0, 0, 30], by_mac(4))));
+        let by_id = ClientKey::from_client_id(&[1, 2, 3]);
+        assert!(view.holds(&lease(4, [10, 0, 0, 31], by_id)));
+        assert!(!view.holds(&lease(4, [10, 0, 0, 31], by_mac(4))));
+        assert!(view.reserved_for_other(Ipv4Addr::new(10, 0, 0, 31), &who(4)));
+    }
+
+    #[test]
+    fn boot_files_are_kept_once() {
+        let a = intern(&String::from("kept/once.efi"));
+        let b = intern(&String::from("kept/once.efi"));
+        assert!(std::ptr::eq(a, b));
+        assert_eq!(intern(""), "");
     }
 }

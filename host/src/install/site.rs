@@ -360,6 +360,14 @@ impl InstallSite {
             })
             .unwrap_or(Asker::Unknown);
         match asker {
+            Asker::System(system, _) if as_unknown(system) => {
+                info!(
+                    "http: ipxe for {who}: system {} has no profile (netboot {}): answered as an unknown machine",
+                    system.name,
+                    system.netboot().as_str()
+                );
+                self.unknown_ipxe(inventory, &who, platform, query)
+            }
             Asker::System(system, boot_mac) => {
                 let plan = self.plan(inventory, system, "ipxe");
                 if plan.target == Target::Local {
@@ -571,6 +579,13 @@ impl InstallSite {
             ConfigKey::IpHex(_) => return Made::NotFound("no config by address".into()),
             ConfigKey::Default => None,
         };
+        if let Some((s, _)) = system.filter(|(s, _)| as_unknown(s)) {
+            // The loader goes on to its default config: the menu.
+            return Made::NotFound(format!(
+                "system {} has no profile: answered as an unknown machine",
+                s.name
+            ));
+        }
         let (rendered, what) = match system {
             Some((system, mac)) => {
                 let what = match loader {
@@ -669,6 +684,13 @@ impl InstallSite {
             entries,
         }
     }
+}
+
+/// Whether `system` is answered as an unknown machine is: it has no
+/// profile, and netboots all the same (`netboot = "always"`, as a
+/// `[[dhcp.host]]` entry does by default).
+fn as_unknown(system: &System) -> bool {
+    system.profile.is_none() && system.netboot() != Netboot::Never
 }
 
 fn profile_server(server: &Server) -> crate::render::ServerCtx {

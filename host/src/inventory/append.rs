@@ -291,6 +291,7 @@ pub mod digest {
                 "" => None,
                 n => Some(n.parse().ok()?),
             },
+            boot_file: None,
             uuid: match uuid {
                 "" => None,
                 u => Some(u.parse().ok()?),

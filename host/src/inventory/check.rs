@@ -444,11 +444,20 @@ impl Inventory {
                 Some(p) if self.profile(p).is_none() => {
                     at("profile", format!("no profile is named {p}"));
                 }
-                None if matches!(s.netboot, Some(Netboot::Always | Netboot::Once)) => {
-                    let why = "a system without a profile has nothing to netboot into";
+                None if s.netboot == Some(Netboot::Once) => {
+                    let why = "a system without a profile has nothing to install once \
+                               (always: it boots as an unknown machine does)";
                     at("netboot", why.into());
                 }
                 _ => {}
+            }
+            if let Some(file) = &s.boot_file {
+                if file.is_empty() || file.len() > 255 || file.chars().any(char::is_control) {
+                    at(
+                        "boot_file",
+                        format!("{file:?}: a boot file or URL has 1 to 255 bytes and no control characters"),
+                    );
+                }
             }
             if s.interfaces.is_empty() && s.uuid.is_none() {
                 at(

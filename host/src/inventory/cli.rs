@@ -277,6 +277,9 @@ pub struct SystemFlags {
     /// Its SMBIOS UUID, as dmidecode prints it ("" removes it).
     #[arg(long)]
     uuid: Option<String>,
+    /// A boot file or URL DHCP gives it instead of its firmware's ("" removes it).
+    #[arg(long)]
+    boot_file: Option<String>,
     /// Its profile ("" removes it: a DHCP reservation only).
     #[arg(long)]
     profile: Option<String>,
@@ -641,6 +644,7 @@ impl SystemArgs {
                         profile: None,
                         netboot: None,
                         uuid: None,
+                        boot_file: None,
                         kernel_args: String::new(),
                         interfaces: Vec::new(),
                         vars: Vars::new(),
@@ -799,6 +803,9 @@ impl SystemFlags {
                 text => Some(text.parse::<Uuid>().map_err(|e| anyhow!("--uuid {e}"))?),
             };
         }
+        if let Some(f) = &self.boot_file {
+            s.boot_file = non_empty(f);
+        }
         if let Some(p) = &self.profile {
             s.profile = non_empty(p);
         }
@@ -945,6 +952,9 @@ fn print_resolved(inv: &Inventory, system: &System, json: bool) -> Result<()> {
     }
     if let Some(uuid) = r.uuid {
         row("uuid", uuid.to_string(), me.clone());
+    }
+    if let Some(file) = &r.boot_file {
+        row("boot_file", file.clone(), me.clone());
     }
     match &r.boot {
         None => row(

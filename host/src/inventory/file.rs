@@ -515,6 +515,9 @@ impl<'t, 'r, 'p> Reader<'t, 'r, 'p> {
             .map(Spanned::into_inner);
         let netboot = self.parsed(&mut f, "netboot");
         let uuid = self.parsed(&mut f, "uuid");
+        let boot_file = self
+            .take::<String>(&mut f, "boot_file")
+            .map(Spanned::into_inner);
         let kernel_args = self
             .take::<String>(&mut f, "kernel_args")
             .map(Spanned::into_inner);
@@ -543,13 +546,14 @@ impl<'t, 'r, 'p> Reader<'t, 'r, 'p> {
         let secrets = self.vars(&mut f, "secrets");
         let place = self.finish(
             f,
-            "name, profile, netboot, uuid, kernel_args, [[system.interface]], vars, secrets",
+            "name, profile, netboot, uuid, boot_file, kernel_args, [[system.interface]], vars, secrets",
         );
         Some(System {
             name,
             profile,
             netboot,
             uuid,
+            boot_file,
             kernel_args: kernel_args.unwrap_or_default(),
             interfaces,
             vars,
@@ -832,7 +836,7 @@ netboot = "once"
                 "inv.toml:34:6: system[b].interface[0].ip: 10.0.0.20 is also system a's (line 20)",
                 "inv.toml:36:1: system[a]: needs an interface (mac) or a uuid to be recognised",
                 "inv.toml:37:8: system[a].name: another system is named a (line 20)",
-                "inv.toml:38:11: system[a].netboot: a system without a profile has nothing to netboot into",
+                "inv.toml:38:11: system[a].netboot: a system without a profile has nothing to install once (always: it boots as an unknown machine does)",
             ]
         );
     }

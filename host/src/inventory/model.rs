@@ -119,6 +119,11 @@ pub struct System {
     /// Its SMBIOS UUID (DHCP option 97).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uuid: Option<Uuid>,
+    /// A boot file (TFTP path) or URL DHCP gives it instead of the one its
+    /// firmware gets (dnsmasq's `--dhcp-host …,boot=`, Cobbler's
+    /// `filename`); `None`: that one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub boot_file: Option<String>,
     /// Kernel arguments, merged over its profile's.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub kernel_args: String,
@@ -459,25 +464,6 @@ impl Inventory {
                 .find(|i| i.ip == Some(ip))
                 .map(|i| (s, i))
         })
-    }
-
-    /// Every interface as a DHCP reservation for the DHCP server: its
-    /// fixed address (if any), and boot options unless the system never
-    /// netboots. What `[[dhcp.host]]` gives, from the inventory.
-    pub fn reservations(&self) -> Vec<crate::settings::machines::Machine> {
-        self.systems
-            .iter()
-            .flat_map(|s| {
-                s.interfaces
-                    .iter()
-                    .map(|i| crate::settings::machines::Machine {
-                        id: crate::settings::machines::MachineId::Mac(i.mac.0),
-                        ip: i.ip,
-                        boot: String::new(),
-                        netboot: s.netboot() != Netboot::Never,
-                    })
-            })
-            .collect()
     }
 
     /// Who uses distro `name`: "profile NAME" for each profile on it.

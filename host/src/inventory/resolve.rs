@@ -111,6 +111,9 @@ pub struct Resolved {
     pub interfaces: Vec<Interface>,
     /// Its UUID.
     pub uuid: Option<Uuid>,
+    /// The boot file DHCP gives it instead of its firmware's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub boot_file: Option<String>,
     /// Boot settings; `None` for a system without a profile.
     pub boot: Option<Boot>,
     /// Variables by name.
@@ -184,6 +187,7 @@ impl Inventory {
             netboot,
             interfaces: system.interfaces.clone(),
             uuid: system.uuid,
+            boot_file: system.boot_file.clone(),
             boot,
             vars,
             secrets: system.secrets.clone(),
@@ -359,9 +363,6 @@ mac = "52:54:00:12:34:99"
         let r = inv.resolve("printer").unwrap();
         assert_eq!(r.boot, None);
         assert_eq!(r.netboot.value, Netboot::Never);
-        let reservations = inv.reservations();
-        assert_eq!(reservations.len(), 2);
-        assert!(reservations[0].netboot && !reservations[1].netboot);
     }
 
     #[test]

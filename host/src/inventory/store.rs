@@ -544,6 +544,7 @@ mod tests {
             profile: None,
             netboot: None,
             uuid: None,
+            boot_file: None,
             kernel_args: String::new(),
             interfaces: vec![Interface {
                 mac: crate::inventory::Mac([0x52, 0x54, 0, 0, 0, last]),

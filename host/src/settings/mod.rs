@@ -309,24 +309,48 @@ impl Loaded {
     /// The `[[dhcp.host]]` tables read, or every problem with them (each
     /// at its place in the file).
     pub fn machines(&self) -> Result<Vec<machines::Machine>, Vec<anyhow::Error>> {
-        let mut machines = Vec::new();
+        let mut list = Vec::new();
+        // The table each one of `list` was read from.
+        let mut tables = Vec::new();
         let mut out = Vec::new();
-        for section in &self.file.dhcp.hosts {
+        for (table, section) in self.file.dhcp.hosts.iter().enumerate() {
             match machines::from_section(section) {
-                Ok(m) => machines.push((section.span().start, m)),
+                Ok(m) => {
+                    list.push(m);
+                    tables.push(table);
+                }
                 Err((field, span, why)) => out.push(self.error_at_offset(field, span.start, &why)),
             }
         }
-        let list: Vec<_> = machines.iter().map(|(_, m)| m.clone()).collect();
         for (i, why) in machines::conflicts(&list) {
-            let at = machines.get(i).map_or(0, |(at, _)| *at);
-            out.push(self.error_at_offset("dhcp.host", at, &why));
+            out.push(self.host_error(tables.get(i).copied().unwrap_or(0), &why));
         }
         if out.is_empty() {
             Ok(list)
         } else {
             Err(out)
         }
+    }
+
+    /// Where the `[[dhcp.host]]` tables name what the inventory's systems
+    /// also name (`file`: the inventory's): every clash, at its table.
+    pub fn clashes_with(
+        &self,
+        inventory: &crate::inventory::model::Inventory,
+        file: &Path,
+    ) -> Vec<anyhow::Error> {
+        // With any table unread, its own problems are what is reported.
+        let list = self.machines().unwrap_or_default();
+        machines::clashes_with(&list, inventory, file)
+            .into_iter()
+            .map(|(i, why)| self.host_error(i, &why))
+            .collect()
+    }
+
+    /// An error about the `i`th `[[dhcp.host]]` table.
+    fn host_error(&self, i: usize, why: &str) -> anyhow::Error {
+        let at = self.file.dhcp.hosts.get(i).map_or(0, |s| s.span().start);
+        self.error_at_offset("dhcp.host", at, why)
     }
 
     /// Checks values the parser cannot: directories exist, numbers are in

@@ -240,8 +240,25 @@ fn dhcp_options(
     } else {
         args.dhcp_host.clone()
     };
+    let from = if args.dhcp_host.is_empty() {
+        "[[dhcp.host]]"
+    } else {
+        "--dhcp-host"
+    };
     if let Some((_, why)) = machines::conflicts(&machines).into_iter().next() {
-        bail!("--dhcp-host: {why}");
+        bail!("{from}: {why}");
+    }
+    // One table of machines: what the inventory's systems name, the
+    // configuration's must not (`awl check` says where, too).
+    if let Some(cache) = &install.cache {
+        let clashes = machines::clashes_with(&machines, &cache.get(), cache.store().path());
+        if !clashes.is_empty() {
+            let lines: Vec<String> = clashes
+                .iter()
+                .map(|(_, why)| format!("{from}: {why}"))
+                .collect();
+            bail!("{} problem(s):\n{}", lines.len(), lines.join("\n"));
+        }
     }
     if relayed.len() >= awl_core::dhcp::MAX_POOLS {
         bail!(
@@ -253,7 +270,6 @@ fn dhcp_options(
         interface,
         range,
         relayed,
-        machines,
         routers: list(&args.dhcp_router, file.routers),
         dns: list(&args.dhcp_dns, file.dns),
         domain: pick(&args.dhcp_domain, file.domain, ""),
@@ -281,7 +297,7 @@ fn dhcp_options(
                 .map_or(String::new(), |s| format!("{}/boot.ipxe", s.http_base)),
         ),
         http_boot: pick(&args.http_boot, file.http_boot, ""),
-        inventory: install.machines.clone(),
+        machines: Arc::new(InventoryMachines::new(install.cache.clone(), machines)),
     }))
 }
 
@@ -359,7 +375,6 @@ pub struct Install {
     pub server: Option<Server>,
     pub cache: Option<Arc<InventoryCache>>,
     pub renderer: Arc<Renderer>,
-    pub machines: Arc<InventoryMachines>,
     /// The install states (with an inventory only).
     pub states: Option<crate::lifecycle::StateFile>,
 }
@@ -469,7 +484,6 @@ fn install_settings(serve: &ServeArgs, file: &ConfigFile) -> Result<Install> {
         http_listen,
         syslog_listen,
         server,
-        machines: Arc::new(InventoryMachines::new(cache.clone())),
         cache,
         renderer,
     })
