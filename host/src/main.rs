@@ -145,10 +145,9 @@ fn check(
             eprintln!("{p}");
         }
         problems += found.len();
-        if found.is_empty() {
-            println!("{}: ok", loaded.path.display());
-        }
     }
+    let config_problems = problems;
+    let mut clashing = 0;
     let none = ConfigFile::default();
     let file = loaded.as_ref().map_or(&none, |l| &l.file);
     let inventory = inventory
@@ -199,13 +198,20 @@ fn check(
                     eprintln!("{p}");
                 }
                 problems += clashes.len();
-                println!("{}: ok", path.display());
+                clashing = clashes.len();
+                if clashes.is_empty() {
+                    println!("{}: ok", path.display());
+                }
             }
             Err(found) => {
                 eprintln!("{found}");
                 problems += found.0.len();
             }
         }
+    }
+    // A clash is the configuration's and the inventory's problem.
+    if let Some(loaded) = loaded.as_ref().filter(|_| config_problems + clashing == 0) {
+        println!("{}: ok", loaded.path.display());
     }
     if problems > 0 {
         bail!("{problems} problem(s)");

@@ -220,6 +220,7 @@ fn configured_machines_and_systems_are_one_table() {
         assert!(out.contains(&line), "missing {line:?} in:\n{out}");
     }
     assert!(out.contains("2 problem(s)"), "{out}");
+    assert!(!out.contains(&format!("{awl_toml}: ok")), "{out}");
     // `serve` says the same and does not start (bounded: it would
     // otherwise serve on loopback until killed).
     let serve = Command::new("timeout")
@@ -242,4 +243,5 @@ fn configured_machines_and_systems_are_one_table() {
     config("\n[[dhcp.host]]\nmac = \"52:54:00:00:00:09\"\nip = \"127.0.0.6\"\n");
     let (ok, out) = check(&dir);
     assert!(ok, "{out}");
+    assert!(out.contains(&format!("{awl_toml}: ok")), "{out}");
 }

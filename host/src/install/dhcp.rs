@@ -98,10 +98,30 @@ impl Index {
                 }
             };
             if let Some(ip) = host.ip {
-                index.by_ip.insert(ip, owner);
+                if let Some(Owner::Mac(mac)) = index.by_ip.insert(ip, owner.clone()) {
+                    if owner != Owner::Mac(mac) {
+                        index.unreserve(ip, mac, &host.id);
+                    }
+                }
             }
         }
         index
+    }
+
+    /// A system's fixed address `ip` (its interface `mac`'s) is also the
+    /// configured machine `id`'s, as an edit made it while awl serves:
+    /// the configuration's entry wins, the system gets a pool address.
+    fn unreserve(&mut self, ip: Ipv4Addr, mac: [u8; 6], id: &MachineId) {
+        tracing::warn!(
+            "dhcp: {ip} is both configured machine {id}'s and an inventory system's ({}): the configuration's entry is used",
+            crate::inventory::model::Mac(mac)
+        );
+        let entries = self.by_mac.get_mut(&mac).into_iter();
+        for entry in entries.chain(self.by_uuid.values_mut()) {
+            if entry.ip == Some(ip) {
+                entry.ip = None;
+            }
+        }
     }
 
     /// The machine `who` is: by client identifier (for machines known by
@@ -229,8 +249,9 @@ impl<'a> Machines<'a> for View {
     }
 
     fn reserved_for_other(&self, ip: Ipv4Addr, who: &Who<'_>) -> bool {
-        // Fixed addresses are unique (checked), so `ip` is someone's, and
-        // it is `who`'s exactly when `who`'s entry has it.
+        // Each fixed address has one owner (a clash made while awl serves
+        // is resolved in the configuration's favour), so `ip` is someone's,
+        // and it is `who`'s exactly when `who`'s entry has it.
         self.index.by_ip.contains_key(&ip) && self.index.entry(who).and_then(|e| e.ip) != Some(ip)
     }
 
@@ -348,6 +369,20 @@ mac = "52:54:00:00:00:03"
         assert!(view.holds(&lease(4, [10, 0, 0, 31], by_id)));
         assert!(!view.holds(&lease(4, [10, 0, 0, 31], by_mac(4))));
         assert!(view.reserved_for_other(Ipv4Addr::new(10, 0, 0, 31), &who(4)));
+    }
+
+    #[test]
+    fn an_address_clash_made_while_serving_goes_to_the_configuration() {
+        // web1's fixed address, also given to a configured machine (what
+        // `awl system edit` can do while awl serves; check refuses it).
+        let hosts =
+            [crate::settings::machines::parse_machine("52:54:00:00:00:07,10.0.0.21").unwrap()];
+        let view = view(&hosts);
+        let ip = Ipv4Addr::new(10, 0, 0, 21);
+        assert_eq!(view.lookup(&who(7)).unwrap().ip, Some(ip));
+        assert_eq!(view.lookup(&who(1)).unwrap().ip, None, "from the pool");
+        assert!(view.reserved_for_other(ip, &who(1)));
+        assert!(!view.reserved_for_other(ip, &who(7)));
     }
 
     #[test]
