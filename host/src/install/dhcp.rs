@@ -5,6 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
+use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use awl_core::dhcp::{ClientKey, Lease, Machine, Machines, Who};
@@ -140,6 +141,34 @@ impl Index {
             .or_else(|| who.uuid.and_then(|g| self.by_uuid.get(&g.0)))
             .copied()
     }
+}
+
+/// Where `machines` name a machine or a fixed address that one of the
+/// inventory's systems also names (`file`: the inventory's, for the
+/// message): (index in `machines`, why). The configuration's entry is the
+/// one the DHCP server uses, so a clash is an error for `awl check` and
+/// `awl serve`, and a warning when an edit makes one while awl serves.
+pub fn clashes(machines: &[Host], inventory: &Inventory, file: &Path) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for (i, m) in machines.iter().enumerate() {
+        for system in &inventory.systems {
+            let at = system.place.table.map_or(String::new(), |p| {
+                format!(" ({}:{})", file.display(), p.line)
+            });
+            let mut clash = |what: String| {
+                out.push((i, format!("{what} is also system {}'s{at}", system.name)));
+            };
+            for interface in &system.interfaces {
+                if m.id == MachineId::Mac(interface.mac.0) {
+                    clash(m.id.to_string());
+                }
+                if let Some(ip) = m.ip.filter(|ip| interface.ip == Some(*ip)) {
+                    clash(ip.to_string());
+                }
+            }
+        }
+    }
+    out
 }
 
 /// `text` for the life of the process: boot files travel in the DHCP

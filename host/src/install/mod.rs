@@ -26,5 +26,5 @@ mod site;
 
 pub use check::template_check;
 pub use context::Server;
-pub use dhcp::InventoryMachines;
+pub use dhcp::{clashes, InventoryMachines};
 pub use site::InstallSite;

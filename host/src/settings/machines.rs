@@ -187,38 +187,6 @@ pub fn conflicts(machines: &[Machine]) -> Vec<(usize, String)> {
     out
 }
 
-/// Where `machines` name a machine or a fixed address that one of the
-/// inventory's systems also names (`file`: the inventory's, for the
-/// message): (index in `machines`, why). The configuration's entry is the
-/// one the DHCP server uses, so a clash is an error for `awl check` and
-/// `awl serve`, and a warning when an edit makes one while awl serves.
-pub fn clashes_with(
-    machines: &[Machine],
-    inventory: &crate::inventory::model::Inventory,
-    file: &std::path::Path,
-) -> Vec<(usize, String)> {
-    let mut out = Vec::new();
-    for (i, m) in machines.iter().enumerate() {
-        for system in &inventory.systems {
-            let at = system.place.table.map_or(String::new(), |p| {
-                format!(" ({}:{})", file.display(), p.line)
-            });
-            let mut clash = |what: String| {
-                out.push((i, format!("{what} is also system {}'s{at}", system.name)));
-            };
-            for interface in &system.interfaces {
-                if m.id == MachineId::Mac(interface.mac.0) {
-                    clash(m.id.to_string());
-                }
-                if m.ip.is_some() && m.ip == interface.ip {
-                    clash(format!("{}", interface.ip.unwrap_or(Ipv4Addr::UNSPECIFIED)));
-                }
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

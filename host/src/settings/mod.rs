@@ -341,7 +341,7 @@ impl Loaded {
     ) -> Vec<anyhow::Error> {
         // With any table unread, its own problems are what is reported.
         let list = self.machines().unwrap_or_default();
-        machines::clashes_with(&list, inventory, file)
+        crate::install::clashes(&list, inventory, file)
             .into_iter()
             .map(|(i, why)| self.host_error(i, &why))
             .collect()

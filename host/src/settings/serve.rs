@@ -251,7 +251,7 @@ fn dhcp_options(
     // One table of machines: what the inventory's systems name, the
     // configuration's must not (`awl check` says where, too).
     if let Some(cache) = &install.cache {
-        let clashes = machines::clashes_with(&machines, &cache.get(), cache.store().path());
+        let clashes = crate::install::clashes(&machines, &cache.get(), cache.store().path());
         if !clashes.is_empty() {
             let lines: Vec<String> = clashes
                 .iter()
