@@ -245,3 +245,89 @@ fn configured_machines_and_systems_are_one_table() {
     assert!(ok, "{out}");
     assert!(out.contains(&format!("{awl_toml}: ok")), "{out}");
 }
+
+/// `awl inventory import-hosts` makes the `[[dhcp.host]]` machines systems
+/// without a profile; `awl check` then names the tables to remove (they
+/// clash with the systems made from them), and passes once they are gone.
+/// A machine known by its client identifier stays in the configuration.
+#[test]
+fn configured_machines_move_into_the_inventory() {
+    let dir = TempDir::new("import-hosts");
+    let inventory = dir.0.join("inventory.toml");
+    let config = dir.0.join("awl.toml");
+    let head = format!("[inventory]\nfile = {inventory:?}\n");
+    std::fs::write(
+        &config,
+        format!(
+            "{head}\n[[dhcp.host]]\nmac = \"52:54:00:00:00:01\"\nip = \"10.0.0.20\"\nboot_file = \"custom/grubx64.efi\"\n\n\
+             [[dhcp.host]]\nmac = \"52:54:00:00:00:02\"\nnetboot = false\n\n\
+             [[dhcp.host]]\nclient_id = \"01:02:03\"\n"
+        ),
+    )
+    .unwrap();
+    let awl = |args: &[&str]| {
+        let out = Command::new(awl_binary())
+            .args(args)
+            .arg("--inventory")
+            .arg(&inventory)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let said = awl(&[
+        "inventory",
+        "import-hosts",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    for line in [
+        "system host-52-54-00-00-00-01: added",
+        "system host-52-54-00-00-00-02: added",
+        "id:01:02:03: left in",
+        "2 system(s) added",
+    ] {
+        assert!(said.contains(line), "{line:?} not in:\n{said}");
+    }
+    let show: serde_json::Value = serde_json::from_str(&awl(&[
+        "system",
+        "show",
+        "host-52-54-00-00-00-01",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(show["boot_file"], "custom/grubx64.efi", "{show}");
+    assert_eq!(show["netboot"], "always", "{show}");
+    assert_eq!(show["interface"][0]["ip"], "10.0.0.20", "{show}");
+    let show: serde_json::Value = serde_json::from_str(&awl(&[
+        "system",
+        "show",
+        "host-52-54-00-00-00-02",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(show["netboot"], "never", "{show}");
+    // A second run adds nothing.
+    let again = awl(&[
+        "inventory",
+        "import-hosts",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert!(
+        again.contains("52:54:00:00:00:01: already system host-52-54-00-00-00-01")
+            && !again.contains("added"),
+        "{again}"
+    );
+    // Both places name them now: check says which tables to remove.
+    let (ok, out) = check(&dir);
+    assert!(!ok, "{out}");
+    assert!(out.contains("3 problem(s)"), "{out}");
+    std::fs::write(
+        &config,
+        format!("{head}\n[[dhcp.host]]\nclient_id = \"01:02:03\"\n"),
+    )
+    .unwrap();
+    let (ok, out) = check(&dir);
+    assert!(ok, "{out}");
+}

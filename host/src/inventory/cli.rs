@@ -340,6 +340,15 @@ pub enum InventoryCommand {
         #[arg(long, value_parser = parse_subnet)]
         subnet: Vec<(Ipv4Addr, Ipv4Addr)>,
     },
+    /// Make the configuration file's `[[dhcp.host]]` machines systems
+    /// without a profile (by MAC; a client identifier stays in the
+    /// configuration), so the inventory is where machines are written.
+    /// Remove their tables afterwards: `awl check` names them.
+    ImportHosts {
+        /// The configuration file.
+        #[arg(long, env = "AWL_CONFIG")]
+        config: PathBuf,
+    },
 }
 
 /// Reads `NAME=VALUE`, VALUE as TOML when it is TOML, else as text.
@@ -845,8 +854,79 @@ impl InventoryArgs {
                     }
                 }
             }
+            InventoryCommand::ImportHosts { config } => import_hosts(&self.file.store(), &config),
         }
     }
+}
+
+/// `awl inventory import-hosts`: each `[[dhcp.host]]` by MAC becomes
+/// system `host-52-54-00-12-34-56` (its address, boot file, and netboot
+/// always, or never for `netboot = false`), in one checked write; a MAC a
+/// system already has is left (so a second run adds nothing).
+fn import_hosts(store: &FileStore, config: &std::path::Path) -> Result<()> {
+    use crate::settings::machines::MachineId;
+    let loaded = crate::settings::Loaded::read(config)?;
+    let hosts = loaded.machines().map_err(|problems| {
+        let lines: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        anyhow!("{}", lines.join("\n"))
+    })?;
+    let mut said = Vec::new();
+    let mut added = 0;
+    edit(store, &mut |inv| {
+        (said, added) = (Vec::new(), 0);
+        for host in &hosts {
+            let mac = match &host.id {
+                MachineId::Mac(mac) => Mac(*mac),
+                MachineId::ClientId(_) => {
+                    said.push(format!(
+                        "{}: left in {} (a client identifier has no place in a system)",
+                        host.id,
+                        config.display()
+                    ));
+                    continue;
+                }
+            };
+            if let Some((s, _)) = inv.system_by_mac(mac.0) {
+                said.push(format!("{mac}: already system {}", s.name));
+                continue;
+            }
+            let name = format!("host-{}", mac.to_string().replace(':', "-"));
+            said.push(format!("system {name}: added"));
+            added += 1;
+            inv.systems.push(System {
+                name,
+                profile: None,
+                netboot: Some(if host.netboot {
+                    Netboot::Always
+                } else {
+                    Netboot::Never
+                }),
+                uuid: None,
+                boot_file: non_empty(&host.boot),
+                kernel_args: String::new(),
+                interfaces: vec![Interface {
+                    mac,
+                    ip: host.ip,
+                    hostname: None,
+                }],
+                vars: Vars::new(),
+                secrets: Vars::new(),
+                place: Default::default(),
+            });
+        }
+        Ok(())
+    })?;
+    for line in &said {
+        println!("{line}");
+    }
+    if added > 0 {
+        println!(
+            "{added} system(s) added: remove their [[dhcp.host]] tables from {} (awl check --config {} names them)",
+            config.display(),
+            config.display()
+        );
+    }
+    Ok(())
 }
 
 /// One locked, checked, atomic edit.
