@@ -4,9 +4,11 @@
 //! bytes than the file), kernel command lines, the inventory file, the
 //! boot-config names loaders ask for, the API's inventory edits from a
 //! JSON body (on an inventory that holds one of each entry), request
-//! `Content-Length` fields, installers' syslog lines, and entries appended
+//! `Content-Length` fields, installers' syslog lines, entries appended
 //! to an inventory file (read alone, they must read as the whole file
-//! does). The first byte picks the parser.
+//! does), and one system of such a file changed in its own lines (what is
+//! written must read as the whole file changed). The first byte picks the
+//! parser.
 #![no_main]
 
 use awl::http::range::{plan, Plan};
@@ -82,12 +84,16 @@ fuzz_target!(|data: &[u8]| {
             };
             assert!(base.source.is_some(), "entries may be appended to the base");
             let whole = format!("{start}{text}");
-            if let Some(fast) = parse_appended(&base, &whole, None, &CheckContext::default()) {
-                let slow = file::parse(&whole, None).expect("what reads appended reads whole");
-                assert!(fast == slow && fast.source == slow.source, "{whole}");
-                for (f, s) in fast.systems.iter().zip(&slow.systems) {
-                    assert_eq!(f.place.table, s.place.table);
+            if which / 16 % 2 == 0 {
+                if let Some(fast) = parse_appended(&base, &whole, None, &CheckContext::default()) {
+                    let slow = file::parse(&whole, None).expect("what reads appended reads whole");
+                    assert!(fast == slow && fast.source == slow.source, "{whole}");
+                    for (f, s) in fast.systems.iter().zip(&slow.systems) {
+                        assert_eq!(f.place.table, s.place.table);
+                    }
                 }
+            } else {
+                spliced(&whole, which);
             }
         }
         _ => {
@@ -98,6 +104,50 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 });
+
+/// One system of `whole` (picked by `which`) removed or changed in its own
+/// lines, as a new process does it from the digest: when that way is
+/// taken, the file it writes must read as the whole file changed does.
+fn spliced(whole: &str, which: u8) {
+    use awl::inventory::append::{digest, splice_system};
+    use awl::inventory::model::{Netboot, System};
+    use awl::inventory::{file, CheckContext};
+    let Ok(read) = file::parse(whole, None) else {
+        return;
+    };
+    if read.source.is_none() || read.systems.is_empty() {
+        return;
+    }
+    let name = read.systems[usize::from(which / 64) % read.systems.len()].name.clone();
+    let remove = which / 32 % 2 == 1;
+    let mut change = |mut s: System| -> anyhow::Result<Option<System>> {
+        if remove {
+            return Ok(None);
+        }
+        s.netboot = Some(Netboot::Never);
+        s.kernel_args = "fuzz=1".into();
+        Ok(Some(s))
+    };
+    let digest = digest::text(&read).expect("a read with a source has a digest");
+    let path = std::path::Path::new("inv.toml");
+    let (mut base, _) = digest::read(digest.as_bytes(), path).expect("the digest reads back");
+    let ctx = CheckContext::default();
+    let Some(Ok(new_text)) = splice_system(&mut base, whole, &name, &mut change, None, &ctx) else {
+        return;
+    };
+    let fast = file::parse(&new_text, None).expect("the spliced file reads");
+    let mut slow = read.clone();
+    let i = slow.systems.iter().position(|s| s.name == name).expect("it is there");
+    let old = slow.systems.remove(i);
+    if let Some(new) = change(old).expect("no refusal") {
+        slow.systems.insert(i, new);
+    }
+    assert!(fast == slow, "{whole}\n---\n{new_text}");
+    assert_eq!(fast.source, base.source);
+    for (f, b) in fast.systems.iter().zip(&base.systems) {
+        assert_eq!((&f.name, f.place.table), (&b.name, b.place.table));
+    }
+}
 
 /// One distro, profile and system, for the API's edits.
 const BASE: &str = r#"

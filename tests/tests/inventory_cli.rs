@@ -371,10 +371,18 @@ fn kill_9_during_a_stream_of_edits_leaves_a_whole_file_with_every_reported_edit(
     let dir = TempDir::new("inv-kill");
     let inv = dir.0.join("inventory.toml");
     std::fs::write(&inv, big_inventory(1500)).unwrap();
+    // Adds (appended), and every third one an edit of a system in the
+    // middle of the file (its own lines rewritten) instead.
     let add = |i: usize| {
-        Command::new(awl_binary())
-            .args(["system", "add", &format!("k{i}"), "--mac"])
-            .arg(format!("52:54:02:00:{:02x}:{:02x}", i / 256, i % 256))
+        let mut command = Command::new(awl_binary());
+        if i % 3 == 2 {
+            command.args(["system", "edit", &format!("big{}", i * 40), "--var"]);
+            command.arg(format!("kill={i}"));
+        } else {
+            command.args(["system", "add", &format!("k{i}"), "--mac"]);
+            command.arg(format!("52:54:02:00:{:02x}:{:02x}", i / 256, i % 256));
+        }
+        command
             .arg("--inventory")
             .arg(&inv)
             .stdout(Stdio::null())
@@ -389,6 +397,14 @@ fn kill_9_during_a_stream_of_edits_leaves_a_whole_file_with_every_reported_edit(
     let start = Instant::now();
     assert!(add(1).wait().unwrap().success());
     let took = start.elapsed();
+    // What a finished command leaves: system kI, or the edit I.
+    let done = |i: usize| {
+        if i % 3 == 2 {
+            format!("edit{i}")
+        } else {
+            format!("k{i}")
+        }
+    };
     let mut reported = vec!["k0".to_string(), "k1".to_string()];
     let (mut killed, mut finished, mut torn) = (0, 0, 0);
     for i in 2..=31 {
@@ -399,14 +415,14 @@ fn kill_9_during_a_stream_of_edits_leaves_a_whole_file_with_every_reported_edit(
             Some(status) => {
                 assert!(status.success());
                 finished += 1;
-                reported.push(format!("k{i}"));
+                reported.push(done(i));
             }
             None => {
                 child.kill().unwrap(); // SIGKILL
                 let status = child.wait().unwrap();
                 if status.success() {
                     finished += 1;
-                    reported.push(format!("k{i}"));
+                    reported.push(done(i));
                 } else {
                     killed += 1;
                     // Killed between creating the new version and the rename.
@@ -415,14 +431,28 @@ fn kill_9_during_a_stream_of_edits_leaves_a_whole_file_with_every_reported_edit(
             }
         }
         // Whole and valid after every kill, holding every reported edit.
-        let names = systems_in(&inv);
+        let text = std::fs::read_to_string(&inv).unwrap();
+        let now = file::parse(&text, None).unwrap_or_else(|p| panic!("{p}"));
         for name in &reported {
-            assert!(
-                names.contains(name),
-                "{name} reported success but is not in the file"
-            );
+            let edited = name
+                .strip_prefix("edit")
+                .map(|i| (format!("big{}", i.parse::<usize>().unwrap() * 40), i));
+            match edited {
+                Some((big, i)) => assert_eq!(
+                    now.system(&big)
+                        .and_then(|s| s.vars.get("kill"))
+                        .and_then(|v| v.as_integer()),
+                    Some(i.parse().unwrap()),
+                    "the edit of {big} reported success but is not in the file"
+                ),
+                None => assert!(
+                    now.system(name).is_some(),
+                    "{name} reported success but is not in the file"
+                ),
+            }
         }
-        assert!(names.iter().filter(|n| n.starts_with("big")).count() == 1500);
+        let big = now.systems.iter().filter(|s| s.name.starts_with("big"));
+        assert_eq!(big.count(), 1500);
     }
     eprintln!(
         "one edit took {took:?}; {killed} killed ({torn} while writing), {finished} finished"

@@ -1,5 +1,6 @@
 //! Adding at the end: a new system is appended to the inventory file, and
-//! whoever read the file before reads only what was appended.
+//! whoever read the file before reads only what was appended; and changing
+//! one system in its own lines.
 //!
 //! At 10,000 systems the file is some 2.6 MB of TOML; reading and checking
 //! it whole takes a few hundred milliseconds, and an edit used to do that
@@ -27,7 +28,12 @@
 //!
 //! What an add appends is what rewriting the whole file would have written
 //! (the writer puts systems last), so the file stays the one a full rewrite
-//! makes, and edits other than adds still read and write it whole.
+//! makes.
+//!
+//! An edit or removal of one system ([`splice_system`]) works from the
+//! digest too: it rewrites that system's lines (its `[[system]]` header up
+//! to the next system's), which must read alone as exactly that system.
+//! Other edits still read and write the file whole.
 
 use std::path::Path;
 
@@ -131,6 +137,119 @@ pub fn read_appended(
         sha256: hash.finalize().into(),
     });
     true
+}
+
+/// One system changed in place: `base` (a version read whole, or a
+/// digest's, with its [`Source`]) and `text`, which must be that version;
+/// its system `name` becomes what `change` makes of it (`None`: removed).
+/// Only that system's own lines are read and written: they run from its
+/// `[[system]]` header to the next system's (or the end), and must read
+/// alone as exactly that system. Returns the new text, with `base` now
+/// describing it (later systems' lines moved); `None` when this way cannot
+/// be sure (read and write the whole file then, which gives the same file
+/// content for that system and names every problem with its line);
+/// `Some(Err)` for what `change` refused, or an unknown name.
+pub fn splice_system(
+    base: &mut Inventory,
+    text: &str,
+    name: &str,
+    change: &mut dyn FnMut(System) -> anyhow::Result<Option<System>>,
+    path: Option<&Path>,
+    ctx: &CheckContext<'_>,
+) -> Option<anyhow::Result<String>> {
+    if base.source.is_none() || base.source != Source::of(text) {
+        return None;
+    }
+    let Some(index) = base.systems.iter().position(|s| s.name == name) else {
+        return Some(Err(anyhow::anyhow!("no system is named {name}")));
+    };
+    let line = base.systems[index].place.table?.line;
+    let next = base
+        .systems
+        .iter()
+        .filter_map(|s| s.place.table.map(|p| p.line))
+        .filter(|l| *l > line)
+        .min();
+    let start = line_start(text, line)?;
+    let end = match next {
+        Some(next) => line_start(text, next)?,
+        None => text.len(),
+    };
+    let old_part = text.get(start..end)?;
+    let old = read_one(old_part, line - 1, path)?;
+    if old.name != name {
+        return None;
+    }
+    let new = match change(old) {
+        Ok(new) => new,
+        Err(e) => return Some(Err(e)),
+    };
+    let mut new_part = match &new {
+        Some(system) => file::entry_toml("system", system).ok()?,
+        None => String::new(),
+    };
+    if !new_part.is_empty() && end < text.len() {
+        new_part.push('\n');
+    }
+    let new_system = match new {
+        Some(_) => Some(read_one(&new_part, line - 1, path)?),
+        None => None,
+    };
+    let moved = count_lines(&new_part) as isize - count_lines(old_part) as isize;
+    let mut changed = base.clone();
+    match new_system {
+        Some(system) => changed.systems[index] = system,
+        None => {
+            changed.systems.remove(index);
+        }
+    }
+    for s in &mut changed.systems {
+        let later = |p: &mut Pos| {
+            if p.line > line {
+                p.line = p.line.saturating_add_signed(moved);
+            }
+        };
+        if s.place.table.is_some_and(|p| p.line > line) {
+            s.place.table.iter_mut().for_each(later);
+            s.place.fields.values_mut().for_each(later);
+        }
+    }
+    if !changed.check(ctx).is_empty() {
+        return None;
+    }
+    let new_text = [&text[..start], &new_part, &text[end..]].concat();
+    changed.path = path.map(Path::to_path_buf);
+    changed.source = Source::of(&new_text);
+    changed.source.as_ref()?;
+    *base = changed;
+    Some(Ok(new_text))
+}
+
+/// The byte offset where line `line` (1-based) of `text` starts.
+fn line_start(text: &str, line: usize) -> Option<usize> {
+    if line == 1 {
+        return Some(0);
+    }
+    text.bytes()
+        .enumerate()
+        .filter(|(_, b)| *b == b'\n')
+        .nth(line.checked_sub(2)?)
+        .map(|(i, _)| i + 1)
+}
+
+/// `part` (lines of a file after `lines_before` others) read alone as one
+/// `[[system]]` table and nothing else, without a problem.
+fn read_one(part: &str, lines_before: usize, path: Option<&Path>) -> Option<System> {
+    if part.starts_with('\u{feff}') {
+        return None;
+    }
+    let mut report = Report::new(path);
+    let (mut read, shape) = file::read_at(part, lines_before, path, &mut report)?;
+    let alone = read.distros.is_empty() && read.profiles.is_empty() && read.systems.len() == 1;
+    if !report.problems.is_empty() || !shape.lists_as_tables || shape.has_unknown || !alone {
+        return None;
+    }
+    read.systems.pop()
 }
 
 /// The digest: what a new `awl` process needs to append a system without
@@ -433,5 +552,106 @@ role = "x"
         );
         let other = text.replacen("awl-digest", "awl-digesT", 1);
         assert!(digest::read(other.as_bytes(), Path::new("x")).is_none());
+    }
+
+    /// `text` with system `name` changed by `change` the fast way, checked
+    /// against the slow way (the whole file read, changed, written, read):
+    /// the same inventory, lines and all. `None` when the fast way passed.
+    fn spliced(
+        text: &str,
+        name: &str,
+        change: &mut dyn FnMut(System) -> anyhow::Result<Option<System>>,
+    ) -> Option<anyhow::Result<String>> {
+        let whole = file::parse(text, None).unwrap();
+        // As a new process sees it: from the digest.
+        let digest = digest::text(&whole).unwrap();
+        let (mut base, _) = digest::read(digest.as_bytes(), Path::new("inv.toml")).unwrap();
+        let out = splice_system(
+            &mut base,
+            text,
+            name,
+            change,
+            None,
+            &CheckContext::default(),
+        );
+        if let Some(Ok(new_text)) = &out {
+            let read = file::parse(new_text, None).expect("the spliced file reads");
+            let mut slow = whole.clone();
+            let i = slow.systems.iter().position(|s| s.name == name).unwrap();
+            let old = slow.systems.remove(i);
+            if let Some(new) = change(old).unwrap() {
+                slow.systems.insert(i, new);
+            }
+            assert_eq!(read, slow, "{new_text}");
+            assert_eq!(read.source, base.source);
+            assert_eq!(base.systems.len(), read.systems.len());
+            for (b, r) in base.systems.iter().zip(&read.systems) {
+                assert_eq!((&b.name, b.place.table), (&r.name, r.place.table));
+            }
+        }
+        out
+    }
+
+    const C: &str =
+        "\n[[system]]\nname = \"c\"\n\n[[system.interface]]\nmac = \"52:54:00:00:00:03\"\n";
+
+    #[test]
+    fn one_system_is_changed_in_its_own_lines() {
+        let text = format!("{BASE}{B}{C}");
+        let mut netboot_never = |mut s: System| {
+            s.netboot = Some(crate::inventory::model::Netboot::Never);
+            s.vars.insert("more".into(), toml::Value::Integer(1));
+            Ok(Some(s))
+        };
+        for name in ["a", "b", "c"] {
+            let new = spliced(&text, name, &mut netboot_never).unwrap().unwrap();
+            assert!(new.len() > text.len());
+            let new = spliced(&text, name, &mut |_| Ok(None)).unwrap().unwrap();
+            assert!(!new.contains(&format!("name = \"{name}\"")), "{new}");
+        }
+        // Untouched entries keep their bytes (a comment inside one too).
+        let commented = text.replace(
+            "[[system]]\nname = \"c\"",
+            "[[system]]\n# c's\nname = \"c\"",
+        );
+        let new = spliced(&commented, "a", &mut netboot_never)
+            .unwrap()
+            .unwrap();
+        assert!(new.ends_with(&commented[commented.find("[[system]]\nname = \"b\"").unwrap()..]));
+        // A hand-written file: a byte-order mark, CRLF, `[unknown]` first.
+        let hand =
+            format!("\u{feff}[unknown]\naction = \"menu\"\n\n{BASE}{B}{C}").replace('\n', "\r\n");
+        for name in ["a", "b", "c"] {
+            assert!(spliced(&hand, name, &mut netboot_never).unwrap().is_ok());
+        }
+        // What the change refuses, and an unknown name, are errors.
+        let refused = spliced(&text, "b", &mut |_| anyhow::bail!("no"));
+        assert_eq!(refused.unwrap().unwrap_err().to_string(), "no");
+        let unknown = spliced(&text, "z", &mut |s| Ok(Some(s)));
+        assert!(unknown.unwrap().is_err());
+    }
+
+    #[test]
+    fn a_change_it_cannot_be_sure_of_is_left_to_the_slow_way() {
+        let text = format!("{BASE}{B}{C}");
+        // A MAC another system has: the slow way names it with its line.
+        let taken = spliced(&text, "c", &mut |mut s: System| {
+            s.interfaces[0].mac = "52:54:00:00:00:01".parse().unwrap();
+            Ok(Some(s))
+        });
+        assert!(taken.is_none());
+        // Another entry between two systems, `[unknown]` after the last.
+        let mixed = format!("{BASE}{B}\n[[profile]]\nname = \"q\"\nparent = \"p\"\n{C}");
+        assert!(spliced(&mixed, "b", &mut |s| Ok(Some(s))).is_none());
+        assert!(spliced(&mixed, "c", &mut |s| Ok(Some(s))).is_some());
+        let unknown = format!("{BASE}{B}\n[unknown]\naction = \"menu\"\n");
+        assert!(spliced(&unknown, "b", &mut |s| Ok(Some(s))).is_none());
+        // A text the digest does not describe.
+        let whole = file::parse(&text, None).unwrap();
+        let mut base = whole.clone();
+        let other = text.replace("role = \"x\"", "role = \"y\"");
+        let ctx = CheckContext::default();
+        assert!(splice_system(&mut base, &other, "b", &mut |s| Ok(Some(s)), None, &ctx).is_none());
+        assert_eq!(base, whole);
     }
 }

@@ -672,12 +672,7 @@ impl SystemArgs {
                 remove_secret,
                 remove_interface,
             } => {
-                edit(&store, &mut |inv| {
-                    let s = inv
-                        .systems
-                        .iter_mut()
-                        .find(|s| s.name == name)
-                        .ok_or_else(|| anyhow!("no system is named {name}"))?;
+                store.replace_system(&name, &mut |mut s| {
                     for mac in &remove_interface {
                         let before = s.interfaces.len();
                         s.interfaces.retain(|i| i.mac != *mac);
@@ -685,9 +680,10 @@ impl SystemArgs {
                             bail!("system {name} has no interface {mac}");
                         }
                     }
-                    flags.apply(s)?;
+                    flags.apply(&mut s)?;
                     remove_names(&mut s.vars, &remove_var, "variable")?;
-                    remove_names(&mut s.secrets, &remove_secret, "secret")
+                    remove_names(&mut s.secrets, &remove_secret, "secret")?;
+                    Ok(Some(s))
                 })?;
                 println!("system {name}: changed");
             }
@@ -712,12 +708,7 @@ impl SystemArgs {
                 println!("system {name}: armed for a new install");
             }
             SystemCommand::Remove { name } => {
-                edit(&store, &mut |inv| {
-                    inv.system(&name)
-                        .ok_or_else(|| anyhow!("no system is named {name}"))?;
-                    inv.systems.retain(|s| s.name != name);
-                    Ok(())
-                })?;
+                store.replace_system(&name, &mut |_| Ok(None))?;
                 println!("system {name}: removed");
             }
             SystemCommand::List(list) => {

@@ -19,7 +19,7 @@
 //! | [`kernel_args`] | kernel command lines: parsing and the merge rule |
 //! | [`resolve`] | distro → profiles → system merged, with each value's origin |
 //! | [`check`] | validation: [`Problem`], [`CheckContext`] |
-//! | [`append`] | an added system appended to the file, and read alone by whoever read the rest |
+//! | [`append`] | an added system appended to the file, and read alone by whoever read the rest; one system edited in its own lines |
 //! | [`store`] | [`Store`], the file store (atomic, locked edits) and [`InventoryCache`] |
 //! | [`import`] | `awl distro import`: a distro from an install tree, found by its content |
 //! | [`image`] | the same for a disk image and awl's deploy environment (family `image`) |

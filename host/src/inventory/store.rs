@@ -82,6 +82,20 @@ pub trait Store: Send + Sync {
         .map(drop)
     }
 
+    /// Changes system `name` into what `change` makes of it (`None`:
+    /// removes it), with no other edit in between; checked as
+    /// [`Store::update`] checks ("no system is named" when there is none).
+    /// The file store rewrites only that system's lines when it can
+    /// ([`append::splice_system`]).
+    fn replace_system(
+        &self,
+        name: &str,
+        change: &mut dyn FnMut(System) -> Result<Option<System>>,
+    ) -> Result<()> {
+        self.update(&mut |inventory| replace_in(inventory, name, change))
+            .map(drop)
+    }
+
     /// When the store now holds `current` with entries appended (and
     /// nothing else changed), adds them to `current` and returns the
     /// generation read; otherwise `None`, and `current` is as it was.
@@ -101,6 +115,24 @@ pub trait Store: Send + Sync {
 
     /// What to call it in messages (the file's path).
     fn describe(&self) -> String;
+}
+
+/// [`Store::replace_system`] on an inventory in memory.
+fn replace_in(
+    inventory: &mut Inventory,
+    name: &str,
+    change: &mut dyn FnMut(System) -> Result<Option<System>>,
+) -> Result<()> {
+    let index = inventory
+        .systems
+        .iter()
+        .position(|s| s.name == name)
+        .ok_or_else(|| anyhow!("no system is named {name}"))?;
+    let old = inventory.systems.remove(index);
+    if let Some(new) = change(old)? {
+        inventory.systems.insert(index, new);
+    }
+    Ok(())
 }
 
 /// The inventory in one TOML file.
@@ -402,6 +434,32 @@ impl Store for FileStore {
             Ok(())
         })
         .map(drop)
+    }
+
+    fn replace_system(
+        &self,
+        name: &str,
+        change: &mut dyn FnMut(System) -> Result<Option<System>>,
+    ) -> Result<()> {
+        let _lock = self.lock()?;
+        let old = self.read_for_edit()?;
+        if let (Some((text, meta)), Some((mut base, _))) = (&old, self.read_digest()) {
+            let ctx = CheckContext::default();
+            let path = Some(self.path.as_path());
+            match append::splice_system(&mut base, text, name, change, path, &ctx) {
+                Some(Ok(new_text)) => {
+                    self.write(&new_text, Some(meta))?;
+                    self.write_digest(&base);
+                    return Ok(());
+                }
+                Some(Err(e)) => return Err(e),
+                // A problem (the slow way names it with its line), an old
+                // digest, or a file laid out otherwise.
+                None => {}
+            }
+        }
+        self.update_locked(old, &mut |inventory| replace_in(inventory, name, change))
+            .map(drop)
     }
 
     fn generation(&self) -> std::io::Result<Generation> {
