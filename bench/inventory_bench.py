@@ -11,7 +11,9 @@ BENCH_REQUESTS=1000 BENCH_LIVE=30.
    and a root password hash as a secret), in the shape `awl system add`
    writes, and checks it with `awl inventory check`.
 2. Times BENCH_ADDS `awl system add` commands, each adding one more system
-   (the whole process: start, read, check, write, fsync, rename).
+   (the whole process: start, read, check, write, fsync, rename), then as
+   many `awl system edit` of random systems and `awl system remove` of the
+   systems added (checked with `awl inventory check` afterwards).
 3. Times `awl serve` start-up with that inventory, BENCH_STARTS times: until
    the HTTP port accepts a connection, and until the first /ipxe answer.
 4. With one `awl serve` running, times BENCH_REQUESTS sequential GET
@@ -259,6 +261,24 @@ def main():
         small_adds.append(dt)
     results["add_small"] = summary(small_adds)
 
+    # 2b. awl system edit of random systems, then remove of the added ones
+    edits = []
+    for k in range(ADDS):
+        i = rng.randint(1, N)
+        dt, _ = run([AWL, "system", "edit", name_of(i), "--inventory", INV, "--var", f"bench_edit={k}"])
+        edits.append(dt)
+    results["edit"] = summary(edits)
+    removes = []
+    for k in range(ADDS):
+        dt, _ = run([AWL, "system", "remove", name_of(N + 1 + k), "--inventory", INV])
+        removes.append(dt)
+    results["remove"] = summary(removes)
+    say(f"awl system edit x{ADDS}: p50 {results['edit']['p50']:.1f} ms; "
+        f"remove x{ADDS}: p50 {results['remove']['p50']:.1f} ms")
+    dt, p = run([AWL, "inventory", "check", "--inventory", INV])
+    if p.stdout.strip() != f"{INV}: ok":
+        raise SystemExit(f"after the edits: {p.stdout}{p.stderr}")
+
     # 3. Start-up
     probe_i = rng.randint(1, N)
     listen, first = [], []
@@ -370,7 +390,9 @@ def print_tables(r):
     print("|---|---:|---:|---:|---:|---|")
     print(row(f"`awl system add` into {r['systems']:,} systems", r["add"], "whole process: read, check, write, fsync, rename"))
     print(row("`awl system add` into 1 system", r["add_small"], "the same command, for scale"))
-    print(row(f"`awl serve` start → HTTP port accepts ({r['systems'] + r['add']['n']:,} systems)", r["start_listen"], "from spawn"))
+    print(row(f"`awl system edit NAME --var …` in {r['systems'] + r['add']['n']:,} systems", r["edit"], "a random system; whole process"))
+    print(row("`awl system remove NAME`", r["remove"], "the systems added above, one by one"))
+    print(row(f"`awl serve` start → HTTP port accepts ({r['systems']:,} systems)", r["start_listen"], "from spawn"))
     print(row("`awl serve` start → first `/ipxe` answered", r["start_first"], "from spawn"))
     print(row("`GET /ipxe?mac=…&platform=pcbios`, random known system", r["ipxe"], "sequential, one kept-alive connection"))
     print(row("`GET /answer/system/NAME` (kickstart), random system", r["answer"], "sequential, one kept-alive connection"))
