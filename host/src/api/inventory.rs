@@ -160,8 +160,18 @@ pub fn write(
     name: &str,
     change: Change,
 ) -> Result<Done, Problem> {
-    if let (Kind::System, Change::Create(body)) = (kind, &change) {
-        return create_system(cache, name, body);
+    match (kind, &change) {
+        (Kind::System, Change::Create(body)) => return create_system(cache, name, body),
+        (Kind::System, _) => match replace_system(cache, name, &change) {
+            Some(done) => return done,
+            // PUT of a system that is not there: created.
+            None => {
+                if let Change::Replace(body) = &change {
+                    return create_system(cache, name, body);
+                }
+            }
+        },
+        _ => {}
     }
     let mut refused: Option<Problem> = None;
     let mut done = Done::Changed;
@@ -218,21 +228,80 @@ fn create_system(cache: &InventoryCache, name: &str, body: &Value) -> Result<Don
     match (result, refused) {
         (Ok(()), _) => Ok(Done::Created),
         (Err(_), Some(problem)) => Err(problem),
-        (Err(e), None) => match e.downcast_ref::<Invalid>() {
-            Some(Invalid(problems)) => Err(unprocessable(problems)),
-            None => {
-                let detail = format!("{e:#}");
-                tracing::warn!("api: inventory write of system {name}: {detail}");
-                Err(Problem::new(503, detail))
+        (Err(e), None) => Err(not_stored(e, name)),
+    }
+}
+
+/// `PUT`, `PATCH` and `DELETE` of a system: only its own lines of the file
+/// are rewritten ([`Store::replace_system`]), with the same answers as the
+/// whole way; `None` for a `PUT` of a system that is not there (a create).
+fn replace_system(
+    cache: &InventoryCache,
+    name: &str,
+    change: &Change,
+) -> Option<Result<Done, Problem>> {
+    let mut refused: Option<Problem> = None;
+    let result = cache.store().replace_system(name, &mut |old| {
+        // Asked again when the fast way gave up: only the last counts.
+        refused = None;
+        let current = serde_json::to_value(&old).unwrap_or(Value::Null);
+        let entry = match change {
+            Change::Remove => return Ok(None),
+            Change::Replace(body) | Change::Create(body) => entry_of(body, name),
+            Change::Merge(patch) => {
+                let mut entry = current.clone();
+                merge(&mut entry, patch);
+                entry_of(&entry, name)
             }
+        };
+        let made = entry.and_then(|mut entry| {
+            keep_hidden_secrets(&mut entry, Some(&current));
+            system_from(entry)
+        });
+        match made {
+            Ok(system) => Ok(Some(system)),
+            Err(problem) => {
+                refused = Some(problem);
+                Err(anyhow!("refused"))
+            }
+        }
+    });
+    match (result, refused) {
+        (Ok(()), _) => Some(Ok(match change {
+            Change::Remove => Done::Removed,
+            _ => Done::Changed,
+        })),
+        (Err(_), Some(problem)) => Some(Err(problem)),
+        (Err(e), None) if e.to_string() == format!("no system is named {name}") => match change {
+            Change::Replace(_) => None,
+            _ => Some(Err(Problem::new(404, e.to_string()))),
         },
+        (Err(e), None) => Some(Err(not_stored(e, name))),
+    }
+}
+
+/// A write of system `name` the store refused: the checks' problems as a
+/// 422; anything else (a broken file, a full disk) a 503, logged.
+fn not_stored(e: anyhow::Error, name: &str) -> Problem {
+    match e.downcast_ref::<Invalid>() {
+        Some(Invalid(problems)) => unprocessable(problems),
+        None => {
+            let detail = format!("{e:#}");
+            tracing::warn!("api: inventory write of system {name}: {detail}");
+            Problem::new(503, detail)
+        }
     }
 }
 
 /// The body as the system `name`, read alone by the file's reader: its
 /// own fields' problems, as a 422.
 fn system_of(name: &str, body: &Value) -> Result<crate::inventory::model::System, Problem> {
-    let entry = to_toml(entry_of(body, name)?)?;
+    system_from(entry_of(body, name)?)
+}
+
+/// The entry (named) as a system, read alone by the file's reader.
+fn system_from(entry: Value) -> Result<crate::inventory::model::System, Problem> {
+    let entry = to_toml(entry)?;
     let mut doc = toml::Table::new();
     doc.insert("system".into(), toml::Value::Array(vec![entry]));
     let text = toml::to_string(&doc).map_err(|e| Problem::new(422, e.to_string()))?;

@@ -217,6 +217,17 @@ pub fn splice_system(
     if !changed.check(ctx).is_empty() {
         return None;
     }
+    // Removing the last system also takes the blank line an add put
+    // before it: an add then a remove gives back the same bytes.
+    let mut start = start;
+    if new_part.is_empty() && end == text.len() {
+        for blank in ["\r\n", "\n"] {
+            if text[..start].ends_with(&format!("\n{blank}")) {
+                start -= blank.len();
+                break;
+            }
+        }
+    }
     let new_text = [&text[..start], &new_part, &text[end..]].concat();
     changed.path = path.map(Path::to_path_buf);
     changed.source = Source::of(&new_text);
@@ -609,6 +620,15 @@ role = "x"
             let new = spliced(&text, name, &mut |_| Ok(None)).unwrap().unwrap();
             assert!(!new.contains(&format!("name = \"{name}\"")), "{new}");
         }
+        // An add then a remove gives back the same bytes.
+        let added = format!(
+            "{text}{}",
+            "\n[[system]]\nname = \"d\"\n\n[[system.interface]]\nmac = \"52:54:00:00:00:04\"\n"
+        );
+        assert_eq!(
+            spliced(&added, "d", &mut |_| Ok(None)).unwrap().unwrap(),
+            text
+        );
         // Untouched entries keep their bytes (a comment inside one too).
         let commented = text.replace(
             "[[system]]\nname = \"c\"",
