@@ -176,8 +176,32 @@ pub fn splice_system(
         None => text.len(),
     };
     let old_part = text.get(start..end)?;
+    // Both ends are `[[system]]` headers, and what is between reads as
+    // the system the digest describes (a wrong line would cut it short).
+    let header = |at: usize| {
+        let line = text[at..].split('\n').next().unwrap_or_default();
+        let bare: String = line.chars().filter(|c| !c.is_whitespace()).collect();
+        bare.starts_with("[[system]]")
+    };
+    if !header(start) || (end < text.len() && !header(end)) {
+        return None;
+    }
     let old = read_one(old_part, line - 1, path)?;
-    if old.name != name {
+    let known = &base.systems[index];
+    let same = (
+        &old.name,
+        &old.profile,
+        old.netboot,
+        old.uuid,
+        &old.interfaces,
+    ) == (
+        &known.name,
+        &known.profile,
+        known.netboot,
+        known.uuid,
+        &known.interfaces,
+    );
+    if !same {
         return None;
     }
     let new = match change(old) {
@@ -566,8 +590,8 @@ role = "x"
     }
 
     /// `text` with system `name` changed by `change` the fast way, checked
-    /// against the slow way (the whole file read, changed, written, read):
-    /// the same inventory, lines and all. `None` when the fast way passed.
+    /// against the whole file read and changed in memory: the same
+    /// inventory, the same lines, the same digest a fresh read gives.
     fn spliced(
         text: &str,
         name: &str,
@@ -595,6 +619,7 @@ role = "x"
             }
             assert_eq!(read, slow, "{new_text}");
             assert_eq!(read.source, base.source);
+            assert_eq!(digest::text(&read), digest::text(&base));
             assert_eq!(base.systems.len(), read.systems.len());
             for (b, r) in base.systems.iter().zip(&read.systems) {
                 assert_eq!((&b.name, b.place.table), (&r.name, r.place.table));
@@ -673,5 +698,15 @@ role = "x"
         let ctx = CheckContext::default();
         assert!(splice_system(&mut base, &other, "b", &mut |s| Ok(Some(s)), None, &ctx).is_none());
         assert_eq!(base, whole);
+        // Lines that are not where the version says its systems start
+        // (a bug this guards against): b's own, or c's cut into b.
+        for (system, by) in [(1, 1), (1, 4), (2, -3)] {
+            let mut wrong = whole.clone();
+            let at = wrong.systems[system].place.table.as_mut().unwrap();
+            at.line = at.line.saturating_add_signed(by);
+            let keep = |s: System| Ok(Some(s));
+            let out = splice_system(&mut wrong, &text, "b", &mut { keep }, None, &ctx);
+            assert!(out.is_none(), "system {system} moved by {by}");
+        }
     }
 }
