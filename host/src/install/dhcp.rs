@@ -37,7 +37,9 @@ enum Owner {
 /// candidate address).
 #[derive(Default)]
 struct Index {
-    by_client_id: HashMap<Vec<u8>, Entry>,
+    /// Machines known by client identifier: few (configured ones only),
+    /// so searched without building a key per datagram.
+    by_client_id: Vec<(Vec<u8>, Entry)>,
     by_mac: HashMap<[u8; 6], Entry>,
     /// SMBIOS UUID (both byte orders).
     by_uuid: HashMap<[u8; 16], Entry>,
@@ -94,7 +96,7 @@ impl Index {
                     Owner::Mac(*mac)
                 }
                 MachineId::ClientId(id) => {
-                    index.by_client_id.insert(id.clone(), entry);
+                    index.by_client_id.push((id.clone(), entry));
                     Owner::ClientId(id.clone())
                 }
             };
@@ -130,11 +132,10 @@ impl Index {
     fn entry(&self, who: &Who<'_>) -> Option<Entry> {
         let by_id = || {
             let id = who.client_id?;
-            if self.by_client_id.is_empty() {
-                return None;
-            }
-            let id: Vec<u8> = id.bytes().collect();
-            self.by_client_id.get(&id)
+            self.by_client_id
+                .iter()
+                .find(|(known, _)| id.bytes().eq(known.iter().copied()))
+                .map(|(_, entry)| entry)
         };
         by_id()
             .or_else(|| who.mac.and_then(|mac| self.by_mac.get(&mac)))
