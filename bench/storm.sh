@@ -10,6 +10,9 @@
 # Knobs (environment):
 #   BENCH_CLIENTS=500        machines at once
 #   BENCH_CONFIGS="awl awl+nginx dnsmasq+nginx kea+tftpd-hpa+nginx nginx iperf3"
+#                            a setup named SETUP@threads runs SETUP with
+#                            the load generator's old TFTP client (a thread
+#                            woken per block per machine; --tftp-threads)
 #   BENCH_REPS=2             rounds; each round runs every configuration once,
 #                            in that order (alternating, so a slow moment of
 #                            the shared machine hits every setup alike)
@@ -321,7 +324,10 @@ run_one() {
   : >"$RUN/spawned"
   ip -n "$SNS" neigh flush all 2>/dev/null || true
   ip -n "$CNS" neigh flush all 2>/dev/null || true
-  if ! start_config "$cfg"; then
+  # SETUP@threads: the same servers, the load generator with --tftp-threads.
+  local setup=${cfg%@threads} extra=()
+  [ "$setup" = "$cfg" ] || extra=(--tftp-threads)
+  if ! start_config "$setup"; then
     echo "result cfg=$cfg rep=$rep rc=did_not_start" >>"$RESULTS"
     stop_servers
     return
@@ -330,11 +336,11 @@ run_one() {
   local total=$((CLIENTS * (KERNEL_LEN + INITRD_LEN)))
   local files=(--http "/boot/kernel:$KERNEL_LEN" --http "/boot/initrd:$INITRD_LEN")
   local cmd
-  case $cfg in
+  case $setup in
     iperf3) cmd=(iperf3 --client "$SADDR" --bytes "$total" --json) ;;
     nginx) cmd=("$STORM" --clients "$CLIENTS" --server "$SADDR" --static-first "$POOL_FIRST" "${files[@]}") ;;
     *) cmd=("$STORM" --clients "$CLIENTS" --server "$SADDR" --interface "$CIF"
-      --tftp "undionly.kpxe:$BOOT_LEN" --blksize "$BLKSIZE" "${files[@]}") ;;
+      --tftp "undionly.kpxe:$BOOT_LEN" --blksize "$BLKSIZE" "${files[@]}" "${extra[@]}") ;;
   esac
   [ "$cfg" = iperf3 ] || cmd+=(--deadline-s 540 --label "$cfg")
   [ "$rep" = 1 ] && say "  client: ip netns exec $CNS ${cmd[*]}"
@@ -353,7 +359,7 @@ PY
   else
     local summary
     summary=$(grep -a '^boot_storm summary' "$out" | tail -n 1 | sed 's/^boot_storm summary //' || true)
-    echo "result cfg=$cfg rep=$rep rc=$rc $summary $(server_cpu)" >>"$RESULTS"
+    echo "result cfg=$cfg rep=$rep rc=$rc $summary $(server_cpu) cores=$(nproc)" >>"$RESULTS"
     grep -a '^boot_storm failure' "$out" | head -n 3 | sed 's/^/    /' >&2 || true
   fi
   [ "$rc" -eq 0 ] || say "  $cfg run $rep: exit $rc $(head -c 300 "$out.err")"

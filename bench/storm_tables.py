@@ -34,6 +34,15 @@ def cpu(r):
     return f"{total} ({tftp})" if tftp not in (None, "0.00") else total
 
 
+def busy(r):
+    """Servers' and load generator's CPU over what the cores had in the run."""
+    server, client, wall = num(r.get("server_cpu_s")), num(r.get("client_cpu_s")), num(r.get("wall_s"))
+    cores = num(r.get("cores"))
+    if None in (server, client, wall, cores) or wall == 0:
+        return "–"
+    return f"{100 * (server + client) / (wall * cores):.0f}%"
+
+
 def main():
     runs, meta = parse(sys.argv[1])
     for k in ("machine", "params", "version"):
@@ -71,18 +80,18 @@ def main():
     print()
     print("Per run, per machine phase times in seconds (p50 / p90 / max):")
     print()
-    print("| setup | run | wall s | DHCP | TFTP | HTTP | MB/s (HTTP+TFTP bytes ÷ wall) | server CPU s (awl's TFTP thread) | boot file offered | failures by phase |")
-    print("|---|---:|---:|---|---|---|---:|---|---|---|")
+    print("| setup | run | wall s | DHCP | TFTP | HTTP | MB/s (HTTP+TFTP bytes ÷ wall) | server CPU s (awl's TFTP thread) | client CPU s | cores busy | boot file offered | failures by phase |")
+    print("|---|---:|---:|---|---|---|---:|---|---:|---:|---|---|")
     for cfg in order:
         for r in runs:
             if r["cfg"] != cfg:
                 continue
             if cfg == "iperf3":
-                print(f"| iperf3 | {r['rep']} | {r.get('wall_s', r.get('rc'))} | – | – | – | {r.get('MBps', '–')} | – | – | – |")
+                print(f"| iperf3 | {r['rep']} | {r.get('wall_s', r.get('rc'))} | – | – | – | {r.get('MBps', '–')} | – | – | – | – | – |")
                 continue
             print(
                 f"| {cfg} | {r['rep']} | {r.get('wall_s', r.get('rc'))} | {r.get('dhcp_s', '–')} | {r.get('tftp_s', '–')} | "
-                f"{r.get('http_s', '–')} | {r.get('MBps', '–')} | {cpu(r)} | {r.get('boot_files', '–')} | {r.get('fail_phases', '–')} |"
+                f"{r.get('http_s', '–')} | {r.get('MBps', '–')} | {cpu(r)} | {r.get('client_cpu_s', '–')} | {busy(r)} | {r.get('boot_files', '–')} | {r.get('fail_phases', '–')} |"
             )
 
 

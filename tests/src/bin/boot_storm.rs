@@ -9,6 +9,10 @@
 //! 2. TFTP: the boot file from the leased address, lock-step as iPXE and
 //!    PXE ROMs fetch it (`blksize` and `tsize` asked, no `windowsize`),
 //!    resending the last packet after 1 s of silence (at most 5 in a row).
+//!    The machine's thread hands its socket to a pump (one per core, each
+//!    waiting on its fetches with one epoll) and waits for the end; with
+//!    `--tftp-threads` it waits on its socket itself, one wake-up of its
+//!    own per block (the client of the first storm runs).
 //! 3. HTTP: the kernel and the initrd from the leased address, HTTP/1.1 on
 //!    one keep-alive connection (a new one when the server closes it).
 //!
@@ -30,6 +34,7 @@
 //! boot_storm --clients N --server IP [--interface IF | --static-first IP]
 //!            [--tftp NAME:LEN] [--blksize 1468] [--http PATH:LEN]...
 //!            [--http-port 80] [--deadline-s 300] [--label TEXT] [--verbose]
+//!            [--tftp-threads]
 //! ```
 //!
 //! It prints a `boot_storm failure ...` line for each machine that failed
@@ -48,13 +53,17 @@ use std::time::{Duration, Instant};
 
 use awl_core::wire::dhcp::{DhcpOption, MessageType, Op, Packet, Reply};
 use awl_core::wire::tftp::{Mode, Repr, Request, TftpOptions};
+use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
+use nix::sys::eventfd::EventFd;
+use nix::sys::resource::{getrusage, UsageWho};
 use socket2::{Domain, Protocol, Socket, Type};
 
 const USAGE: &str = "usage:
   boot_storm --generate PATH --len BYTES
   boot_storm --clients N --server IP [--interface IF | --static-first IP]
              [--tftp NAME:LEN] [--blksize 1468] [--http PATH:LEN]...
-             [--http-port 80] [--deadline-s 300] [--label TEXT] [--verbose]";
+             [--http-port 80] [--deadline-s 300] [--label TEXT] [--verbose]
+             [--tftp-threads]";
 
 /// The vendor class of a BIOS PXE ROM (arch 0, UNDI 2.1).
 const PXE_CLASS: &[u8] = b"PXEClient:Arch:00000:UNDI:002001";
@@ -86,6 +95,9 @@ struct Config {
     deadline: Duration,
     label: String,
     verbose: bool,
+    /// Each machine's thread waits on its own TFTP socket (the client before
+    /// the pumps), instead of one pump per core running every fetch.
+    tftp_threads: bool,
 }
 
 enum Command {
@@ -116,6 +128,7 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
     let mut deadline_s = 300u64;
     let mut label = String::from("-");
     let mut verbose = false;
+    let mut tftp_threads = false;
     let mut generate = None;
     let mut len = None;
     while let Some(flag) = it.next() {
@@ -148,6 +161,7 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
             "--deadline-s" => deadline_s = number(value()?)?,
             "--label" => label = value()?,
             "--verbose" => verbose = true,
+            "--tftp-threads" => tftp_threads = true,
             "--generate" => generate = Some(value()?),
             "--len" => len = Some(number(value()?)?),
             "-h" | "--help" => return Err(USAGE.to_string()),
@@ -182,6 +196,7 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
         deadline: Duration::from_secs(deadline_s),
         label,
         verbose,
+        tftp_threads,
     }))
 }
 
@@ -394,124 +409,341 @@ fn dora(
 
 // --- TFTP ------------------------------------------------------------------------
 
-/// Fetches `name` (`len` bytes) lock-step from `server`:69, sending from
-/// `from`; checks every byte against `reference`. Counts resends.
-fn tftp_fetch(
-    from: Ipv4Addr,
-    server: Ipv4Addr,
-    name: &str,
+/// One boot-file fetch, lock-step as a PXE ROM does it: the client's state,
+/// fed the datagrams of its socket by whoever waits on that socket (the
+/// machine's own thread with `--tftp-threads`, else a [`Pump`]).
+struct Fetch {
+    socket: UdpSocket,
     len: u64,
     blksize: u64,
-    reference: &[u8],
-    resends: &mut u32,
-) -> Result<u64, String> {
-    let socket = UdpSocket::bind((from, 0)).map_err(|e| format!("bind {from}: {e}"))?;
-    socket
-        .set_read_timeout(Some(TFTP_WAIT))
-        .map_err(|e| e.to_string())?;
-    let mut last = vec![0u8; 600];
-    let options = TftpOptions {
-        blksize: Some(blksize),
-        tsize: Some(0),
-        timeout: None,
-        windowsize: None,
-    };
-    let n = Repr::Rrq(Request::new(name, Mode::Octet, options))
-        .emit(&mut last)
-        .map_err(|e| format!("RRQ: {e:?}"))?;
-    last.truncate(n);
-    let mut to = SocketAddr::from((server, 69));
-    socket.send_to(&last, to).map_err(|e| e.to_string())?;
-    let mut peer: Option<SocketAddr> = None;
-    let mut got = 0u64;
-    let mut next: u64 = 1;
-    let mut block_len = 512u64;
-    let mut tries = 0u32;
+    /// The last packet sent (resent after silence) and where it went.
+    last: Vec<u8>,
+    to: SocketAddr,
+    /// The server's transfer port, once known.
+    peer: Option<SocketAddr>,
+    got: u64,
+    next: u64,
+    block_len: u64,
+    /// Silences in a row; resends in all.
+    tries: u32,
+    resends: u32,
+    /// When the last packet was sent.
+    sent_at: Instant,
+}
+
+/// What a datagram or a silence leaves a fetch with.
+enum Step {
+    More,
+    Done(Result<u64, String>),
+}
+
+impl Fetch {
+    /// Binds a socket to `from` and sends the read request for `name`
+    /// (`len` bytes) to `server`:69.
+    fn start(
+        from: Ipv4Addr,
+        server: Ipv4Addr,
+        name: &str,
+        len: u64,
+        blksize: u64,
+    ) -> Result<Self, String> {
+        let socket = UdpSocket::bind((from, 0)).map_err(|e| format!("bind {from}: {e}"))?;
+        let mut last = vec![0u8; 600];
+        let options = TftpOptions {
+            blksize: Some(blksize),
+            tsize: Some(0),
+            timeout: None,
+            windowsize: None,
+        };
+        let n = Repr::Rrq(Request::new(name, Mode::Octet, options))
+            .emit(&mut last)
+            .map_err(|e| format!("RRQ: {e:?}"))?;
+        last.truncate(n);
+        let to = SocketAddr::from((server, 69));
+        socket.send_to(&last, to).map_err(|e| e.to_string())?;
+        Ok(Self {
+            socket,
+            len,
+            blksize,
+            last,
+            to,
+            peer: None,
+            got: 0,
+            next: 1,
+            block_len: 512,
+            tries: 0,
+            resends: 0,
+            sent_at: Instant::now(),
+        })
+    }
+
+    /// Takes one datagram from `src`; checks every byte against `reference`.
+    fn on_datagram(&mut self, data: &[u8], src: SocketAddr, reference: &[u8]) -> Step {
+        match self.answer(data, src, reference) {
+            Ok(None) => Step::More,
+            Ok(Some(reply)) => {
+                self.tries = 0;
+                self.to = src;
+                self.last.resize(600, 0);
+                match reply.emit(&mut self.last) {
+                    Ok(n) => self.last.truncate(n),
+                    Err(e) => return Step::Done(Err(format!("{e:?}"))),
+                }
+                self.sent_at = Instant::now();
+                match self.socket.send_to(&self.last, self.to) {
+                    Ok(_) => Step::More,
+                    Err(e) => Step::Done(Err(e.to_string())),
+                }
+            }
+            Err(done) => Step::Done(done),
+        }
+    }
+
+    /// What to send for `data` (`None`: nothing), or the end of the fetch.
+    fn answer(
+        &mut self,
+        data: &[u8],
+        src: SocketAddr,
+        reference: &[u8],
+    ) -> Result<Option<Repr<'static>>, Result<u64, String>> {
+        if self.peer.is_some_and(|p| p != src) {
+            return Ok(None); // another TID: not this transfer
+        }
+        let repr = Repr::parse(data).map_err(|e| Err(format!("TFTP: bad datagram: {e:?}")))?;
+        match repr {
+            Repr::Oack { options } if self.next == 1 => {
+                if options.blksize.is_some_and(|b| b > self.blksize || b < 8) {
+                    return Err(Err(format!("OACK grants blksize {:?}", options.blksize)));
+                }
+                if options.tsize.is_some_and(|t| t != self.len) {
+                    let len = self.len;
+                    return Err(Err(format!(
+                        "OACK tsize {:?}, expected {len}",
+                        options.tsize
+                    )));
+                }
+                self.block_len = options.blksize.unwrap_or(512);
+                self.peer = Some(src);
+                Ok(Some(Repr::Ack { block: 0 }))
+            }
+            Repr::Data { block, data } => {
+                if self.peer.is_none() {
+                    // The server ignored every option: 512-byte blocks.
+                    self.peer = Some(src);
+                    self.block_len = 512;
+                }
+                if block == self.next as u16 {
+                    let start = usize::try_from(self.got).unwrap_or(usize::MAX);
+                    if reference.get(start..start + data.len()) != Some(data) {
+                        let (next, got) = (self.next, self.got);
+                        return Err(Err(format!(
+                            "TFTP: wrong bytes in block {next} (offset {got})"
+                        )));
+                    }
+                    self.got += data.len() as u64;
+                    self.next += 1;
+                    if (data.len() as u64) < self.block_len {
+                        let mut ack = [0u8; 4];
+                        if let Ok(n) = (Repr::Ack { block }).emit(&mut ack) {
+                            let _ = self.socket.send_to(&ack[..n], src);
+                        }
+                        if self.got != self.len {
+                            let (got, len) = (self.got, self.len);
+                            return Err(Err(format!("TFTP: {got} bytes, expected {len}")));
+                        }
+                        return Err(Ok(self.got));
+                    }
+                    Ok(Some(Repr::Ack { block }))
+                } else if block == (self.next - 1) as u16 {
+                    Ok(Some(Repr::Ack { block })) // our ACK was lost: again
+                } else {
+                    Ok(None)
+                }
+            }
+            Repr::Error { code, message } => Err(Err(format!(
+                "TFTP error {code:?}: {}",
+                String::from_utf8_lossy(message)
+            ))),
+            _ => Ok(None),
+        }
+    }
+
+    /// [`TFTP_WAIT`] passed with nothing: resend the last packet, or give up
+    /// after [`TFTP_TRIES`] in a row.
+    fn on_silence(&mut self) -> Step {
+        self.tries += 1;
+        if self.tries > TFTP_TRIES {
+            let got = self.got;
+            return Step::Done(Err(format!(
+                "TFTP: {TFTP_TRIES} timeouts in a row at {got} bytes"
+            )));
+        }
+        self.resends += 1;
+        self.sent_at = Instant::now();
+        match self.socket.send_to(&self.last, self.to) {
+            Ok(_) => Step::More,
+            Err(e) => Step::Done(Err(e.to_string())),
+        }
+    }
+}
+
+/// Runs `fetch` to its end on the calling thread, blocked on its socket.
+fn fetch_here(mut fetch: Fetch, reference: &[u8]) -> (Result<u64, String>, u32) {
+    if let Err(e) = fetch.socket.set_read_timeout(Some(TFTP_WAIT)) {
+        return (Err(e.to_string()), 0);
+    }
     let mut buf = vec![0u8; 65536];
-    let mut ack = [0u8; 4];
     loop {
-        let (n, src) = match socket.recv_from(&mut buf) {
-            Ok(r) => r,
+        let step = match fetch.socket.recv_from(&mut buf) {
+            Ok((n, src)) => fetch.on_datagram(&buf[..n], src, reference),
             Err(e)
                 if matches!(
                     e.kind(),
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                 ) =>
             {
-                tries += 1;
-                if tries > TFTP_TRIES {
-                    return Err(format!(
-                        "TFTP: {TFTP_TRIES} timeouts in a row at {got} bytes"
-                    ));
+                fetch.on_silence()
+            }
+            Err(e) => Step::Done(Err(format!("TFTP recv: {e}"))),
+        };
+        if let Step::Done(result) = step {
+            return (result, fetch.resends);
+        }
+    }
+}
+
+/// A fetch handed to a pump, and where its result goes (with its resends).
+type Job = (Fetch, mpsc::Sender<(Result<u64, String>, u32)>);
+
+/// A thread that runs many machines' fetches on one epoll, so that a block
+/// costs the load generator a read and a send, not a thread's wake-up: the
+/// client shares the cores with the servers it measures, and 500 threads
+/// each woken per block took much of them (BENCHMARKS.md, "Boot storm").
+struct Pump {
+    jobs: mpsc::Sender<Job>,
+    wake: Arc<EventFd>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+/// The epoll token of a pump's wake-up.
+const WAKE: u64 = u64::MAX;
+
+impl Pump {
+    fn spawn(shared: Arc<Shared>) -> Result<Self, String> {
+        let (jobs, rx) = mpsc::channel();
+        let wake = Arc::new(EventFd::new().map_err(|e| format!("eventfd: {e}"))?);
+        let woken = wake.clone();
+        let thread = std::thread::Builder::new()
+            .name("tftp-pump".into())
+            .spawn(move || {
+                if let Err(e) = pump(&rx, &woken, &shared.reference) {
+                    eprintln!("boot_storm: TFTP pump: {e}");
                 }
-                *resends += 1;
-                socket.send_to(&last, to).map_err(|e| e.to_string())?;
+            })
+            .map_err(|e| format!("pump thread: {e}"))?;
+        Ok(Self { jobs, wake, thread })
+    }
+
+    /// Runs `fetch` on the pump; its result and resends.
+    fn fetch(&self, fetch: Fetch) -> (Result<u64, String>, u32) {
+        let (tx, rx) = mpsc::channel();
+        if let Err(e) = fetch.socket.set_nonblocking(true) {
+            return (Err(e.to_string()), 0);
+        }
+        if self.jobs.send((fetch, tx)).is_err() {
+            return (Err("TFTP pump gone".into()), 0);
+        }
+        let _ = self.wake.write(1);
+        rx.recv()
+            .unwrap_or_else(|_| (Err("TFTP pump gone".into()), 0))
+    }
+
+    /// Stops taking fetches; returns once those under way ended.
+    fn finish(self) {
+        drop(self.jobs);
+        let _ = self.wake.write(1);
+        let _ = self.thread.join();
+    }
+}
+
+fn pump(rx: &mpsc::Receiver<Job>, wake: &EventFd, reference: &[u8]) -> nix::Result<()> {
+    let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?;
+    epoll.add(wake, EpollEvent::new(EpollFlags::EPOLLIN, WAKE))?;
+    let mut slots: Vec<Option<Job>> = Vec::new();
+    let mut free: Vec<usize> = Vec::new();
+    let mut live = 0usize;
+    let mut open = true;
+    let mut events = vec![EpollEvent::empty(); 256];
+    let mut buf = vec![0u8; 65536];
+    let mut swept = Instant::now();
+    let end = |slots: &mut Vec<Option<Job>>, free: &mut Vec<usize>, slot: usize, r| {
+        if let Some((fetch, tx)) = slots.get_mut(slot).and_then(Option::take) {
+            let _ = epoll.delete(&fetch.socket);
+            let _ = tx.send((r, fetch.resends));
+            free.push(slot);
+        }
+    };
+    while open || live > 0 {
+        let n = match epoll.wait(&mut events, EpollTimeout::from(100u8)) {
+            Ok(n) => n,
+            Err(nix::errno::Errno::EINTR) => 0,
+            Err(e) => return Err(e),
+        };
+        for event in &events[..n] {
+            let token = event.data();
+            if token == WAKE {
+                let _ = wake.read();
+                loop {
+                    match rx.try_recv() {
+                        Ok(job) => {
+                            let slot = free.pop().unwrap_or_else(|| {
+                                slots.push(None);
+                                slots.len() - 1
+                            });
+                            let flags = EpollFlags::EPOLLIN;
+                            epoll.add(&job.0.socket, EpollEvent::new(flags, slot as u64))?;
+                            slots[slot] = Some(job);
+                            live += 1;
+                        }
+                        Err(mpsc::TryRecvError::Empty) => break,
+                        Err(mpsc::TryRecvError::Disconnected) => {
+                            open = false;
+                            break;
+                        }
+                    }
+                }
                 continue;
             }
-            Err(e) => return Err(format!("TFTP recv: {e}")),
-        };
-        if peer.is_some_and(|p| p != src) {
-            continue; // another TID: not this transfer
-        }
-        let repr = Repr::parse(&buf[..n]).map_err(|e| format!("TFTP: bad datagram: {e:?}"))?;
-        let reply = match repr {
-            Repr::Oack { options } if next == 1 => {
-                if options.blksize.is_some_and(|b| b > blksize || b < 8) {
-                    return Err(format!("OACK grants blksize {:?}", options.blksize));
+            let slot = usize::try_from(token).unwrap_or(usize::MAX);
+            while let Some((fetch, _)) = slots.get_mut(slot).and_then(Option::as_mut) {
+                let step = match fetch.socket.recv_from(&mut buf) {
+                    Ok((n, src)) => fetch.on_datagram(&buf[..n], src, reference),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) => Step::Done(Err(format!("TFTP recv: {e}"))),
+                };
+                if let Step::Done(r) = step {
+                    end(&mut slots, &mut free, slot, r);
+                    live -= 1;
                 }
-                if options.tsize.is_some_and(|t| t != len) {
-                    return Err(format!("OACK tsize {:?}, expected {len}", options.tsize));
-                }
-                block_len = options.blksize.unwrap_or(512);
-                peer = Some(src);
-                Repr::Ack { block: 0 }
             }
-            Repr::Data { block, data } => {
-                if peer.is_none() {
-                    // The server ignored every option: 512-byte blocks.
-                    peer = Some(src);
-                    block_len = 512;
-                }
-                if block == next as u16 {
-                    let start = usize::try_from(got).unwrap_or(usize::MAX);
-                    let want = reference.get(start..start + data.len());
-                    if want != Some(data) {
-                        return Err(format!("TFTP: wrong bytes in block {next} (offset {got})"));
-                    }
-                    got += data.len() as u64;
-                    next += 1;
-                    if (data.len() as u64) < block_len {
-                        let n = Repr::Ack { block }
-                            .emit(&mut ack)
-                            .map_err(|e| format!("{e:?}"))?;
-                        let _ = socket.send_to(&ack[..n], src);
-                        if got != len {
-                            return Err(format!("TFTP: {got} bytes, expected {len}"));
-                        }
-                        return Ok(got);
-                    }
-                    Repr::Ack { block }
-                } else if block == (next - 1) as u16 {
-                    Repr::Ack { block } // our ACK was lost: again
-                } else {
+        }
+        if swept.elapsed() >= Duration::from_millis(100) {
+            swept = Instant::now();
+            for slot in 0..slots.len() {
+                let Some((fetch, _)) = slots[slot].as_mut() else {
+                    continue;
+                };
+                if fetch.sent_at.elapsed() < TFTP_WAIT {
                     continue;
                 }
+                if let Step::Done(r) = fetch.on_silence() {
+                    end(&mut slots, &mut free, slot, r);
+                    live -= 1;
+                }
             }
-            Repr::Error { code, message } => {
-                return Err(format!(
-                    "TFTP error {code:?}: {}",
-                    String::from_utf8_lossy(message)
-                ))
-            }
-            _ => continue,
-        };
-        tries = 0;
-        to = src;
-        last.resize(600, 0);
-        let n = reply.emit(&mut last).map_err(|e| format!("{e:?}"))?;
-        last.truncate(n);
-        socket.send_to(&last, to).map_err(|e| e.to_string())?;
+        }
     }
+    Ok(())
 }
 
 // --- HTTP ------------------------------------------------------------------------
@@ -646,6 +878,7 @@ fn machine(
     shared: &Shared,
     i: usize,
     rx: Option<mpsc::Receiver<DhcpReply>>,
+    pump: Option<&Pump>,
     t0: Instant,
 ) -> Outcome {
     let cfg = &shared.cfg;
@@ -683,15 +916,17 @@ fn machine(
     // TFTP.
     if let Some((name, len)) = &cfg.tftp {
         let start = Instant::now();
-        match tftp_fetch(
-            addr,
-            cfg.server,
-            name,
-            *len,
-            cfg.blksize,
-            &shared.reference,
-            &mut out.tftp_resends,
-        ) {
+        let run = |fetch: Fetch| match pump {
+            Some(p) => p.fetch(fetch),
+            None => fetch_here(fetch, &shared.reference),
+        };
+        let (result, resends) =
+            match Fetch::start(addr, cfg.server, name, *len, cfg.blksize).map(run) {
+                Ok(done) => done,
+                Err(e) => (Err(e), 0),
+            };
+        out.tftp_resends += resends;
+        match result {
             Ok(n) => {
                 out.bytes += n;
                 out.tftp = Some(start.elapsed());
@@ -796,6 +1031,15 @@ fn run(cfg: Config) -> Result<bool, String> {
         let stop = stop.clone();
         std::thread::spawn(move || dispatch(&socket, &senders, &stop))
     });
+    let pumps = if cfg.tftp.is_some() && !cfg.tftp_threads {
+        let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+        (0..cores)
+            .map(|_| Pump::spawn(shared.clone()))
+            .collect::<Result<Vec<_>, _>>()?
+    } else {
+        Vec::new()
+    };
+    let pumps = Arc::new(pumps);
     let barrier = Arc::new(Barrier::new(n + 1));
     let mut threads = Vec::with_capacity(n);
     for (i, rx) in receivers.iter_mut().enumerate() {
@@ -806,12 +1050,14 @@ fn run(cfg: Config) -> Result<bool, String> {
         };
         let shared = shared.clone();
         let barrier = barrier.clone();
+        let pumps = pumps.clone();
         let t = std::thread::Builder::new()
             .stack_size(256 << 10)
             .spawn(move || {
                 barrier.wait();
                 let t0 = Instant::now();
-                machine(&shared, i, rx, t0)
+                let pump = pumps.get(i % pumps.len().max(1));
+                machine(&shared, i, rx, pump, t0)
             })
             .map_err(|e| format!("thread {i}: {e}"))?;
         threads.push(t);
@@ -828,6 +1074,15 @@ fn run(cfg: Config) -> Result<bool, String> {
         })
         .collect();
     let wall = t0.elapsed();
+    if let Ok(pumps) = Arc::try_unwrap(pumps) {
+        pumps.into_iter().for_each(Pump::finish);
+    }
+    // What the load generator itself cost (it shares the cores with the
+    // servers): user + system CPU of every thread, since it started.
+    let cpu = getrusage(UsageWho::RUSAGE_SELF).map_or(0.0, |u| {
+        let t = |v: nix::sys::time::TimeVal| v.tv_sec() as f64 + v.tv_usec() as f64 / 1e6;
+        t(u.user_time()) + t(u.system_time())
+    });
     stop.store(true, Ordering::Relaxed);
     if let Some(d) = dispatcher {
         let _ = d.join();
@@ -889,7 +1144,8 @@ fn run(cfg: Config) -> Result<bool, String> {
     println!(
         "boot_storm summary label={} clients={n} completed={} failed={} fail_phases={} wall_s={} \
          dhcp_retransmits={retransmits} clients_retransmitting={retransmitting} dhcp_naks={naks} tftp_resends={tftp_resends} \
-         dhcp_s={} tftp_s={} http_s={} last_end_s={} bytes={bytes} MBps={:.1} boot_files={}",
+         dhcp_s={} tftp_s={} http_s={} last_end_s={} bytes={bytes} MBps={:.1} boot_files={} \
+         client_cpu_s={cpu:.2} tftp_client={}",
         cfg.label,
         n - failed.len(),
         failed.len(),
@@ -905,6 +1161,7 @@ fn run(cfg: Config) -> Result<bool, String> {
             .map(|f| if f.is_empty() { "-" } else { f })
             .collect::<Vec<_>>()
             .join("/"),
+        if cfg.tftp_threads { "threads" } else { "pumps" },
     );
     Ok(failed.is_empty())
 }
