@@ -6,9 +6,11 @@
 //! JSON body (on an inventory that holds one of each entry), request
 //! `Content-Length` fields, installers' syslog lines, entries appended
 //! to an inventory file (read alone, they must read as the whole file
-//! does), and one system of such a file changed in its own lines (what is
-//! written must read as the whole file changed). The first byte picks the
-//! parser.
+//! does), one system of such a file changed in its own lines (what is
+//! written must read as the whole file changed), and a file with some
+//! bytes among its systems changed, read as a change to the version held
+//! (a running server's read after an edit: what it makes must be what a
+//! whole read makes). The first byte picks the parser.
 #![no_main]
 
 use awl::http::range::{plan, Plan};
@@ -84,7 +86,9 @@ fuzz_target!(|data: &[u8]| {
             };
             assert!(base.source.is_some(), "entries may be appended to the base");
             let whole = format!("{start}{text}");
-            if which / 16 % 2 == 0 && !whole.contains("nan") {
+            if which / 16 % 4 == 2 {
+                changed(start, text, which);
+            } else if which / 16 % 2 == 0 && !whole.contains("nan") {
                 if let Some(fast) = parse_appended(&base, &whole, None, &CheckContext::default()) {
                     let slow = file::parse(&whole, None).expect("what reads appended reads whole");
                     assert!(fast == slow && fast.source == slow.source, "{whole}");
@@ -109,7 +113,7 @@ fuzz_target!(|data: &[u8]| {
 /// lines, as a new process does it from the digest: when that way is
 /// taken, the file it writes must read as the whole file changed does.
 fn spliced(whole: &str, which: u8) {
-    use awl::inventory::append::{digest, splice_system};
+    use awl::inventory::append::{digest, read_changed_systems, splice_system};
     use awl::inventory::model::{Netboot, System};
     use awl::inventory::{file, CheckContext};
     let Ok(read) = file::parse(whole, None) else {
@@ -167,7 +171,86 @@ fn spliced(whole: &str, which: u8) {
         assert_eq!((&f.name, f.place.table), (&b.name, b.place.table));
     }
     assert_eq!(digest::text(&fast), digest::text(&base), "{new_text}");
+    // A running server reads the new text as a change to what it held.
+    let mut served = read.clone();
+    if read_changed_systems(&mut served, whole, &new_text, None, &ctx) {
+        assert!(served == fast && served.source == fast.source, "{new_text}");
+    }
 }
+
+/// `start` with three systems after it, and some of its bytes (picked by
+/// `which` and the input's length) replaced by `text`: when a running
+/// server reads that as a change to the systems alone, it must be what a
+/// whole read gives; when not, what it holds must be as it was.
+fn changed(start: &str, text: &str, which: u8) {
+    use awl::inventory::append::read_changed_systems;
+    use awl::inventory::{file, CheckContext};
+    let old = format!("{start}{SYSTEMS}");
+    let Ok(before) = file::parse(&old, None) else {
+        panic!("the base with systems reads");
+    };
+    // Whole lines among the systems, mostly (a line of the input may end
+    // anywhere, and it may go before the first system).
+    let starts: Vec<usize> = std::iter::once(0)
+        .chain(old.match_indices('\n').map(|(i, _)| i + 1))
+        .filter(|&at| at + SYSTEMS.len() + 4 >= old.len())
+        .collect();
+    let pick = usize::from(which / 64) + text.len() * 13;
+    let from = starts[pick % starts.len()];
+    // A third of the time an insertion (what a hand-added system is).
+    let insert = text.len().is_multiple_of(3);
+    let to = match starts.get(pick % starts.len() + text.len() % 3) {
+        _ if insert => from,
+        Some(&at) => at,
+        None => old.len(),
+    };
+    let (Some(head), Some(tail)) = (old.get(..from), old.get(to..)) else {
+        return;
+    };
+    let new = format!("{head}{text}{tail}");
+    if new.contains("nan") {
+        return; // NaN is not equal to itself
+    }
+    let mut held = before.clone();
+    if !read_changed_systems(&mut held, &old, &new, None, &CheckContext::default()) {
+        assert!(held == before, "{new}");
+        for (h, b) in held.systems.iter().zip(&before.systems) {
+            assert_eq!(h.place.table, b.place.table);
+        }
+        return;
+    }
+    let whole = file::parse(&new, None).expect("what was read as a change reads whole");
+    assert!(held == whole && held.source == whole.source, "{new}");
+    for (h, w) in held.systems.iter().zip(&whole.systems) {
+        assert_eq!((&h.name, h.place.table), (&w.name, w.place.table), "{new}");
+        assert_eq!(h.place.fields, w.place.fields, "{new}");
+    }
+}
+
+/// Three systems, as `awl system add` writes them, for [`changed`].
+const SYSTEMS: &str = "
+[[system]]
+name = \"s1\"
+
+[[system.interface]]
+mac = \"52:54:00:00:01:01\"
+ip = \"10.0.0.101\"
+
+[system.vars]
+role = \"web\"
+
+[[system]]
+name = \"s2\"
+profile = \"p\"
+netboot = \"once\"
+
+[[system.interface]]
+mac = \"52:54:00:00:01:02\"
+
+[[system]]
+name = \"s3\"
+uuid = \"4c4c4544-0000-1000-8000-000000000003\"
+";
 
 /// One distro, profile and system, for the API's edits.
 const BASE: &str = r#"

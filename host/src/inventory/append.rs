@@ -139,6 +139,132 @@ pub fn read_appended(
     true
 }
 
+/// `text` read as `old` (the text `inventory` was read from) with the
+/// lines of some systems changed, removed or added among them, as an
+/// `awl system edit` or a hand edit of one system leaves it. Only the
+/// lines that changed are read: from the `[[system]]` header at or before
+/// the first byte that differs, up to the first system header at or after
+/// the last byte that differs (or the end). They must read alone as
+/// nothing but whole `[[system]]` tables (none: systems removed), and the
+/// result must pass the checks of a full read in `ctx`. `false`: read the
+/// text whole (that names every problem with its line); `inventory` is
+/// then as it was.
+pub fn read_changed_systems(
+    inventory: &mut Inventory,
+    old: &str,
+    text: &str,
+    path: Option<&Path>,
+    ctx: &CheckContext<'_>,
+) -> bool {
+    // `old` must be the text `inventory` was read from (the caller keeps
+    // them together); its length is a cheap guard against a mix-up.
+    if inventory.source.as_ref().is_none_or(|s| s.len != old.len()) {
+        return false;
+    }
+    let (a, b) = (old.as_bytes(), text.as_bytes());
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let room = a.len().min(b.len()) - prefix;
+    let suffix = a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take(room)
+        .take_while(|(x, y)| x == y)
+        .count();
+    if prefix == a.len() && prefix == b.len() {
+        return true; // the same bytes (the file was only touched)
+    }
+    // Where each system's header line starts in `old`, in file order.
+    let starts = line_starts(old);
+    let mut headers = Vec::with_capacity(inventory.systems.len());
+    for (i, s) in inventory.systems.iter().enumerate() {
+        let Some(at) = s
+            .place
+            .table
+            .and_then(|p| p.line.checked_sub(1))
+            .and_then(|l| starts.get(l))
+        else {
+            return false;
+        };
+        if headers.last().is_some_and(|&(before, _)| before >= *at) {
+            return false; // not in file order: read it whole
+        }
+        headers.push((*at, i));
+    }
+    let first = headers.partition_point(|&(at, _)| at <= prefix);
+    let Some(from) = first.checked_sub(1) else {
+        return false; // a change before the first system
+    };
+    let last_change = a.len() - suffix;
+    let to = headers
+        .partition_point(|&(at, _)| at < last_change)
+        .max(from);
+    let start = headers[from].0;
+    let end_old = headers.get(to).map_or(a.len(), |&(at, _)| at);
+    let Some(end_new) = (end_old + b.len()).checked_sub(a.len()) else {
+        return false;
+    };
+    let (Some(old_part), Some(part)) = (old.get(start..end_old), text.get(start..end_new)) else {
+        return false;
+    };
+    if part.starts_with('\u{feff}') {
+        return false;
+    }
+    let line = inventory.systems[headers[from].1]
+        .place
+        .table
+        .map_or(1, |p| p.line);
+    let mut report = Report::new(path);
+    let Some((read, shape)) = file::read_at(part, line - 1, path, &mut report) else {
+        return false;
+    };
+    let only_systems = read.distros.is_empty() && read.profiles.is_empty();
+    if !report.problems.is_empty() || !shape.lists_as_tables || shape.has_unknown || !only_systems {
+        return false;
+    }
+    let moved = count_lines(part) as isize - count_lines(old_part) as isize;
+    let range = headers[from].1..headers.get(to).map_or(inventory.systems.len(), |&(_, i)| i);
+    let added = read.systems.len();
+    let removed: Vec<System> = inventory
+        .systems
+        .splice(range.clone(), read.systems)
+        .collect();
+    let later = range.start + added;
+    shift_lines(&mut inventory.systems[later..], moved);
+    if !inventory.check(ctx).is_empty() {
+        shift_lines(&mut inventory.systems[later..], -moved);
+        inventory
+            .systems
+            .splice(range.start..later, removed)
+            .for_each(drop);
+        return false;
+    }
+    inventory.path = path.map(Path::to_path_buf);
+    inventory.source = Source::of(text);
+    true
+}
+
+/// The byte offset where each line of `text` starts.
+fn line_starts(text: &str) -> Vec<usize> {
+    std::iter::once(0)
+        .chain(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i + 1),
+        )
+        .collect()
+}
+
+/// Moves every position of `systems` by `moved` lines.
+fn shift_lines(systems: &mut [System], moved: isize) {
+    for s in systems {
+        let shift = |p: &mut Pos| p.line = p.line.saturating_add_signed(moved);
+        s.place.table.iter_mut().for_each(shift);
+        s.place.fields.values_mut().for_each(shift);
+    }
+}
+
 /// One system changed in place: `base` (a version read whole, or a
 /// digest's, with its [`Source`]) and `text`, which must be that version;
 /// its system `name` becomes what `change` makes of it (`None`: removed).
@@ -708,5 +834,100 @@ role = "x"
             let out = splice_system(&mut wrong, &text, "b", &mut { keep }, None, &ctx);
             assert!(out.is_none(), "system {system} moved by {by}");
         }
+    }
+
+    /// `new` read as a change to `old` (read whole) the fast way, checked
+    /// against a whole read of `new`: the same entries, lines and source.
+    /// `None` when it was left to the slow way (then nothing changed).
+    fn changed(old: &str, new: &str) -> Option<Inventory> {
+        let before = file::parse(old, None).unwrap();
+        let mut inv = before.clone();
+        let ctx = CheckContext::default();
+        if !read_changed_systems(&mut inv, old, new, None, &ctx) {
+            assert_eq!(inv, before);
+            for (a, b) in inv.systems.iter().zip(&before.systems) {
+                assert_eq!(a.place.table, b.place.table);
+            }
+            return None;
+        }
+        let whole = file::parse(new, None).expect("what was read fast reads whole");
+        assert_eq!(inv, whole, "{new}");
+        assert_eq!(inv.source, whole.source);
+        for (a, b) in inv.systems.iter().zip(&whole.systems) {
+            assert_eq!((&a.name, a.place.table), (&b.name, b.place.table));
+            assert_eq!(a.place.fields, b.place.fields, "{}", a.name);
+        }
+        Some(inv)
+    }
+
+    #[test]
+    fn a_server_reads_only_the_systems_an_edit_changed() {
+        let text = format!("{BASE}{B}{C}");
+        let mut never = |mut s: System| {
+            s.netboot = Some(crate::inventory::model::Netboot::Never);
+            s.vars.insert("more".into(), toml::Value::Integer(1));
+            Ok(Some(s))
+        };
+        // What `awl system edit` and `remove` write, for each system.
+        for name in ["a", "b", "c"] {
+            for change in [&mut never as &mut dyn FnMut(_) -> _, &mut |_| Ok(None)] {
+                let new = spliced(&text, name, change).unwrap().unwrap();
+                let read = changed(&text, &new).expect("read the change alone");
+                assert_eq!(
+                    read.system(name).is_some(),
+                    new.contains(&format!("\"{name}\""))
+                );
+            }
+        }
+        // Hand edits inside systems: a value, a comment, a new system
+        // between two, two systems at once.
+        let d = "\n[[system]]\nname = \"d\"\n\n[[system.interface]]\nmac = \"52:54:00:00:00:04\"\n";
+        let hand = [
+            text.replace("ip = \"10.0.0.1\"", "ip = \"10.0.0.9\""),
+            text.replace("name = \"c\"", "# c's\nname = \"c\""),
+            format!("{BASE}{B}{d}{C}"),
+            format!("{BASE}{d}{B}{C}"),
+            text.replace("role = \"x\"", "role = \"y\"")
+                .replace("k = \"v\"", "k = \"w\"\nl = 2"),
+            format!("{BASE}{C}"),
+        ];
+        for new in &hand {
+            assert!(changed(&text, new).is_some(), "{new}");
+        }
+        // The same bytes: nothing to read.
+        assert_eq!(changed(&text, &text), file::parse(&text, None).ok());
+        // A hand-written file: a byte-order mark, CRLF, `[unknown]` first.
+        let crlf = format!("\u{feff}[unknown]\naction = \"menu\"\n\n{text}").replace('\n', "\r\n");
+        let edited = crlf.replace("role = \"x\"", "role = \"z\"");
+        assert!(changed(&crlf, &edited).is_some());
+    }
+
+    #[test]
+    fn a_change_outside_systems_or_a_bad_one_is_read_whole() {
+        let text = format!("{BASE}{B}{C}");
+        for new in [
+            // Before the first system.
+            text.replace("template = \"preseed\"", "template = \"kickstart\""),
+            // Another entry among the systems, or after them.
+            format!("{BASE}{B}\n[[profile]]\nname = \"q\"\nparent = \"p\"\n{C}"),
+            format!("{text}\n[unknown]\naction = \"menu\"\n"),
+            // A MAC another system has; a line that is not TOML; a key
+            // the system table does not have.
+            text.replace("52:54:00:00:00:03", "52:54:00:00:00:01"),
+            text.replace("name = \"b\"", "name = \"b"),
+            text.replace("name = \"b\"", "name = \"b\"\ncolour = 1"),
+            // A byte-order mark in the middle.
+            text.replace(
+                "[[system]]\nname = \"c\"",
+                "\u{feff}[[system]]\nname = \"c\"",
+            ),
+        ] {
+            assert!(changed(&text, &new).is_none(), "{new}");
+        }
+        // Not the text the version was read from.
+        let mut inv = file::parse(&text, None).unwrap();
+        let new = text.replace("role = \"x\"", "role = \"y\"");
+        let ctx = CheckContext::default();
+        assert!(!read_changed_systems(&mut inv, &new[1..], &new, None, &ctx));
     }
 }

@@ -13,7 +13,7 @@ use clap::Args;
 use super::{self as config, machines, ConfigFile, Loaded};
 use crate::dhcp;
 use crate::install::{InventoryMachines, Server};
-use crate::inventory::store::{FileStore, InventoryCache, Store};
+use crate::inventory::store::{FileStore, Held, InventoryCache, Store};
 use crate::render::{RenderConfig, Renderer};
 use crate::tftp;
 
@@ -402,9 +402,10 @@ fn install_settings(serve: &ServeArgs, file: &ConfigFile) -> Result<Install> {
             // it are logged and the last good one stays in use. What was
             // read here is what the first request gets (no second read).
             let cache = if path.exists() {
-                let (generation, loaded) = store.load_versioned();
+                let mut held = Held::default();
+                let (generation, loaded) = store.load_held(&mut held);
                 match loaded {
-                    Ok(inventory) => InventoryCache::holding(store, generation, inventory),
+                    Ok(inventory) => InventoryCache::holding(store, generation, inventory, held),
                     Err(problems) => bail!("inventory {}:\n{problems}", path.display()),
                 }
             } else {
