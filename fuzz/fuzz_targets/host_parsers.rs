@@ -113,7 +113,8 @@ fuzz_target!(|data: &[u8]| {
 /// lines, as a new process does it from the digest: when that way is
 /// taken, the file it writes must read as the whole file changed does.
 fn spliced(whole: &str, which: u8) {
-    use awl::inventory::append::{digest, read_changed_systems, splice_system};
+    use awl::inventory::digest;
+    use awl::inventory::splice::{read_changed_systems, splice_system};
     use awl::inventory::model::{Netboot, System};
     use awl::inventory::{file, CheckContext};
     let Ok(read) = file::parse(whole, None) else {
@@ -183,7 +184,7 @@ fn spliced(whole: &str, which: u8) {
 /// server reads that as a change to the systems alone, it must be what a
 /// whole read gives; when not, what it holds must be as it was.
 fn changed(start: &str, text: &str, which: u8) {
-    use awl::inventory::append::read_changed_systems;
+    use awl::inventory::splice::read_changed_systems;
     use awl::inventory::{file, CheckContext};
     let old = format!("{start}{SYSTEMS}");
     let Ok(before) = file::parse(&old, None) else {

@@ -49,8 +49,8 @@ use serde::Serialize;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 use toml::Spanned;
 
-use super::append::Source;
 use super::check::{CheckContext, Problems, Report};
+use super::model::Source;
 use super::model::{
     Distro, Interface, Inventory, Place, Pos, Profile, System, UnknownPolicy, Vars,
 };

@@ -42,12 +42,14 @@
 pub mod append;
 pub mod check;
 pub mod cli;
+pub mod digest;
 pub mod file;
 pub mod image;
 pub mod import;
 pub mod kernel_args;
 pub mod model;
 pub mod resolve;
+pub mod splice;
 pub mod store;
 
 pub use check::{CheckContext, Problem, Problems, TemplateCheck};

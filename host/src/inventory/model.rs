@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use serde::{Serialize, Serializer};
+use sha2::{Digest as _, Sha256};
 
 /// Variables: a name and any TOML value (string, number, array, table).
 pub type Vars = BTreeMap<String, toml::Value>;
@@ -30,7 +31,7 @@ pub struct Inventory {
     pub path: Option<PathBuf>,
     /// The text it was read from, when entries may be appended to that
     /// text and read alone (see [`super::append`]).
-    pub source: Option<super::append::Source>,
+    pub source: Option<Source>,
 }
 
 /// Equal when they hold the same entries: where each stood in which file
@@ -494,6 +495,35 @@ impl Inventory {
         }
         users
     }
+}
+
+/// The text a version of the inventory was read from (see
+/// [`super::append`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// Its length in bytes.
+    pub len: usize,
+    /// Its line count (it ends with a newline).
+    pub lines: usize,
+    /// Its SHA-256.
+    pub sha256: [u8; 32],
+}
+
+impl Source {
+    /// `text`'s, when entries may be appended to it: it ends with a
+    /// newline (the caller knows its lists are tables).
+    pub fn of(text: &str) -> Option<Self> {
+        text.ends_with('\n').then(|| Self {
+            len: text.len(),
+            lines: count_lines(text),
+            sha256: Sha256::digest(text.as_bytes()).into(),
+        })
+    }
+}
+
+/// How many lines `text` has (newlines counted).
+pub(crate) fn count_lines(text: &str) -> usize {
+    text.bytes().filter(|b| *b == b'\n').count()
 }
 
 #[cfg(test)]

@@ -28,10 +28,11 @@ use std::sync::{Arc, Mutex};
 use anyhow::{anyhow, Context, Result};
 use nix::fcntl::{Flock, FlockArg};
 
-use super::append::{self, digest, Source};
 use super::check::{CheckContext, Problem, Problems};
 use super::file;
+use super::model::Source;
 use super::model::{Inventory, System};
+use super::{append, digest, splice};
 
 /// Changes whenever the stored inventory may have changed. Opaque: only
 /// compare two.
@@ -93,7 +94,7 @@ pub trait Store: Send + Sync {
     /// removes it), with no other edit in between; checked as
     /// [`Store::update`] checks ("no system is named" when there is none).
     /// The file store rewrites only that system's lines when it can
-    /// ([`append::splice_system`]).
+    /// ([`splice::splice_system`]).
     fn replace_system(
         &self,
         name: &str,
@@ -424,7 +425,7 @@ impl Store for FileStore {
             || held
                 .0
                 .as_deref()
-                .is_some_and(|old| append::read_changed_systems(current, old, &text, path, &ctx));
+                .is_some_and(|old| splice::read_changed_systems(current, old, &text, path, &ctx));
         if !read {
             return None;
         }
@@ -489,7 +490,7 @@ impl Store for FileStore {
         if let (Some((text, meta)), Some((mut base, _))) = (&old, self.read_digest()) {
             let ctx = CheckContext::default();
             let path = Some(self.path.as_path());
-            match append::splice_system(&mut base, text, name, change, path, &ctx) {
+            match splice::splice_system(&mut base, text, name, change, path, &ctx) {
                 Some(Ok(new_text)) => {
                     self.write(&new_text, Some(meta))?;
                     self.write_digest(&base);

@@ -1,0 +1,519 @@
+//! Changing one system in its own lines, and reading such a change.
+//!
+//! At 10,000 systems the inventory file is some 2.6 MB of TOML, and
+//! reading and checking it whole takes a few hundred milliseconds.
+//!
+//! * [`splice_system`] (an `awl system edit` or `remove`, the API's system
+//!   `PUT`, `PATCH`, `DELETE`) works from the [`super::digest`]: it
+//!   rewrites that system's lines, from its `[[system]]` header up to the
+//!   next system's, which must read alone as exactly that system. Other
+//!   edits still read and write the file whole.
+//! * [`read_changed_systems`] is the running server's side: it keeps the
+//!   text of the version it holds and reads a newer text as a change to
+//!   it, reading only the systems whose lines differ.
+//!
+//! Whatever either cannot be sure of is left to the whole way, which gives
+//! the same answer and names every problem with its line.
+
+use std::path::Path;
+
+use super::check::{CheckContext, Report};
+use super::file;
+use super::model::{count_lines, Inventory, Pos, Source, System};
+
+/// One system changed in place: `base` (a version read whole, or a
+/// digest's, with its [`Source`]) and `text`, which must be that version;
+/// its system `name` becomes what `change` makes of it (`None`: removed).
+/// Only that system's own lines are read and written: they run from its
+/// `[[system]]` header to the next system's (or the end), and must read
+/// alone as exactly that system. Returns the new text, with `base` now
+/// describing it (later systems' lines moved); `None` when this way cannot
+/// be sure (read and write the whole file then, which gives the same file
+/// content for that system and names every problem with its line);
+/// `Some(Err)` for what `change` refused, or an unknown name.
+pub fn splice_system(
+    base: &mut Inventory,
+    text: &str,
+    name: &str,
+    change: &mut dyn FnMut(System) -> anyhow::Result<Option<System>>,
+    path: Option<&Path>,
+    ctx: &CheckContext<'_>,
+) -> Option<anyhow::Result<String>> {
+    if base.source.is_none() || base.source != Source::of(text) {
+        return None;
+    }
+    let Some(index) = base.systems.iter().position(|s| s.name == name) else {
+        return Some(Err(anyhow::anyhow!("no system is named {name}")));
+    };
+    let line = base.systems[index].place.table?.line;
+    let next = base
+        .systems
+        .iter()
+        .filter_map(|s| s.place.table.map(|p| p.line))
+        .filter(|l| *l > line)
+        .min();
+    let start = line_start(text, line)?;
+    let end = match next {
+        Some(next) => line_start(text, next)?,
+        None => text.len(),
+    };
+    let old_part = text.get(start..end)?;
+    // Both ends are `[[system]]` headers, and what is between reads as
+    // the system the digest describes (a wrong line would cut it short).
+    let header = |at: usize| {
+        let line = text[at..].split('\n').next().unwrap_or_default();
+        let bare: String = line.chars().filter(|c| !c.is_whitespace()).collect();
+        bare.starts_with("[[system]]")
+    };
+    if !header(start) || (end < text.len() && !header(end)) {
+        return None;
+    }
+    let old = read_one(old_part, line - 1, path)?;
+    let known = &base.systems[index];
+    let same = (
+        &old.name,
+        &old.profile,
+        old.netboot,
+        old.uuid,
+        &old.interfaces,
+    ) == (
+        &known.name,
+        &known.profile,
+        known.netboot,
+        known.uuid,
+        &known.interfaces,
+    );
+    if !same {
+        return None;
+    }
+    let new = match change(old) {
+        Ok(new) => new,
+        Err(e) => return Some(Err(e)),
+    };
+    let mut new_part = match &new {
+        Some(system) => file::entry_toml("system", system).ok()?,
+        None => String::new(),
+    };
+    if !new_part.is_empty() && end < text.len() {
+        new_part.push('\n');
+    }
+    let new_system = match new {
+        Some(_) => Some(read_one(&new_part, line - 1, path)?),
+        None => None,
+    };
+    let moved = count_lines(&new_part) as isize - count_lines(old_part) as isize;
+    let mut changed = base.clone();
+    match new_system {
+        Some(system) => changed.systems[index] = system,
+        None => {
+            changed.systems.remove(index);
+        }
+    }
+    for s in &mut changed.systems {
+        let later = |p: &mut Pos| {
+            if p.line > line {
+                p.line = p.line.saturating_add_signed(moved);
+            }
+        };
+        if s.place.table.is_some_and(|p| p.line > line) {
+            s.place.table.iter_mut().for_each(later);
+            s.place.fields.values_mut().for_each(later);
+        }
+    }
+    if !changed.check(ctx).is_empty() {
+        return None;
+    }
+    // Removing the last system also takes the blank line an add put
+    // before it: an add then a remove gives back the same bytes.
+    let mut start = start;
+    if new_part.is_empty() && end == text.len() {
+        for blank in ["\r\n", "\n"] {
+            if text[..start].ends_with(&format!("\n{blank}")) {
+                start -= blank.len();
+                break;
+            }
+        }
+    }
+    let new_text = [&text[..start], &new_part, &text[end..]].concat();
+    changed.path = path.map(Path::to_path_buf);
+    changed.source = Source::of(&new_text);
+    changed.source.as_ref()?;
+    *base = changed;
+    Some(Ok(new_text))
+}
+
+/// The byte offset where line `line` (1-based) of `text` starts.
+fn line_start(text: &str, line: usize) -> Option<usize> {
+    if line == 1 {
+        return Some(0);
+    }
+    text.bytes()
+        .enumerate()
+        .filter(|(_, b)| *b == b'\n')
+        .nth(line.checked_sub(2)?)
+        .map(|(i, _)| i + 1)
+}
+
+/// `part` (lines of a file after `lines_before` others) read alone as one
+/// `[[system]]` table and nothing else, without a problem.
+fn read_one(part: &str, lines_before: usize, path: Option<&Path>) -> Option<System> {
+    if part.starts_with('\u{feff}') {
+        return None;
+    }
+    let mut report = Report::new(path);
+    let (mut read, shape) = file::read_at(part, lines_before, path, &mut report)?;
+    let alone = read.distros.is_empty() && read.profiles.is_empty() && read.systems.len() == 1;
+    if !report.problems.is_empty() || !shape.lists_as_tables || shape.has_unknown || !alone {
+        return None;
+    }
+    read.systems.pop()
+}
+
+/// `text` read as `old` (the text `inventory` was read from) with the
+/// lines of some systems changed, removed or added among them, as an
+/// `awl system edit` or a hand edit of one system leaves it. Only the
+/// lines that changed are read: from the `[[system]]` header at or before
+/// the first byte that differs, up to the first system header at or after
+/// the last byte that differs (or the end). They must read alone as
+/// nothing but whole `[[system]]` tables (none: systems removed), and the
+/// result must pass the checks of a full read in `ctx`. `false`: read the
+/// text whole (that names every problem with its line); `inventory` is
+/// then as it was.
+pub fn read_changed_systems(
+    inventory: &mut Inventory,
+    old: &str,
+    text: &str,
+    path: Option<&Path>,
+    ctx: &CheckContext<'_>,
+) -> bool {
+    // `old` must be the text `inventory` was read from (the caller keeps
+    // them together); its length is a cheap guard against a mix-up.
+    if inventory.source.as_ref().is_none_or(|s| s.len != old.len()) {
+        return false;
+    }
+    let (a, b) = (old.as_bytes(), text.as_bytes());
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let room = a.len().min(b.len()) - prefix;
+    let suffix = a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take(room)
+        .take_while(|(x, y)| x == y)
+        .count();
+    if prefix == a.len() && prefix == b.len() {
+        return true; // the same bytes (the file was only touched)
+    }
+    // Where each system's header line starts in `old`, in file order.
+    let starts = line_starts(old);
+    let mut headers = Vec::with_capacity(inventory.systems.len());
+    for (i, s) in inventory.systems.iter().enumerate() {
+        let Some(at) = s
+            .place
+            .table
+            .and_then(|p| p.line.checked_sub(1))
+            .and_then(|l| starts.get(l))
+        else {
+            return false;
+        };
+        if headers.last().is_some_and(|&(before, _)| before >= *at) {
+            return false; // not in file order: read it whole
+        }
+        headers.push((*at, i));
+    }
+    let first = headers.partition_point(|&(at, _)| at <= prefix);
+    let Some(from) = first.checked_sub(1) else {
+        return false; // a change before the first system
+    };
+    let last_change = a.len() - suffix;
+    let to = headers
+        .partition_point(|&(at, _)| at < last_change)
+        .max(from);
+    let start = headers[from].0;
+    let end_old = headers.get(to).map_or(a.len(), |&(at, _)| at);
+    let Some(end_new) = (end_old + b.len()).checked_sub(a.len()) else {
+        return false;
+    };
+    let (Some(old_part), Some(part)) = (old.get(start..end_old), text.get(start..end_new)) else {
+        return false;
+    };
+    if part.starts_with('\u{feff}') {
+        return false;
+    }
+    let line = inventory.systems[headers[from].1]
+        .place
+        .table
+        .map_or(1, |p| p.line);
+    let mut report = Report::new(path);
+    let Some((read, shape)) = file::read_at(part, line - 1, path, &mut report) else {
+        return false;
+    };
+    let only_systems = read.distros.is_empty() && read.profiles.is_empty();
+    if !report.problems.is_empty() || !shape.lists_as_tables || shape.has_unknown || !only_systems {
+        return false;
+    }
+    let moved = count_lines(part) as isize - count_lines(old_part) as isize;
+    let range = headers[from].1..headers.get(to).map_or(inventory.systems.len(), |&(_, i)| i);
+    let added = read.systems.len();
+    let removed: Vec<System> = inventory
+        .systems
+        .splice(range.clone(), read.systems)
+        .collect();
+    let later = range.start + added;
+    shift_lines(&mut inventory.systems[later..], moved);
+    if !inventory.check(ctx).is_empty() {
+        shift_lines(&mut inventory.systems[later..], -moved);
+        inventory
+            .systems
+            .splice(range.start..later, removed)
+            .for_each(drop);
+        return false;
+    }
+    inventory.path = path.map(Path::to_path_buf);
+    inventory.source = Source::of(text);
+    true
+}
+
+/// The byte offset where each line of `text` starts.
+fn line_starts(text: &str) -> Vec<usize> {
+    std::iter::once(0)
+        .chain(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i + 1),
+        )
+        .collect()
+}
+
+/// Moves every position of `systems` by `moved` lines.
+fn shift_lines(systems: &mut [System], moved: isize) {
+    for s in systems {
+        let shift = |p: &mut Pos| p.line = p.line.saturating_add_signed(moved);
+        s.place.table.iter_mut().for_each(shift);
+        s.place.fields.values_mut().for_each(shift);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::append::tests::{B, BASE};
+    use crate::inventory::digest;
+
+    /// `text` with system `name` changed by `change` the fast way, checked
+    /// against the whole file read and changed in memory: the same
+    /// inventory, the same lines, the same digest a fresh read gives.
+    fn spliced(
+        text: &str,
+        name: &str,
+        change: &mut dyn FnMut(System) -> anyhow::Result<Option<System>>,
+    ) -> Option<anyhow::Result<String>> {
+        let whole = file::parse(text, None).unwrap();
+        // As a new process sees it: from the digest.
+        let digest = digest::text(&whole).unwrap();
+        let (mut base, _) = digest::read(digest.as_bytes(), Path::new("inv.toml")).unwrap();
+        let out = splice_system(
+            &mut base,
+            text,
+            name,
+            change,
+            None,
+            &CheckContext::default(),
+        );
+        if let Some(Ok(new_text)) = &out {
+            let read = file::parse(new_text, None).expect("the spliced file reads");
+            let mut slow = whole.clone();
+            let i = slow.systems.iter().position(|s| s.name == name).unwrap();
+            let old = slow.systems.remove(i);
+            if let Some(new) = change(old).unwrap() {
+                slow.systems.insert(i, new);
+            }
+            assert_eq!(read, slow, "{new_text}");
+            assert_eq!(read.source, base.source);
+            assert_eq!(digest::text(&read), digest::text(&base));
+            assert_eq!(base.systems.len(), read.systems.len());
+            for (b, r) in base.systems.iter().zip(&read.systems) {
+                assert_eq!((&b.name, b.place.table), (&r.name, r.place.table));
+            }
+        }
+        out
+    }
+
+    const C: &str =
+        "\n[[system]]\nname = \"c\"\n\n[[system.interface]]\nmac = \"52:54:00:00:00:03\"\n";
+
+    #[test]
+    fn one_system_is_changed_in_its_own_lines() {
+        let text = format!("{BASE}{B}{C}");
+        let mut netboot_never = |mut s: System| {
+            s.netboot = Some(crate::inventory::model::Netboot::Never);
+            s.vars.insert("more".into(), toml::Value::Integer(1));
+            Ok(Some(s))
+        };
+        for name in ["a", "b", "c"] {
+            let new = spliced(&text, name, &mut netboot_never).unwrap().unwrap();
+            assert!(new.len() > text.len());
+            let new = spliced(&text, name, &mut |_| Ok(None)).unwrap().unwrap();
+            assert!(!new.contains(&format!("name = \"{name}\"")), "{new}");
+        }
+        // An add then a remove gives back the same bytes.
+        let added = format!(
+            "{text}{}",
+            "\n[[system]]\nname = \"d\"\n\n[[system.interface]]\nmac = \"52:54:00:00:00:04\"\n"
+        );
+        assert_eq!(
+            spliced(&added, "d", &mut |_| Ok(None)).unwrap().unwrap(),
+            text
+        );
+        // Untouched entries keep their bytes (a comment inside one too).
+        let commented = text.replace(
+            "[[system]]\nname = \"c\"",
+            "[[system]]\n# c's\nname = \"c\"",
+        );
+        let new = spliced(&commented, "a", &mut netboot_never)
+            .unwrap()
+            .unwrap();
+        assert!(new.ends_with(&commented[commented.find("[[system]]\nname = \"b\"").unwrap()..]));
+        // A hand-written file: a byte-order mark, CRLF, `[unknown]` first.
+        let hand =
+            format!("\u{feff}[unknown]\naction = \"menu\"\n\n{BASE}{B}{C}").replace('\n', "\r\n");
+        for name in ["a", "b", "c"] {
+            assert!(spliced(&hand, name, &mut netboot_never).unwrap().is_ok());
+        }
+        // What the change refuses, and an unknown name, are errors.
+        let refused = spliced(&text, "b", &mut |_| anyhow::bail!("no"));
+        assert_eq!(refused.unwrap().unwrap_err().to_string(), "no");
+        let unknown = spliced(&text, "z", &mut |s| Ok(Some(s)));
+        assert!(unknown.unwrap().is_err());
+    }
+
+    #[test]
+    fn a_change_it_cannot_be_sure_of_is_left_to_the_slow_way() {
+        let text = format!("{BASE}{B}{C}");
+        // A MAC another system has: the slow way names it with its line.
+        let taken = spliced(&text, "c", &mut |mut s: System| {
+            s.interfaces[0].mac = "52:54:00:00:00:01".parse().unwrap();
+            Ok(Some(s))
+        });
+        assert!(taken.is_none());
+        // Another entry between two systems, `[unknown]` after the last.
+        let mixed = format!("{BASE}{B}\n[[profile]]\nname = \"q\"\nparent = \"p\"\n{C}");
+        assert!(spliced(&mixed, "b", &mut |s| Ok(Some(s))).is_none());
+        assert!(spliced(&mixed, "c", &mut |s| Ok(Some(s))).is_some());
+        let unknown = format!("{BASE}{B}\n[unknown]\naction = \"menu\"\n");
+        assert!(spliced(&unknown, "b", &mut |s| Ok(Some(s))).is_none());
+        // A text the digest does not describe.
+        let whole = file::parse(&text, None).unwrap();
+        let mut base = whole.clone();
+        let other = text.replace("role = \"x\"", "role = \"y\"");
+        let ctx = CheckContext::default();
+        assert!(splice_system(&mut base, &other, "b", &mut |s| Ok(Some(s)), None, &ctx).is_none());
+        assert_eq!(base, whole);
+        // Lines that are not where the version says its systems start
+        // (a bug this guards against): b's own, or c's cut into b.
+        for (system, by) in [(1, 1), (1, 4), (2, -3)] {
+            let mut wrong = whole.clone();
+            let at = wrong.systems[system].place.table.as_mut().unwrap();
+            at.line = at.line.saturating_add_signed(by);
+            let keep = |s: System| Ok(Some(s));
+            let out = splice_system(&mut wrong, &text, "b", &mut { keep }, None, &ctx);
+            assert!(out.is_none(), "system {system} moved by {by}");
+        }
+    }
+
+    /// `new` read as a change to `old` (read whole) the fast way, checked
+    /// against a whole read of `new`: the same entries, lines and source.
+    /// `None` when it was left to the slow way (then nothing changed).
+    fn changed(old: &str, new: &str) -> Option<Inventory> {
+        let before = file::parse(old, None).unwrap();
+        let mut inv = before.clone();
+        let ctx = CheckContext::default();
+        if !read_changed_systems(&mut inv, old, new, None, &ctx) {
+            assert_eq!(inv, before);
+            for (a, b) in inv.systems.iter().zip(&before.systems) {
+                assert_eq!(a.place.table, b.place.table);
+            }
+            return None;
+        }
+        let whole = file::parse(new, None).expect("what was read fast reads whole");
+        assert_eq!(inv, whole, "{new}");
+        assert_eq!(inv.source, whole.source);
+        for (a, b) in inv.systems.iter().zip(&whole.systems) {
+            assert_eq!((&a.name, a.place.table), (&b.name, b.place.table));
+            assert_eq!(a.place.fields, b.place.fields, "{}", a.name);
+        }
+        Some(inv)
+    }
+
+    #[test]
+    fn a_server_reads_only_the_systems_an_edit_changed() {
+        let text = format!("{BASE}{B}{C}");
+        let mut never = |mut s: System| {
+            s.netboot = Some(crate::inventory::model::Netboot::Never);
+            s.vars.insert("more".into(), toml::Value::Integer(1));
+            Ok(Some(s))
+        };
+        // What `awl system edit` and `remove` write, for each system.
+        for name in ["a", "b", "c"] {
+            for change in [&mut never as &mut dyn FnMut(_) -> _, &mut |_| Ok(None)] {
+                let new = spliced(&text, name, change).unwrap().unwrap();
+                let read = changed(&text, &new).expect("read the change alone");
+                assert_eq!(
+                    read.system(name).is_some(),
+                    new.contains(&format!("\"{name}\""))
+                );
+            }
+        }
+        // Hand edits inside systems: a value, a comment, a new system
+        // between two, two systems at once.
+        let d = "\n[[system]]\nname = \"d\"\n\n[[system.interface]]\nmac = \"52:54:00:00:00:04\"\n";
+        let hand = [
+            text.replace("ip = \"10.0.0.1\"", "ip = \"10.0.0.9\""),
+            text.replace("name = \"c\"", "# c's\nname = \"c\""),
+            format!("{BASE}{B}{d}{C}"),
+            format!("{BASE}{d}{B}{C}"),
+            text.replace("role = \"x\"", "role = \"y\"")
+                .replace("k = \"v\"", "k = \"w\"\nl = 2"),
+            format!("{BASE}{C}"),
+        ];
+        for new in &hand {
+            assert!(changed(&text, new).is_some(), "{new}");
+        }
+        // The same bytes: nothing to read.
+        assert_eq!(changed(&text, &text), file::parse(&text, None).ok());
+        // A hand-written file: a byte-order mark, CRLF, `[unknown]` first.
+        let crlf = format!("\u{feff}[unknown]\naction = \"menu\"\n\n{text}").replace('\n', "\r\n");
+        let edited = crlf.replace("role = \"x\"", "role = \"z\"");
+        assert!(changed(&crlf, &edited).is_some());
+    }
+
+    #[test]
+    fn a_change_outside_systems_or_a_bad_one_is_read_whole() {
+        let text = format!("{BASE}{B}{C}");
+        for new in [
+            // Before the first system.
+            text.replace("template = \"preseed\"", "template = \"kickstart\""),
+            // Another entry among the systems, or after them.
+            format!("{BASE}{B}\n[[profile]]\nname = \"q\"\nparent = \"p\"\n{C}"),
+            format!("{text}\n[unknown]\naction = \"menu\"\n"),
+            // A MAC another system has; a line that is not TOML; a key
+            // the system table does not have.
+            text.replace("52:54:00:00:00:03", "52:54:00:00:00:01"),
+            text.replace("name = \"b\"", "name = \"b"),
+            text.replace("name = \"b\"", "name = \"b\"\ncolour = 1"),
+            // A byte-order mark in the middle.
+            text.replace(
+                "[[system]]\nname = \"c\"",
+                "\u{feff}[[system]]\nname = \"c\"",
+            ),
+        ] {
+            assert!(changed(&text, &new).is_none(), "{new}");
+        }
+        // Not the text the version was read from.
+        let mut inv = file::parse(&text, None).unwrap();
+        let new = text.replace("role = \"x\"", "role = \"y\"");
+        let ctx = CheckContext::default();
+        assert!(!read_changed_systems(&mut inv, &new[1..], &new, None, &ctx));
+    }
+}
