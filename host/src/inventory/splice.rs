@@ -205,22 +205,20 @@ pub fn read_changed_systems(
         return true; // the same bytes (the file was only touched)
     }
     // Where each system's header line starts in `old`, in file order.
-    let starts = line_starts(old);
-    let mut headers = Vec::with_capacity(inventory.systems.len());
-    for (i, s) in inventory.systems.iter().enumerate() {
-        let Some(at) = s
-            .place
-            .table
-            .and_then(|p| p.line.checked_sub(1))
-            .and_then(|l| starts.get(l))
-        else {
+    let mut lines = Vec::with_capacity(inventory.systems.len());
+    for s in &inventory.systems {
+        let Some(line) = s.place.table.map(|p| p.line) else {
             return false;
         };
-        if headers.last().is_some_and(|&(before, _)| before >= *at) {
+        if lines.last().is_some_and(|&before| before >= line) {
             return false; // not in file order: read it whole
         }
-        headers.push((*at, i));
+        lines.push(line);
     }
+    let Some(starts) = offsets_of_lines(old, &lines) else {
+        return false;
+    };
+    let headers: Vec<(usize, usize)> = starts.into_iter().zip(0..).collect();
     let first = headers.partition_point(|&(at, _)| at <= prefix);
     let Some(from) = first.checked_sub(1) else {
         return false; // a change before the first system
@@ -237,13 +235,21 @@ pub fn read_changed_systems(
     let (Some(old_part), Some(part)) = (old.get(start..end_old), text.get(start..end_new)) else {
         return false;
     };
-    if part.starts_with('\u{feff}') {
+    // Whole lines: text glued onto the next header's line (`#` typed
+    // before `[[system]]`, a newline deleted) changes what that header
+    // is in the whole file, however the span reads alone.
+    if part.starts_with('\u{feff}') || (end_new < b.len() && !text[..end_new].ends_with('\n')) {
         return false;
     }
-    let line = inventory.systems[headers[from].1]
-        .place
-        .table
-        .map_or(1, |p| p.line);
+    let line = lines[from];
+    // Other entries after the first changed system would move too: their
+    // places are not kept up here, so read such a file whole.
+    let others = (inventory.distros.iter().map(|d| &d.place))
+        .chain(inventory.profiles.iter().map(|p| &p.place))
+        .chain(std::iter::once(&inventory.unknown.place));
+    if others.filter_map(|p| p.table).any(|p| p.line > line) {
+        return false;
+    }
     let mut report = Report::new(path);
     let Some((read, shape)) = file::read_at(part, line - 1, path, &mut report) else {
         return false;
@@ -274,16 +280,26 @@ pub fn read_changed_systems(
     true
 }
 
-/// The byte offset where each line of `text` starts.
-fn line_starts(text: &str) -> Vec<usize> {
-    std::iter::once(0)
-        .chain(
-            text.bytes()
-                .enumerate()
-                .filter(|(_, b)| *b == b'\n')
-                .map(|(i, _)| i + 1),
-        )
-        .collect()
+/// The byte offsets where lines `lines` (1-based, ascending) of `text`
+/// start; `None` when one is past its end.
+fn offsets_of_lines(text: &str, lines: &[usize]) -> Option<Vec<usize>> {
+    let mut out = Vec::with_capacity(lines.len());
+    let mut wanted = lines.iter().copied().peekable();
+    while wanted.peek() == Some(&1) {
+        out.push(0);
+        wanted.next();
+    }
+    let newlines = text.bytes().enumerate().filter(|(_, b)| *b == b'\n');
+    for (line, (i, _)) in (2..).zip(newlines) {
+        while wanted.peek() == Some(&line) {
+            out.push(i + 1);
+            wanted.next();
+        }
+        if wanted.peek().is_none() {
+            break;
+        }
+    }
+    (out.len() == lines.len() && out.last().is_none_or(|&at| at < text.len())).then_some(out)
 }
 
 /// Moves every position of `systems` by `moved` lines.
@@ -443,6 +459,14 @@ mod tests {
             assert_eq!((&a.name, a.place.table), (&b.name, b.place.table));
             assert_eq!(a.place.fields, b.place.fields, "{}", a.name);
         }
+        let places = |i: &Inventory| {
+            let d = i.distros.iter().map(|d| d.place.table);
+            let p = i.profiles.iter().map(|p| p.place.table);
+            d.chain(p)
+                .chain([i.unknown.place.table])
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(places(&inv), places(&whole), "{new}");
         Some(inv)
     }
 
@@ -507,9 +531,22 @@ mod tests {
                 "[[system]]\nname = \"c\"",
                 "\u{feff}[[system]]\nname = \"c\"",
             ),
+            // Text glued onto a header's line: c commented out by hand, a
+            // newline deleted, blanks before the header (a review found
+            // these read alone as nothing changed).
+            text.replace("[[system]]\nname = \"c\"", "#[[system]]\nname = \"c\""),
+            text.replace("\"v\"\n\n[[system]]", "\"v\"[[system]]"),
+            text.replace("\n[[system]]\nname = \"c\"", "\n  [[system]]\nname = \"c\""),
         ] {
             assert!(changed(&text, &new).is_none(), "{new}");
         }
+        // Entries after the systems would move: their lines are not kept
+        // up, so such a file is read whole.
+        let after = format!("{text}\n[[profile]]\nname = \"q\"\nparent = \"p\"\n");
+        let longer = after.replace("role = \"x\"", "role = \"x\"\nmore = 1");
+        assert!(changed(&after, &longer).is_none());
+        let c_only = after.replace("name = \"c\"", "name = \"c\"\nnetboot = \"never\"");
+        assert!(changed(&after, &c_only).is_none(), "c's span runs into q");
         // Not the text the version was read from.
         let mut inv = file::parse(&text, None).unwrap();
         let new = text.replace("role = \"x\"", "role = \"y\"");
