@@ -198,6 +198,27 @@ fn writes_need_the_token_and_a_system_added_changes_the_next_dhcp_answer() {
         server.log()
     );
 
+    // Systems found by a filter (the MAC percent-encoded, as curl
+    // --data-urlencode sends it); a value that does not parse is a 400
+    // that names it.
+    let (status, _, found) = call(
+        ns,
+        "GET",
+        &api("/systems?mac=52%3A54%3A00%3A95%3A00%3A07&profile="),
+        None,
+        None,
+    );
+    let found: Value = serde_json::from_str(&found).unwrap();
+    assert_eq!(
+        (status, found.as_array().map(Vec::len)),
+        (200, Some(1)),
+        "{found}"
+    );
+    assert_eq!(found[0]["name"], "web1");
+    let (_, _, none) = call(ns, "GET", &api("/systems?ip=10.9.9.9"), None, None);
+    assert_eq!(none.trim(), "[]");
+    let (status, _, bad) = call(ns, "GET", &api("/systems?uuid=nope"), None, None);
+    assert!(status == 400 && bad.contains("uuid=nope"), "{status} {bad}");
     // Secrets: hidden from open reads, shown with the token when asked.
     let (_, _, shown) = call(ns, "GET", &api("/systems/web1"), None, None);
     assert!(

@@ -139,6 +139,28 @@ fn add_list_show_edit_remove_from_the_command_line() {
         "{listed}"
     );
     assert!(!listed.contains("$6$salt"), "{listed}");
+    // Found by what a person has in hand (as `cobbler system find`):
+    // every filter given must match; a MAC with colons or dashes.
+    let names = |line: &str| -> Vec<String> {
+        let found = json_of(&inv, &format!("system list --json {line}"));
+        let found = found.as_array().unwrap().iter();
+        found
+            .map(|s| s["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names("--mac 52-54-00-00-00-99"), ["printer"]);
+    assert_eq!(names("--ip 10.0.0.20"), ["web1"]);
+    assert_eq!(names("--hostname WEB1"), ["web1"]);
+    assert_eq!(names("--profile web"), ["web1"]);
+    assert_eq!(names("--profile ''"), ["printer"]);
+    assert!(names("--profile web --ip 10.0.0.99").is_empty());
+    let found = ok(&inv, "system list --mac 52:54:00:12:34:56");
+    assert!(
+        found.contains("web1") && !found.contains("printer"),
+        "{found}"
+    );
+    let e = fails(&inv, "system list --ip 10.0.0");
+    assert!(e.contains("--ip"), "{e}");
     // `show` without --json prints the entry as the file holds it.
     let toml = ok(&inv, "system show printer");
     assert!(

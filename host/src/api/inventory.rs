@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 use super::problem::Problem;
 use crate::inventory::check::{Problem as Found, Problems, Report};
 use crate::inventory::file;
+use crate::inventory::find::SystemFilter;
 use crate::inventory::model::Inventory;
 use crate::inventory::store::{Invalid, InventoryCache, Store};
 
@@ -61,18 +62,26 @@ impl Kind {
         }
     }
 
-    /// Every entry of this kind as JSON, secrets hidden unless `secrets`.
-    pub fn list(self, inventory: &Inventory, secrets: bool) -> Vec<Value> {
-        self.entries(inventory, secrets, None)
+    /// Every entry of this kind as JSON, secrets hidden unless `secrets`;
+    /// of systems, those `filter` matches.
+    pub fn list(self, inventory: &Inventory, secrets: bool, filter: &SystemFilter) -> Vec<Value> {
+        self.entries(inventory, secrets, None, filter)
     }
 
     /// The entry called `name`, as JSON.
     pub fn get(self, inventory: &Inventory, name: &str, secrets: bool) -> Option<Value> {
-        self.entries(inventory, secrets, Some(name)).pop()
+        let all = SystemFilter::default();
+        self.entries(inventory, secrets, Some(name), &all).pop()
     }
 
     /// The entries (called `only`, when given) as JSON.
-    fn entries(self, inventory: &Inventory, secrets: bool, only: Option<&str>) -> Vec<Value> {
+    fn entries(
+        self,
+        inventory: &Inventory,
+        secrets: bool,
+        only: Option<&str>,
+        filter: &SystemFilter,
+    ) -> Vec<Value> {
         let wanted = |name: &str| only.is_none_or(|only| only == name);
         match self {
             Self::Distro => inventory
@@ -90,7 +99,7 @@ impl Kind {
             Self::System => inventory
                 .systems
                 .iter()
-                .filter(|s| wanted(&s.name))
+                .filter(|s| wanted(&s.name) && filter.matches(s))
                 .map(|s| {
                     let mut v = to_json(s);
                     if !secrets {

@@ -23,7 +23,9 @@ use std::time::Instant;
 use serde_json::{json, Value};
 
 use crate::events::Events;
+use crate::http::query::Query;
 use crate::http::{Dynamic, Method, Reply, Request};
+use crate::inventory::find::SystemFilter;
 use crate::inventory::store::InventoryCache;
 use crate::lifecycle::{self, StateFile};
 use inventory::{Change, Done, Kind};
@@ -140,10 +142,16 @@ impl Api {
     ) -> Result<Reply, Problem> {
         let inventory = self.cache.get();
         match (method, rest) {
-            (Method::Get | Method::Head, []) => Ok(json_reply(
-                200,
-                &Value::Array(kind.list(&inventory, show_secrets)),
-            )),
+            (Method::Get | Method::Head, []) => {
+                let query = Query::parse(request.query.unwrap_or(""));
+                let filter = match kind {
+                    Kind::System => SystemFilter::from_query(&query)
+                        .map_err(|e| Problem::new(400, format!("the query: {e}")))?,
+                    _ => SystemFilter::default(),
+                };
+                let list = kind.list(&inventory, show_secrets, &filter);
+                Ok(json_reply(200, &Value::Array(list)))
+            }
             (Method::Get | Method::Head, [name]) => kind
                 .get(&inventory, name, show_secrets)
                 .map(|v| json_reply(200, &v))

@@ -25,6 +25,7 @@
 
 mod files;
 #[doc(hidden)]
+pub mod query;
 pub mod range;
 mod request;
 mod send;

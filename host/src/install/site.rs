@@ -12,6 +12,7 @@ use awl_core::tftp::FileError;
 use tracing::{debug, info, warn};
 
 use super::context::{profile_context, system_context, template_of, Server};
+use crate::http::query::Query;
 use crate::http::{Dynamic, Method, Reply, Request};
 use crate::inventory::model::{Inventory, Mac, Netboot, System, UnknownAction, Uuid};
 use crate::inventory::store::InventoryCache;
@@ -783,66 +784,4 @@ fn script(write: impl FnOnce(&mut String) -> std::fmt::Result) -> Reply {
 
 fn not_found(why: &str) -> Reply {
     Reply::new(404, TEXT, format!("404 Not Found: {why}\n"))
-}
-
-/// A query string's `name=value` pairs, percent-decoded.
-struct Query(Vec<(String, String)>);
-
-impl Query {
-    fn parse(text: &str) -> Self {
-        Self(
-            text.split('&')
-                .filter_map(|pair| {
-                    let (k, v) = pair.split_once('=')?;
-                    Some((decode(k)?, decode(v)?))
-                })
-                .collect(),
-        )
-    }
-
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .filter(|v| !v.is_empty())
-    }
-}
-
-fn decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn queries_are_decoded() {
-        let q = Query::parse("mac=52%3a54%3A00%3a12%3a34%3a56&uuid=&platform=pcbios&x");
-        assert_eq!(q.get("mac"), Some("52:54:00:12:34:56"));
-        assert_eq!(q.get("uuid"), None);
-        assert_eq!(q.get("platform"), Some("pcbios"));
-        assert!(Query::parse("a=%zz").get("a").is_none());
-    }
 }

@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use super::check::CheckContext;
 use super::file;
+use super::find::SystemFilter;
 use super::import::{self, ImportFlags};
 use super::model::{
     Arch, Distro, Family, Interface, Inventory, Mac, Netboot, Profile, System, Uuid, Vars,
@@ -210,8 +211,27 @@ pub enum SystemCommand {
         #[command(flatten)]
         flags: SystemFlags,
     },
-    /// List the systems.
-    List(ListFlags),
+    /// List the systems, or those that match every filter given (as
+    /// `cobbler system find`).
+    List {
+        #[command(flatten)]
+        list: ListFlags,
+        /// One of its interfaces has this MAC (colons or dashes).
+        #[arg(long)]
+        mac: Option<Mac>,
+        /// One of its interfaces has this fixed address.
+        #[arg(long)]
+        ip: Option<Ipv4Addr>,
+        /// One of its interfaces has this hostname (letter case aside).
+        #[arg(long)]
+        hostname: Option<String>,
+        /// It has this profile ("": none, a DHCP reservation).
+        #[arg(long)]
+        profile: Option<String>,
+        /// Its SMBIOS UUID, in either byte order.
+        #[arg(long)]
+        uuid: Option<Uuid>,
+    },
     /// Show one system as it stands in the file (secrets hidden), or
     /// merged over its profiles and distro (--resolved).
     Show {
@@ -711,11 +731,26 @@ impl SystemArgs {
                 store.replace_system(&name, &mut |_| Ok(None))?;
                 println!("system {name}: removed");
             }
-            SystemCommand::List(list) => {
+            SystemCommand::List {
+                list,
+                mac,
+                ip,
+                hostname,
+                profile,
+                uuid,
+            } => {
                 let inv = load(&store)?;
+                let filter = SystemFilter {
+                    mac,
+                    ip,
+                    hostname,
+                    profile,
+                    uuid,
+                };
                 let systems: Vec<System> = inv
                     .systems
                     .iter()
+                    .filter(|s| filter.matches(s))
                     .map(|s| hide_secrets(s.clone()))
                     .collect();
                 if list.json {

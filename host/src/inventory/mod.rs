@@ -44,6 +44,7 @@ pub mod check;
 pub mod cli;
 pub mod digest;
 pub mod file;
+pub mod find;
 pub mod image;
 pub mod import;
 pub mod kernel_args;
