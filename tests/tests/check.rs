@@ -249,7 +249,8 @@ fn configured_machines_and_systems_are_one_table() {
 /// `awl inventory import-hosts` makes the `[[dhcp.host]]` machines systems
 /// without a profile; `awl check` then names the tables to remove (they
 /// clash with the systems made from them), and passes once they are gone.
-/// A machine known by its client identifier stays in the configuration.
+/// A client identifier that holds a MAC (type 1) becomes a system by that
+/// MAC; another kind of client identifier stays in the configuration.
 #[test]
 fn configured_machines_move_into_the_inventory() {
     let dir = TempDir::new("import-hosts");
@@ -261,7 +262,8 @@ fn configured_machines_move_into_the_inventory() {
         format!(
             "{head}\n[[dhcp.host]]\nmac = \"52:54:00:00:00:01\"\nip = \"10.0.0.20\"\nboot_file = \"custom/grubx64.efi\"\n\n\
              [[dhcp.host]]\nmac = \"52:54:00:00:00:02\"\nnetboot = false\n\n\
-             [[dhcp.host]]\nclient_id = \"01:02:03\"\n"
+             [[dhcp.host]]\nclient_id = \"01:02:03\"\n\n\
+             [[dhcp.host]]\nclient_id = \"01:52:54:00:00:00:03\"\nip = \"10.0.0.30\"\n"
         ),
     )
     .unwrap();
@@ -284,8 +286,9 @@ fn configured_machines_move_into_the_inventory() {
     for line in [
         "system host-52-54-00-00-00-01: added",
         "system host-52-54-00-00-00-02: added",
+        "system host-52-54-00-00-00-03: added",
         "id:01:02:03: left in",
-        "2 system(s) added",
+        "3 system(s) added",
     ] {
         assert!(said.contains(line), "{line:?} not in:\n{said}");
     }
@@ -307,6 +310,15 @@ fn configured_machines_move_into_the_inventory() {
     ]))
     .unwrap();
     assert_eq!(show["netboot"], "never", "{show}");
+    let show: serde_json::Value = serde_json::from_str(&awl(&[
+        "system",
+        "show",
+        "host-52-54-00-00-00-03",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(show["interface"][0]["mac"], "52:54:00:00:00:03", "{show}");
+    assert_eq!(show["interface"][0]["ip"], "10.0.0.30", "{show}");
     // A second run adds nothing.
     let again = awl(&[
         "inventory",
@@ -322,7 +334,12 @@ fn configured_machines_move_into_the_inventory() {
     // Both places name them now: check says which tables to remove.
     let (ok, out) = check(&dir);
     assert!(!ok, "{out}");
-    assert!(out.contains("3 problem(s)"), "{out}");
+    // Each table twice but for 00:02's (no address) and 01:02:03.
+    assert!(out.contains("5 problem(s)"), "{out}");
+    assert!(
+        out.contains("id:01:52:54:00:00:00:03 is also system host-52-54-00-00-00-03's"),
+        "{out}"
+    );
     std::fs::write(
         &config,
         format!("{head}\n[[dhcp.host]]\nclient_id = \"01:02:03\"\n"),

@@ -160,7 +160,7 @@ pub fn clashes(machines: &[Host], inventory: &Inventory, file: &Path) -> Vec<(us
                 out.push((i, format!("{what} is also system {}'s{at}", system.name)));
             };
             for interface in &system.interfaces {
-                if m.id == MachineId::Mac(interface.mac.0) {
+                if m.id.mac() == Some(interface.mac.0) {
                     clash(m.id.to_string());
                 }
                 if let Some(ip) = m.ip.filter(|ip| interface.ip == Some(*ip)) {

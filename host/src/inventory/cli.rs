@@ -890,7 +890,6 @@ impl InventoryArgs {
 /// always, or never for `netboot = false`), in one checked write; a MAC a
 /// system already has is left (so a second run adds nothing).
 fn import_hosts(store: &FileStore, config: &std::path::Path) -> Result<()> {
-    use crate::settings::machines::MachineId;
     let loaded = crate::settings::Loaded::read(config)?;
     let hosts = loaded.machines().map_err(|problems| {
         let lines: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
@@ -901,16 +900,16 @@ fn import_hosts(store: &FileStore, config: &std::path::Path) -> Result<()> {
     edit(store, &mut |inv| {
         (said, added) = (Vec::new(), 0);
         for host in &hosts {
-            let mac = match &host.id {
-                MachineId::Mac(mac) => Mac(*mac),
-                MachineId::ClientId(_) => {
-                    said.push(format!(
-                        "{}: left in {} (a client identifier has no place in a system)",
-                        host.id,
-                        config.display()
-                    ));
-                    continue;
-                }
+            // A client identifier of type 1 is a MAC: the system matches
+            // that machine by its hardware address whether it sends the
+            // identifier or not.
+            let Some(mac) = host.id.mac().map(Mac) else {
+                said.push(format!(
+                    "{}: left in {} (only a client identifier that holds a MAC, 01:MAC, has a place in a system)",
+                    host.id,
+                    config.display()
+                ));
+                continue;
             };
             if let Some((s, _)) = inv.system_by_mac(mac.0) {
                 said.push(format!("{mac}: already system {}", s.name));

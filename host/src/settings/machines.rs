@@ -23,6 +23,21 @@ pub enum MachineId {
     ClientId(Vec<u8>),
 }
 
+impl MachineId {
+    /// The MAC this names: its own, or the one a client identifier of
+    /// type 1 (Ethernet, RFC 2132 9.14) holds, `01:52:54:00:12:34:56`,
+    /// which is what most clients that send one send.
+    pub fn mac(&self) -> Option<[u8; 6]> {
+        match self {
+            Self::Mac(mac) => Some(*mac),
+            Self::ClientId(id) => match id.split_first() {
+                Some((1, mac)) => mac.try_into().ok(),
+                _ => None,
+            },
+        }
+    }
+}
+
 impl std::fmt::Display for MachineId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let hex = |bytes: &[u8]| {
