@@ -241,6 +241,18 @@ mod tests {
     }
 
     #[test]
+    fn a_client_identifier_of_type_1_names_a_mac() {
+        let mac = |text: &str| parse_machine(text).unwrap().id.mac();
+        let m = [0x52, 0x54, 0, 0x12, 0x34, 0x56];
+        assert_eq!(mac("52:54:00:12:34:56"), Some(m));
+        assert_eq!(mac("id:01:52:54:00:12:34:56"), Some(m));
+        // Another type, or not six bytes after the type: no MAC.
+        assert_eq!(mac("id:ff:52:54:00:12:34:56"), None);
+        assert_eq!(mac("id:01:52:54:00:12:34"), None);
+        assert_eq!(mac("id:01:52:54:00:12:34:56:78"), None);
+    }
+
+    #[test]
     fn the_same_machine_or_address_twice_is_a_conflict() {
         let a = parse_machine("52:54:00:00:00:01,10.0.0.20").unwrap();
         let b = parse_machine("52:54:00:00:00:02,10.0.0.20").unwrap();
