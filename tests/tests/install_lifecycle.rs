@@ -394,6 +394,37 @@ fn an_installer_reports_a_failure_and_mac_and_ip_may_stand_for_the_token() {
         failed["last_event"],
         "callback: the installer reported a failure"
     );
+    // Which machines failed: `awl status --state`, and the API's filter.
+    let only = |args: &[&str]| -> Vec<String> {
+        let out = Command::new(awl_binary())
+            .args(["status", "--json", "--state-dir"])
+            .arg(&state)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let rows = rows.as_array().unwrap().iter();
+        rows.map(|r| r["system"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(only(&["--state", "failed"]), ["web3"]);
+    assert!(only(&["--state", "installed,local"]).is_empty());
+    assert_eq!(only(&["web3"]), ["web3"]);
+    assert!(only(&["web4", "--state", "failed"]).is_empty());
+    let (code, body) = curl("GET", &format!("{base}/api/v1/status?state=failed"));
+    let rows: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (code, rows.as_array().map(Vec::len)),
+        (200, Some(1)),
+        "{body}"
+    );
+    assert_eq!(rows[0]["system"], "web3");
+    let (code, body) = curl("GET", &format!("{base}/api/v1/status?state=broken"));
+    assert!(
+        code == 400 && body.contains("broken: not a state"),
+        "{code} {body}"
+    );
     assert_eq!(
         curl("POST", &format!("{base}/callback/web3?token={t}")).0,
         403,

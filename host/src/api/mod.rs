@@ -98,7 +98,21 @@ impl Api {
             (Method::Get | Method::Head, ["openapi.json"]) => {
                 Ok(Reply::new(200, JSON, OPENAPI).with_header("Cache-Control", "no-cache"))
             }
-            (Method::Get | Method::Head, ["status"]) => Ok(json_reply(200, &self.status(None))),
+            (Method::Get | Method::Head, ["status"]) => {
+                // `?state=failed,installing`: only systems in those states.
+                let query = Query::parse(request.query.unwrap_or(""));
+                let wanted = query
+                    .get("state")
+                    .map(|v| v.split(',').map(lifecycle::State::parse).collect())
+                    .transpose()
+                    .map_err(|e: String| Problem::new(400, format!("the query: state={e}")))?;
+                let mut rows = self.status(None);
+                if let (Some(wanted), Some(rows)) = (wanted, rows.as_array_mut()) {
+                    let wanted: Vec<lifecycle::State> = wanted;
+                    rows.retain(|r| wanted.iter().any(|s| r["state"] == s.as_str()));
+                }
+                Ok(json_reply(200, &rows))
+            }
             (Method::Get | Method::Head, ["status", name]) => {
                 match self.status(Some(name)).as_array().and_then(|a| a.first()) {
                     Some(row) => Ok(json_reply(200, row)),

@@ -11,9 +11,15 @@ use std::collections::BTreeMap;
 
 use super::{now, Installs, StateFile};
 
-/// `awl status [--json]`
+/// `awl status [SYSTEM...] [--state STATE...] [--json]`
 #[derive(Debug, Args)]
 pub struct StatusArgs {
+    /// Only these systems.
+    pub systems: Vec<String>,
+    /// Only systems in these states (repeatable, or comma-separated:
+    /// --state failed,installing).
+    #[arg(long, value_delimiter = ',', value_parser = super::State::parse)]
+    pub state: Vec<super::State>,
     /// Where the state file is (as `awl serve --state-dir`) [default: the
     /// inventory's folder].
     #[arg(long, env = "AWL_STATE_DIR")]
@@ -62,7 +68,11 @@ impl StatusArgs {
     /// Prints the table (or JSON).
     pub fn run(self) -> Result<()> {
         let installs = StateFile::new(state_dir(self.state_dir, &self.inventory)).load()?;
-        let rows = status_rows(&installs, now());
+        let mut rows = status_rows(&installs, now());
+        rows.retain(|r| {
+            (self.systems.is_empty() || self.systems.iter().any(|s| s == r.system))
+                && (self.state.is_empty() || self.state.iter().any(|s| s.as_str() == r.state))
+        });
         if self.json {
             println!("{}", serde_json::to_string_pretty(&rows)?);
             return Ok(());

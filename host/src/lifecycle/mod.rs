@@ -99,6 +99,17 @@ impl State {
         )
     }
 
+    /// The state named `text` (as [`State::as_str`] writes it).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == text)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|s| s.as_str()).collect();
+                format!("{text}: not a state (one of {})", names.join(", "))
+            })
+    }
+
     /// Its name, as `awl status` prints it.
     pub fn as_str(self) -> &'static str {
         match self {
