@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 use awl::dhcp::{self, leases};
-use awl::inventory::store::FileStore;
+use awl::inventory::store::{FileStore, Store};
 use awl::settings::serve::{ServeArgs, DEFAULT_INVENTORY, DEFAULT_LEASE_FILE};
 use awl::settings::{self as config, ConfigFile, Loaded};
 use awl::tools::decode;
@@ -51,11 +51,21 @@ enum Command {
         #[arg(long)]
         tftp_root: Option<PathBuf>,
     },
-    /// List the leases in the lease journal.
+    /// List the leases in the lease journal, with the system each MAC
+    /// is (from the inventory)
     Leases {
         /// The lease journal.
         #[arg(long, default_value = DEFAULT_LEASE_FILE)]
         lease_file: PathBuf,
+        #[command(flatten)]
+        inventory: awl::inventory::cli::InventoryFile,
+        /// Only machines no system names: the ones to add (`awl system
+        /// add NAME --mac MAC`).
+        #[arg(long)]
+        unknown: bool,
+        /// JSON (an array) instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// Print the DHCP and TFTP fields of every datagram in a pcap file
     /// (Ethernet, Linux cooked or raw IP link types).
@@ -113,7 +123,14 @@ fn main() -> ExitCode {
             templates,
             tftp_root,
         } => check(config.as_deref(), inventory, templates, tftp_root),
-        Command::Leases { lease_file } => leases::print(&lease_file),
+        Command::Leases {
+            lease_file,
+            inventory,
+            unknown,
+            json,
+        } => Store::load(&FileStore::new(&inventory.path))
+            .map_err(|p| anyhow::anyhow!("{} has problems:\n{p}", inventory.path.display()))
+            .and_then(|inv| leases::print(&lease_file, &inv, unknown, json)),
         Command::Distro(args) => args.run(),
         Command::Import(args) => args.run(),
         Command::Profile(args) => args.run(),

@@ -336,4 +336,34 @@ fn inventory_systems_are_machines_of_their_own_too() {
         ask(3, "52:54:00:aa:67:02"),
         ("10.77.67.21".into(), Some("printer/boot.efi".into()))
     );
+    // `awl leases` names each lease's system; `--unknown` lists only the
+    // machines no system names (the configured one here): the ones to add.
+    let leases = |extra: &[&str]| -> Vec<(String, String)> {
+        let out = Command::new(awl_tests::awl_binary())
+            .args(["leases", "--json", "--lease-file"])
+            .arg(dir.0.join("leases"))
+            .arg("--inventory")
+            .arg(&inventory)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let rows = rows.as_array().unwrap().iter();
+        let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_string();
+        rows.map(|r| (text(&r["mac"]), text(&r["system"])))
+            .collect()
+    };
+    let mut all = leases(&[]);
+    all.sort();
+    let pair = |mac: &str, system: &str| (mac.to_string(), system.to_string());
+    assert_eq!(
+        all,
+        [
+            pair("52:54:00:aa:67:01", "kiosk"),
+            pair("52:54:00:aa:67:02", "printer"),
+            pair("52:54:00:aa:67:03", "-"),
+        ]
+    );
+    assert_eq!(leases(&["--unknown"]), [pair("52:54:00:aa:67:03", "-")]);
 }

@@ -24,6 +24,8 @@ use awl_core::dhcp::{ClientKey, Lease, LeaseState};
 use awl_core::time::Instant;
 use tracing::warn;
 
+use crate::inventory::model::Inventory;
+
 /// One lease as the journal stores it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
@@ -292,19 +294,41 @@ pub fn lease_of(record: &Record, now: Instant) -> Lease {
 }
 
 /// Prints the live leases of a journal (`awl leases`).
-pub fn print(path: &Path) -> Result<()> {
+pub fn print(path: &Path, inventory: &Inventory, unknown: bool, json: bool) -> Result<()> {
     let now = unix_now();
+    let system = |r: &Record| inventory.system_by_mac(r.mac).map(|(s, _)| s.name.as_str());
+    let records: Vec<Record> = load(path)
+        .into_iter()
+        .filter(|r| !unknown || system(r).is_none())
+        .collect();
+    if json {
+        let rows: Vec<serde_json::Value> = records
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "mac": mac_text(&r.mac),
+                    "ip": r.ip.to_string(),
+                    "expires": r.expires,
+                    "system": system(r),
+                    "client": hex(&r.client),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
     println!(
-        "{:<17} {:<15} {:>10}  client",
-        "mac", "address", "expires in"
+        "{:<17} {:<15} {:>10}  {:<20} client",
+        "mac", "address", "expires in", "system"
     );
-    for r in load(path) {
+    for r in &records {
         let left = StdDuration::from_secs(r.expires.saturating_sub(now));
         println!(
-            "{:<17} {:<15} {:>9}s  {}",
+            "{:<17} {:<15} {:>9}s  {:<20} {}",
             mac_text(&r.mac),
             r.ip,
             left.as_secs(),
+            system(r).unwrap_or("-"),
             hex(&r.client)
         );
     }
