@@ -198,27 +198,6 @@ fn writes_need_the_token_and_a_system_added_changes_the_next_dhcp_answer() {
         server.log()
     );
 
-    // Systems found by a filter (the MAC percent-encoded, as curl
-    // --data-urlencode sends it); a value that does not parse is a 400
-    // that names it.
-    let (status, _, found) = call(
-        ns,
-        "GET",
-        &api("/systems?mac=52%3A54%3A00%3A95%3A00%3A07&profile="),
-        None,
-        None,
-    );
-    let found: Value = serde_json::from_str(&found).unwrap();
-    assert_eq!(
-        (status, found.as_array().map(Vec::len)),
-        (200, Some(1)),
-        "{found}"
-    );
-    assert_eq!(found[0]["name"], "web1");
-    let (_, _, none) = call(ns, "GET", &api("/systems?ip=10.9.9.9"), None, None);
-    assert_eq!(none.trim(), "[]");
-    let (status, _, bad) = call(ns, "GET", &api("/systems?uuid=nope"), None, None);
-    assert!(status == 400 && bad.contains("uuid=nope"), "{status} {bad}");
     // Secrets: hidden from open reads, shown with the token when asked.
     let (_, _, shown) = call(ns, "GET", &api("/systems/web1"), None, None);
     assert!(
@@ -363,6 +342,37 @@ fn writes_need_the_token_and_a_system_added_changes_the_next_dhcp_answer() {
     assert!(problem.contains("is also system web1's"), "{problem}");
     assert_eq!(std::fs::read(&inv).unwrap(), kept);
     assert_eq!(ok(&body("52:54:00:95:00:56")).0, 201);
+    // Two systems now. Found by a filter (the MAC percent-encoded, as
+    // curl --data-urlencode sends it); a typo, an empty value or a value
+    // that does not parse is a 400 that names it, never every system.
+    let names = |query: &str| -> (u16, String) {
+        let (status, _, body) = call(ns, "GET", &api(&format!("/systems?{query}")), None, None);
+        if status != 200 {
+            return (status, body);
+        }
+        let found: Value = serde_json::from_str(&body).unwrap();
+        let found = found.as_array().unwrap().iter();
+        let names: Vec<&str> = found.map(|s| s["name"].as_str().unwrap()).collect();
+        (status, names.join(","))
+    };
+    assert_eq!(names(""), (200, "web1,web5".into()));
+    assert_eq!(
+        names("mac=52%3A54%3A00%3A95%3A00%3A07&profile="),
+        (200, "web1".into())
+    );
+    assert_eq!(names("mac=52-54-00-95-00-56"), (200, "web5".into()));
+    assert_eq!(names("ip=10.9.9.9"), (200, String::new()));
+    for (query, says) in [
+        ("uuid=nope", "uuid=nope"),
+        ("macc=1", "macc: not a filter"),
+        ("mac=", "mac=: empty"),
+    ] {
+        let (status, problem) = names(query);
+        assert!(
+            status == 400 && problem.contains(says),
+            "{query}: {status} {problem}"
+        );
+    }
     let (status, _, problem) = ok(&body("52:54:00:95:00:57"));
     assert_eq!(status, 409, "{problem}");
     let (_, _, gone) = call(ns, "DELETE", &api("/systems/web5"), Some(&token), None);

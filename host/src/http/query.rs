@@ -2,28 +2,45 @@
 //! them: percent-decoded, `+` for a space.
 
 /// A query string's `name=value` pairs, percent-decoded.
-pub struct Query(Vec<(String, String)>);
+pub struct Query {
+    pairs: Vec<(String, String)>,
+    /// Pairs left out: no `=`, or not decodable (as sent).
+    skipped: Vec<String>,
+}
 
 impl Query {
-    /// The pairs of `text` (what follows `?`); a pair that does not
-    /// decode is left out.
+    /// The pairs of `text` (what follows `?`); a pair without `=`, or
+    /// that does not decode, is left out (and kept in [`Query::skipped`]).
     pub fn parse(text: &str) -> Self {
-        Self(
-            text.split('&')
-                .filter_map(|pair| {
-                    let (k, v) = pair.split_once('=')?;
-                    Some((decode(k)?, decode(v)?))
-                })
-                .collect(),
-        )
+        let mut query = Self {
+            pairs: Vec::new(),
+            skipped: Vec::new(),
+        };
+        for pair in text.split('&').filter(|p| !p.is_empty()) {
+            let decoded = pair
+                .split_once('=')
+                .and_then(|(k, v)| Some((decode(k)?, decode(v)?)));
+            match decoded {
+                Some(kv) => query.pairs.push(kv),
+                None => query.skipped.push(pair.to_string()),
+            }
+        }
+        query
+    }
+
+    /// Every pair, in order.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// What was left out, as sent.
+    pub fn skipped(&self) -> &[String] {
+        &self.skipped
     }
 
     /// The value of `name` as given, empty too (`name=`).
     pub fn raw(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.pairs().find(|(k, _)| *k == name).map(|(_, v)| v)
     }
 
     /// The value of `name`, when it is there and not empty.

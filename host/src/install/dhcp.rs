@@ -85,20 +85,23 @@ impl Index {
                 netboot: host.netboot,
                 boot_file: intern(&host.boot),
             };
-            let owner = match &host.id {
-                MachineId::Mac(mac) => {
-                    if index.by_mac.insert(*mac, entry).is_some() {
+            if let MachineId::ClientId(id) = &host.id {
+                index.by_client_id.push((id.clone(), entry));
+            }
+            // A MAC, or a client identifier that holds one (01:MAC): that
+            // machine by its hardware address too, as a system would be.
+            let owner = match (host.id.mac(), &host.id) {
+                (Some(mac), _) => {
+                    if index.by_mac.insert(mac, entry).is_some() {
                         tracing::warn!(
                             "dhcp: {} is both a configured machine and an inventory system's: the configuration's entry is used",
                             host.id
                         );
                     }
-                    Owner::Mac(*mac)
+                    Owner::Mac(mac)
                 }
-                MachineId::ClientId(id) => {
-                    index.by_client_id.push((id.clone(), entry));
-                    Owner::ClientId(id.clone())
-                }
+                (None, MachineId::ClientId(id)) => Owner::ClientId(id.clone()),
+                (None, MachineId::Mac(mac)) => Owner::Mac(*mac),
             };
             if let Some(ip) = host.ip {
                 if let Some(Owner::Mac(mac)) = index.by_ip.insert(ip, owner.clone()) {
@@ -413,6 +416,49 @@ mac = "52:54:00:00:00:03"
         assert_eq!(view.lookup(&who(1)).unwrap().ip, None, "from the pool");
         assert!(view.reserved_for_other(ip, &who(1)));
         assert!(!view.reserved_for_other(ip, &who(7)));
+    }
+
+    #[test]
+    fn a_client_identifier_that_holds_a_mac_is_that_machine() {
+        // The printer's MAC as a configured client identifier (01:MAC):
+        // the configuration's entry, with or without option 61.
+        let hosts = [crate::settings::machines::parse_machine(
+            "id:01:52:54:00:00:00:02,10.0.0.30,boot=x.efi",
+        )
+        .unwrap()];
+        let view = view(&hosts);
+        // A request that carries option 61 = 01:MAC.
+        use awl_core::wire::dhcp::{DhcpOption, MessageType, Op, Packet, Reply};
+        let id = [1, 0x52, 0x54, 0, 0, 0, 2];
+        let mut buf = [0u8; 576];
+        let options = [
+            DhcpOption::MessageType(MessageType::Discover),
+            DhcpOption::ClientId(&id),
+        ];
+        let len = Reply {
+            op: Op::Request,
+            htype: 1,
+            chaddr: &id[1..],
+            xid: 1,
+            required: &options,
+            max_len: 548,
+            ..Reply::default()
+        }
+        .emit(&mut buf)
+        .unwrap();
+        let packet = Packet::new_checked(&buf[..len]).unwrap();
+        let with_id = Who::of(&packet);
+        assert!(with_id.client_id.is_some());
+        for asking in [who(2), with_id] {
+            let printer = view.lookup(&asking).unwrap();
+            assert_eq!(
+                (printer.ip, printer.boot_file),
+                (Some(Ipv4Addr::new(10, 0, 0, 30)), "x.efi")
+            );
+        }
+        let ip = Ipv4Addr::new(10, 0, 0, 30);
+        assert!(!view.reserved_for_other(ip, &who(2)));
+        assert!(view.reserved_for_other(ip, &who(1)));
     }
 
     #[test]

@@ -46,9 +46,34 @@ impl SystemFilter {
     }
 
     /// The filter a query string asks for (`mac=…&ip=…&hostname=…&
-    /// profile=…&uuid=…`; other names are not this filter's), or what is
-    /// wrong with a value.
+    /// profile=…&uuid=…`, beside `show_secrets`), or what is wrong with
+    /// it: a name it does not know (a typo must not list every system), a
+    /// name given twice, an empty value (but `profile=`: no profile), a
+    /// value that does not parse.
     pub fn from_query(query: &crate::http::query::Query) -> Result<Self, String> {
+        const NAMES: [&str; 6] = ["mac", "ip", "hostname", "profile", "uuid", "show_secrets"];
+        if let Some(pair) = query
+            .skipped()
+            .iter()
+            .find(|p| p.as_str() != "show_secrets")
+        {
+            return Err(format!("{pair}: expected NAME=VALUE, percent-encoded"));
+        }
+        let mut seen = Vec::new();
+        for (name, value) in query.pairs() {
+            if !NAMES.contains(&name) {
+                return Err(format!(
+                    "{name}: not a filter (mac, ip, hostname, profile, uuid)"
+                ));
+            }
+            if seen.contains(&name) {
+                return Err(format!("{name}: given twice"));
+            }
+            seen.push(name);
+            if value.is_empty() && !matches!(name, "profile" | "show_secrets") {
+                return Err(format!("{name}=: empty"));
+            }
+        }
         fn parsed<T: std::str::FromStr>(
             query: &crate::http::query::Query,
             name: &str,
@@ -133,5 +158,21 @@ mod tests {
         let e = SystemFilter::from_query(&Query::parse("ip=10.0.0")).unwrap_err();
         assert!(e.starts_with("ip=10.0.0: "), "{e}");
         assert!(SystemFilter::from_query(&Query::parse("mac=zz")).is_err());
+        // A typo, a name twice, an empty value, an undecodable pair: an
+        // error, never every system.
+        for (query, says) in [
+            ("macc=52:54:00:00:00:01", "macc: not a filter"),
+            (
+                "mac=52:54:00:00:00:01&mac=52:54:00:00:00:02",
+                "mac: given twice",
+            ),
+            ("mac=", "mac=: empty"),
+            ("mac", "mac: expected NAME=VALUE"),
+            ("hostname=%zz", "hostname=%zz: expected NAME=VALUE"),
+        ] {
+            let e = SystemFilter::from_query(&Query::parse(query)).unwrap_err();
+            assert!(e.starts_with(says), "{query}: {e}");
+        }
+        assert!(SystemFilter::from_query(&Query::parse("show_secrets&profile=")).is_ok());
     }
 }

@@ -187,7 +187,10 @@ pub fn conflicts(machines: &[Machine]) -> Vec<(usize, String)> {
     let mut out = Vec::new();
     for (i, m) in machines.iter().enumerate() {
         let earlier = &machines[..i];
-        if earlier.iter().any(|e| e.id == m.id) {
+        // `mac = X` and `client_id = "01:X"` are one machine.
+        let same =
+            |e: &&Machine| e.id == m.id || (m.id.mac().is_some() && e.id.mac() == m.id.mac());
+        if earlier.iter().any(|e| same(&e)) {
             out.push((i, format!("{} is listed twice", m.id)));
         }
         if let Some(ip) = m.ip {
@@ -250,6 +253,17 @@ mod tests {
         assert_eq!(mac("id:ff:52:54:00:12:34:56"), None);
         assert_eq!(mac("id:01:52:54:00:12:34"), None);
         assert_eq!(mac("id:01:52:54:00:12:34:56:78"), None);
+    }
+
+    #[test]
+    fn a_mac_and_its_client_identifier_are_one_machine() {
+        let a = parse_machine("52:54:00:00:00:05,10.0.0.50").unwrap();
+        let b = parse_machine("id:01:52:54:00:00:00:05,10.0.0.51").unwrap();
+        let c = parse_machine("id:ff:52:54:00:00:00:05,10.0.0.52").unwrap();
+        let found = conflicts(&[a, b, c]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, 1);
+        assert!(found[0].1.contains("listed twice"), "{found:?}");
     }
 
     #[test]
