@@ -86,6 +86,7 @@ pub fn splice_system(
     if !same {
         return None;
     }
+    let old_copy = old.clone();
     let new = match change(old) {
         Ok(new) => new,
         Err(e) => return Some(Err(e)),
@@ -94,13 +95,33 @@ pub fn splice_system(
         Some(system) => file::entry_toml("system", system).ok()?,
         None => String::new(),
     };
-    if !new_part.is_empty() && end < text.len() {
-        new_part.push('\n');
-    }
     let new_system = match new {
         Some(_) => Some(read_one(&new_part, line - 1, path)?),
         None => None,
     };
+    // Comment lines just above the next system's header are about that
+    // system: they stay, with the blank line before them (but a removed
+    // system's blank line goes, so no two blank lines are left).
+    // The system's lines without them must still read as the system
+    // (a line of a multi-line string may start with `#`).
+    let kept = match end < text.len() {
+        true => comments_above(old_part),
+        false => "",
+    };
+    let own = &old_part[..old_part.len() - kept.len()];
+    let kept = match kept.is_empty() || read_one(own, line - 1, path).as_ref() == Some(&old_copy) {
+        true => kept,
+        false => "",
+    };
+    if kept.is_empty() {
+        if !new_part.is_empty() && end < text.len() {
+            new_part.push('\n');
+        }
+    } else if new_part.is_empty() {
+        new_part.push_str(kept.trim_start_matches(['\r', '\n']));
+    } else {
+        new_part.push_str(kept);
+    }
     let moved = count_lines(&new_part) as isize - count_lines(old_part) as isize;
     let mut changed = base.clone();
     match new_system {
@@ -140,6 +161,28 @@ pub fn splice_system(
     changed.source.as_ref()?;
     *base = changed;
     Some(Ok(new_text))
+}
+
+/// The comment lines at the end of `part` (whole lines), with the blank
+/// lines among and before them; empty when it ends with none.
+fn comments_above(part: &str) -> &str {
+    let mut from = part.len();
+    let mut comment = false;
+    while from > 0 {
+        let line_start = part[..from - 1].rfind('\n').map_or(0, |i| i + 1);
+        let line = part[line_start..from].trim();
+        if line.starts_with('#') {
+            comment = true;
+        } else if !line.is_empty() {
+            break;
+        }
+        from = line_start;
+    }
+    if comment {
+        &part[from..]
+    } else {
+        ""
+    }
 }
 
 /// The byte offset where line `line` (1-based) of `text` starts.
@@ -402,6 +445,38 @@ mod tests {
         assert_eq!(refused.unwrap().unwrap_err().to_string(), "no");
         let unknown = spliced(&text, "z", &mut |s| Ok(Some(s)));
         assert!(unknown.unwrap().is_err());
+    }
+
+    #[test]
+    fn comments_above_the_next_system_stay_with_it() {
+        let above = format!("{BASE}{B}{C}").replace(
+            "\n[[system]]\nname = \"c\"",
+            "\n# rack 3: c is the old one\n[[system]]\nname = \"c\"",
+        );
+        let mut never = |mut s: System| {
+            s.netboot = Some(crate::inventory::model::Netboot::Never);
+            Ok(Some(s))
+        };
+        let note = "\n\n# rack 3: c is the old one\n[[system]]\nname = \"c\"";
+        let edited = spliced(&above, "b", &mut never).unwrap().unwrap();
+        assert!(edited.contains(note), "{edited}");
+        assert!(edited.contains("netboot = \"never\""), "{edited}");
+        // Removed: the note stays, and no second blank line is left.
+        let removed = spliced(&above, "b", &mut |_| Ok(None)).unwrap().unwrap();
+        assert!(
+            removed.contains(note) && !removed.contains("\n\n\n"),
+            "{removed}"
+        );
+        assert!(!removed.contains("name = \"b\""), "{removed}");
+        // A multi-line string whose last line starts with `#` is not a
+        // comment: the string is rewritten whole, the file reads.
+        let script = format!(
+            "{BASE}\n[[system]]\nname = \"b\"\n\n[[system.interface]]\nmac = \"52:54:00:00:00:02\"\n\n\
+             [system.vars]\nscript = \"\"\"\necho hi\n# done\"\"\"\n{C}"
+        );
+        let new = spliced(&script, "b", &mut never).unwrap().unwrap();
+        assert!(new.contains("echo hi") && new.contains("netboot"), "{new}");
+        assert_eq!(new.matches("# done").count(), 1, "no stray copy:\n{new}");
     }
 
     #[test]
