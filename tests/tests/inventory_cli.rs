@@ -315,6 +315,61 @@ fn twenty_concurrent_adds_all_survive() {
     assert_eq!(listed.as_array().unwrap().len(), 20);
 }
 
+/// A hand-written inventory keeps its comments through every kind of
+/// edit: only the entries an edit changes are rewritten.
+#[test]
+fn edits_keep_the_comments_of_a_hand_written_file() {
+    let dir = TempDir::new("inv-comments");
+    let inv = dir.0.join("inventory.toml");
+    populate(&inv);
+    let text = std::fs::read_to_string(&inv).unwrap();
+    let hand = text
+        .replace("[[distro]]", "# mirrored nightly\n[[distro]]")
+        .replace(
+            "[[profile]]\nname = \"web\"",
+            "# the front end\n[[profile]]\nname = \"web\"",
+        )
+        .replace(
+            "[[system]]\nname = \"printer\"",
+            "# by the door\n[[system]]\nname = \"printer\"",
+        );
+    std::fs::write(&inv, &hand).unwrap();
+    let comments = ["# mirrored nightly", "# the front end", "# by the door"];
+    let all_kept = |after: &str| {
+        let now = std::fs::read_to_string(&inv).unwrap();
+        for c in comments {
+            assert!(now.contains(c), "{c} lost by {after}:\n{now}");
+        }
+    };
+    ok(
+        &inv,
+        "profile edit base --var timezone=UTC --kernel-args console=ttyS1",
+    );
+    all_kept("profile edit");
+    ok(&inv, "distro edit debian-12 --kernel-args quiet");
+    all_kept("distro edit");
+    ok(&inv, "system edit web1 --ip 10.0.0.22");
+    all_kept("system edit");
+    ok(&inv, "profile add spare --parent base");
+    all_kept("profile add");
+    ok(
+        &inv,
+        "distro add other --kernel o/linux --initrd o/initrd.gz",
+    );
+    all_kept("distro add");
+    ok(&inv, "profile remove spare");
+    all_kept("profile remove");
+    ok(&inv, "distro remove other");
+    all_kept("distro remove");
+    let now = std::fs::read_to_string(&inv).unwrap();
+    assert!(
+        now.contains("timezone = \"UTC\"") && now.contains("quiet"),
+        "{now}"
+    );
+    let checked = ok(&inv, "inventory check");
+    assert!(checked.ends_with(": ok\n"), "{checked}");
+}
+
 #[test]
 fn adds_append_to_the_file_and_still_see_hand_edits() {
     let dir = TempDir::new("inv-append");

@@ -163,6 +163,177 @@ pub fn splice_system(
     Some(Ok(new_text))
 }
 
+/// `old_text` (which `old` was read from) with only the entries that
+/// differ in `new` rewritten: each changed distro, profile or system put,
+/// as the writer writes it, in place of its own lines (its header up to
+/// the next entry's header), each removed one's lines taken out, each
+/// added one put after the last entry of its kind. The rest keeps its
+/// bytes: the comments of a hand-written file, and the comment lines just
+/// above an entry, which are taken to be about it (as [`splice_system`]
+/// keeps them). `None` when that cannot be done: an entry renamed or
+/// moved, one added where its kind has none yet or beside a change to
+/// the last of its kind, `[unknown]` changed, lists not written as
+/// tables. The caller reads the result back and compares it with `new`
+/// before writing it (the whole file is written otherwise).
+pub fn rewrite_entries(old_text: &str, old: &Inventory, new: &Inventory) -> Option<String> {
+    if old.source.is_none() || old.unknown != new.unknown {
+        return None;
+    }
+    let kinds = [
+        changes_of("distro", &old.distros, &new.distros, |d| {
+            (&d.name, &d.place)
+        })?,
+        changes_of("profile", &old.profiles, &new.profiles, |p| {
+            (&p.name, &p.place)
+        })?,
+        changes_of("system", &old.systems, &new.systems, |s| {
+            (&s.name, &s.place)
+        })?,
+    ];
+    // Every entry's header line: where an entry's lines end.
+    let mut headers: Vec<usize> = (old.distros.iter().map(|d| d.place.table))
+        .chain(old.profiles.iter().map(|p| p.place.table))
+        .chain(old.systems.iter().map(|s| s.place.table))
+        .map(|p| p.map(|p| p.line))
+        .collect::<Option<Vec<_>>>()?;
+    headers.extend(old.unknown.place.table.map(|p| p.line));
+    headers.sort_unstable();
+    // An entry's lines: from its header to the next entry's, and the
+    // comment lines at their end (about the next entry).
+    let span = |line: usize| -> Option<(usize, usize, &str)> {
+        let start = line_start(old_text, line)?;
+        let end = match headers.iter().find(|&&l| l > line) {
+            Some(&next) => line_start(old_text, next)?,
+            None => old_text.len(),
+        };
+        let part = old_text.get(start..end)?;
+        let kept = if end < old_text.len() {
+            comments_above(part)
+        } else {
+            ""
+        };
+        Some((start, end, kept))
+    };
+    // Byte ranges of the old text and what goes in their place.
+    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    for kind in kinds {
+        for Rewrite { line, new } in kind.rewrites {
+            let (mut start, end, kept) = span(line)?;
+            let mut new_part = new.unwrap_or_default();
+            if kept.is_empty() {
+                if !new_part.is_empty() && end < old_text.len() {
+                    new_part.push('\n');
+                }
+            } else if new_part.is_empty() {
+                new_part.push_str(kept.trim_start_matches(['\r', '\n']));
+            } else {
+                new_part.push_str(kept);
+            }
+            // The last entry removed: the blank line before it goes too.
+            if new_part.is_empty() && end == old_text.len() {
+                for blank in ["\r\n", "\n"] {
+                    if old_text[..start].ends_with(&format!("\n{blank}")) {
+                        start -= blank.len();
+                        break;
+                    }
+                }
+            }
+            edits.push((start, end, new_part));
+        }
+        if kind.added.is_empty() {
+            continue;
+        }
+        // After the last entry of the kind, which must be left as it is.
+        let (_, end, kept) = span(kind.last?)?;
+        let added = kind.added.join("\n");
+        let at = end - kept.len();
+        let text = if kept.is_empty() && end < old_text.len() {
+            format!("{added}\n")
+        } else {
+            format!("\n{added}")
+        };
+        edits.push((at, at, text));
+    }
+    edits.sort_unstable_by_key(|&(start, end, _)| std::cmp::Reverse((start, end)));
+    let mut text = old_text.to_string();
+    // Applied from the end: what comes later is in place already. An
+    // insertion just before a rewritten entry goes in front of it.
+    let mut floor = (usize::MAX, false);
+    for (start, end, new_part) in edits {
+        let insertion = start == end;
+        if end > floor.0 || (insertion && floor == (start, true)) {
+            return None; // two edits in one place
+        }
+        text.replace_range(start..end, &new_part);
+        floor = (start, insertion);
+    }
+    Some(text)
+}
+
+/// One entry to rewrite: its header line in the old text, and what it
+/// becomes (`None`: removed).
+struct Rewrite {
+    line: usize,
+    new: Option<String>,
+}
+
+/// What changed in one kind of entry.
+struct KindChanges {
+    rewrites: Vec<Rewrite>,
+    /// Entries added at the end of the list, as the writer writes them.
+    added: Vec<String>,
+    /// The header line of the last old entry, when it is not rewritten.
+    last: Option<usize>,
+}
+
+/// The entries of one kind that differ from `old` to `new`, which must be
+/// `old` with some entries changed in place or removed, and some added
+/// at its end (`None` otherwise).
+fn changes_of<T: PartialEq + serde::Serialize>(
+    kind: &str,
+    old: &[T],
+    new: &[T],
+    of: impl Fn(&T) -> (&String, &crate::inventory::model::Place),
+) -> Option<KindChanges> {
+    let mut rewrites = Vec::new();
+    let mut next = new.iter().peekable();
+    let mut last = None;
+    for entry in old {
+        let (name, place) = of(entry);
+        let line = place.table?.line;
+        last = Some(line);
+        match next.peek() {
+            Some(&now) if of(now).0 == name => {
+                next.next();
+                if now != entry {
+                    let text = file::entry_toml(kind, now).ok()?;
+                    rewrites.push(Rewrite {
+                        line,
+                        new: Some(text),
+                    });
+                    last = None;
+                }
+            }
+            _ => {
+                rewrites.push(Rewrite { line, new: None });
+                last = None;
+            }
+        }
+    }
+    // What is left is added; a name the old list had means a move.
+    let added = next
+        .map(|e| {
+            let taken = old.iter().any(|o| of(o).0 == of(e).0);
+            (!taken).then(|| file::entry_toml(kind, e).ok()).flatten()
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(KindChanges {
+        rewrites,
+        added,
+        last,
+    })
+}
+
 /// The comment lines at the end of `part` (whole lines), with the blank
 /// lines among and before them; empty when it ends with none.
 fn comments_above(part: &str) -> &str {
@@ -477,6 +648,90 @@ mod tests {
         let new = spliced(&script, "b", &mut never).unwrap().unwrap();
         assert!(new.contains("echo hi") && new.contains("netboot"), "{new}");
         assert_eq!(new.matches("# done").count(), 1, "no stray copy:\n{new}");
+    }
+
+    /// `text` with `edit` made to what it reads as, the way an edit of
+    /// the whole inventory writes it: only the entries that changed.
+    fn rewritten(text: &str, edit: impl Fn(&mut Inventory)) -> Option<String> {
+        let old = file::parse(text, None).unwrap();
+        let mut new = old.clone();
+        edit(&mut new);
+        let out = rewrite_entries(text, &old, &new)?;
+        assert_eq!(file::parse(&out, None).unwrap(), new, "{out}");
+        Some(out)
+    }
+
+    #[test]
+    fn a_whole_edit_rewrites_only_the_entries_it_changed() {
+        let hand = format!(
+            "# the lab's machines\n\n{}",
+            format!("{BASE}{B}{C}")
+                .replace("[[profile]]", "# what most machines install\n[[profile]]")
+                .replace(
+                    "\n[[system]]\nname = \"c\"",
+                    "\n# c: rack 3\n[[system]]\nname = \"c\""
+                )
+        );
+        let kept = [
+            "# the lab's machines",
+            "# what most machines install",
+            "# c: rack 3",
+        ];
+        // A profile changed: its lines only; every comment stays.
+        let out = rewritten(&hand, |inv| {
+            inv.profiles[0].template = Some("kickstart".into())
+        })
+        .unwrap();
+        for comment in kept {
+            assert!(out.contains(comment), "{comment}:\n{out}");
+        }
+        assert!(out.contains("template = \"kickstart\""), "{out}");
+        // A distro and a system changed, another system removed.
+        let out = rewritten(&hand, |inv| {
+            inv.distros[0].kernel_args = "quiet".into();
+            inv.systems[0].netboot = Some(crate::inventory::model::Netboot::Never);
+            inv.systems.remove(1);
+        })
+        .unwrap();
+        for comment in kept {
+            assert!(out.contains(comment), "{comment}:\n{out}");
+        }
+        assert!(
+            !out.contains("name = \"b\"") && !out.contains("\n\n\n"),
+            "{out}"
+        );
+        // Nothing changed: the same bytes.
+        assert_eq!(rewritten(&hand, |_| {}).unwrap(), hand);
+        // Entries added after the last of their kind, its comments kept.
+        let out = rewritten(&hand, |inv| {
+            let mut q = inv.profiles[0].clone();
+            q.name = "q".into();
+            inv.profiles.push(q);
+            let mut d = inv.systems[2].clone();
+            d.name = "d".into();
+            d.interfaces[0].mac = "52:54:00:00:00:04".parse().unwrap();
+            inv.systems.push(d);
+        })
+        .unwrap();
+        for comment in kept {
+            assert!(out.contains(comment), "{comment}:\n{out}");
+        }
+        // What it cannot do: an entry renamed or moved, one added beside a
+        // change to the last of its kind, `[unknown]` changed.
+        assert!(rewritten(&hand, |inv| inv.profiles[0].name = "renamed".into()).is_none());
+        assert!(rewritten(&hand, |inv| inv.systems.swap(0, 1)).is_none());
+        assert!(rewritten(&hand, |inv| {
+            let mut d = inv.systems[2].clone();
+            d.name = "d".into();
+            d.interfaces[0].mac = "52:54:00:00:00:04".parse().unwrap();
+            inv.systems[2].netboot = Some(crate::inventory::model::Netboot::Never);
+            inv.systems.push(d);
+        })
+        .is_none());
+        assert!(rewritten(&hand, |inv| {
+            inv.unknown.action = crate::inventory::model::UnknownAction::Ignore;
+        })
+        .is_none());
     }
 
     #[test]

@@ -313,16 +313,34 @@ impl FileStore {
                 ..Inventory::default()
             },
         };
+        let before = old_text.as_ref().map(|_| inventory.clone());
         edit(&mut inventory)?;
-        let text = file::to_toml(&inventory)?;
-        let written = file::parse(&text, Some(&self.path)).map_err(|p| {
-            // Lines would point into a file that is never written.
-            Invalid(Problems(
-                p.0.into_iter()
-                    .map(|q| Problem { pos: None, ..q })
-                    .collect(),
-            ))
-        })?;
+        // Only the entries that changed, where that reads back as the
+        // edit made it: the rest of the file (its comments) keeps its bytes.
+        let path = Some(self.path.as_path());
+        let spliced = old_text
+            .as_deref()
+            .zip(before.as_ref())
+            .and_then(|(text, before)| splice::rewrite_entries(text, before, &inventory))
+            .and_then(|text| {
+                let read = file::parse(&text, path).ok()?;
+                (read == inventory).then_some((text, read))
+            });
+        let (text, written) = match spliced {
+            Some(done) => done,
+            None => {
+                let text = file::to_toml(&inventory)?;
+                let written = file::parse(&text, path).map_err(|p| {
+                    // Lines would point into a file that is never written.
+                    Invalid(Problems(
+                        p.0.into_iter()
+                            .map(|q| Problem { pos: None, ..q })
+                            .collect(),
+                    ))
+                })?;
+                (text, written)
+            }
+        };
         if old_text.as_deref() != Some(text.as_str()) {
             self.write(&text, old_meta.as_ref())?;
         }
