@@ -86,12 +86,11 @@ pub fn splice_system(
     if !same {
         return None;
     }
-    let old_copy = old.clone();
     let new = match change(old) {
         Ok(new) => new,
         Err(e) => return Some(Err(e)),
     };
-    let mut new_part = match &new {
+    let new_part = match &new {
         Some(system) => file::entry_toml("system", system).ok()?,
         None => String::new(),
     };
@@ -99,29 +98,8 @@ pub fn splice_system(
         Some(_) => Some(read_one(&new_part, line - 1, path)?),
         None => None,
     };
-    // Comment lines just above the next system's header are about that
-    // system: they stay, with the blank line before them (but a removed
-    // system's blank line goes, so no two blank lines are left).
-    // The system's lines without them must still read as the system
-    // (a line of a multi-line string may start with `#`).
-    let kept = match end < text.len() {
-        true => comments_above(old_part),
-        false => "",
-    };
-    let own = &old_part[..old_part.len() - kept.len()];
-    let kept = match kept.is_empty() || read_one(own, line - 1, path).as_ref() == Some(&old_copy) {
-        true => kept,
-        false => "",
-    };
-    if kept.is_empty() {
-        if !new_part.is_empty() && end < text.len() {
-            new_part.push('\n');
-        }
-    } else if new_part.is_empty() {
-        new_part.push_str(kept.trim_start_matches(['\r', '\n']));
-    } else {
-        new_part.push_str(kept);
-    }
+    // Comment lines just above the next system's header stay with it.
+    let new_part = in_place_of(old_part, line - 1, end < text.len(), new_part);
     let moved = count_lines(&new_part) as isize - count_lines(old_part) as isize;
     let mut changed = base.clone();
     match new_system {
@@ -146,15 +124,10 @@ pub fn splice_system(
     }
     // Removing the last system also takes the blank line an add put
     // before it: an add then a remove gives back the same bytes.
-    let mut start = start;
-    if new_part.is_empty() && end == text.len() {
-        for blank in ["\r\n", "\n"] {
-            if text[..start].ends_with(&format!("\n{blank}")) {
-                start -= blank.len();
-                break;
-            }
-        }
-    }
+    let start = match new_part.is_empty() && end == text.len() {
+        true => without_blank_line_before(text, start),
+        false => start,
+    };
     let new_text = [&text[..start], &new_part, &text[end..]].concat();
     changed.path = path.map(Path::to_path_buf);
     changed.source = Source::of(&new_text);
@@ -206,45 +179,28 @@ pub fn rewrite_entries(old_text: &str, old: &Inventory, new: &Inventory) -> Opti
             Some(&next) => line_start(old_text, next)?,
             None => old_text.len(),
         };
-        let part = old_text.get(start..end)?;
-        let kept = if end < old_text.len() {
-            comments_above(part)
-        } else {
-            ""
-        };
-        Some((start, end, kept))
+        old_text.get(start..end).map(|part| (start, end, part))
     };
     // Byte ranges of the old text and what goes in their place.
     let mut edits: Vec<(usize, usize, String)> = Vec::new();
     for kind in kinds {
         for Rewrite { line, new } in kind.rewrites {
-            let (mut start, end, kept) = span(line)?;
-            let mut new_part = new.unwrap_or_default();
-            if kept.is_empty() {
-                if !new_part.is_empty() && end < old_text.len() {
-                    new_part.push('\n');
-                }
-            } else if new_part.is_empty() {
-                new_part.push_str(kept.trim_start_matches(['\r', '\n']));
-            } else {
-                new_part.push_str(kept);
-            }
+            let (start, end, part) = span(line)?;
+            let follows = end < old_text.len();
+            let new_part = in_place_of(part, line - 1, follows, new.unwrap_or_default());
             // The last entry removed: the blank line before it goes too.
-            if new_part.is_empty() && end == old_text.len() {
-                for blank in ["\r\n", "\n"] {
-                    if old_text[..start].ends_with(&format!("\n{blank}")) {
-                        start -= blank.len();
-                        break;
-                    }
-                }
-            }
+            let start = match new_part.is_empty() && !follows {
+                true => without_blank_line_before(old_text, start),
+                false => start,
+            };
             edits.push((start, end, new_part));
         }
         if kind.added.is_empty() {
             continue;
         }
         // After the last entry of the kind, which must be left as it is.
-        let (_, end, kept) = span(kind.last?)?;
+        let (_, end, part) = span(kind.last?)?;
+        let kept = kept_comments(part, kind.last? - 1, end < old_text.len());
         let added = kind.added.join("\n");
         let at = end - kept.len();
         let text = if kept.is_empty() && end < old_text.len() {
@@ -332,6 +288,49 @@ fn changes_of<T: PartialEq + serde::Serialize>(
         added,
         last,
     })
+}
+
+/// What takes the place of an entry's lines `part` (after `lines_before`
+/// lines; `follows`: another entry's header comes next): `new` (empty: the
+/// entry is removed), then the comment lines at the end of `part`, which
+/// are about the next entry and stay with their blank line (a removed
+/// entry's blank line goes, so no two are left).
+fn in_place_of(part: &str, lines_before: usize, follows: bool, mut new: String) -> String {
+    let kept = kept_comments(part, lines_before, follows);
+    if kept.is_empty() {
+        if !new.is_empty() && follows {
+            new.push('\n');
+        }
+    } else if new.is_empty() {
+        new.push_str(kept.trim_start_matches(['\r', '\n']));
+    } else {
+        new.push_str(kept);
+    }
+    new
+}
+
+/// The comment lines at the end of `part` that stay ([`in_place_of`]):
+/// none when no entry follows, or when the rest does not read alone
+/// without them (a line of a multi-line string may start with `#`).
+fn kept_comments(part: &str, lines_before: usize, follows: bool) -> &str {
+    let kept = if follows { comments_above(part) } else { "" };
+    let own = &part[..part.len() - kept.len()];
+    let mut report = Report::new(None);
+    let reads = file::read_at(own, lines_before, None, &mut report).is_some();
+    match kept.is_empty() || (reads && report.problems.is_empty()) {
+        true => kept,
+        false => "",
+    }
+}
+
+/// `start` less the blank line just before it, when there is one.
+fn without_blank_line_before(text: &str, start: usize) -> usize {
+    for blank in ["\r\n", "\n"] {
+        if text[..start].ends_with(&format!("\n{blank}")) {
+            return start - blank.len();
+        }
+    }
+    start
 }
 
 /// The comment lines at the end of `part` (whole lines), with the blank
