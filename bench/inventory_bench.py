@@ -80,8 +80,8 @@ def name_of(i):
 
 
 HEADER = """# awl inventory: distros, profiles, systems (see docs/inventory.md).
-# `awl distro|profile|system add|edit|remove` rewrite this file; comments
-# other than this header are not kept.
+# `awl distro|profile|system add|edit|remove` rewrite only the entries they
+# change; comments elsewhere stay.
 
 [[distro]]
 name = "centos-9"

@@ -58,8 +58,8 @@ use super::model::{
 /// What every written file starts with.
 pub const HEADER: &str = "\
 # awl inventory: distros, profiles, systems (see docs/inventory.md).
-# `awl distro|profile|system add|edit|remove` rewrite this file; comments
-# other than this header are not kept.
+# `awl distro|profile|system add|edit|remove` rewrite only the entries they
+# change; comments elsewhere stay.
 ";
 
 /// Reads an inventory and checks it on its own ([`CheckContext`]'s

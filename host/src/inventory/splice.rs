@@ -91,16 +91,21 @@ pub fn splice_system(
         Err(e) => return Some(Err(e)),
     };
     let new_part = match &new {
-        Some(system) => file::entry_toml("system", system).ok()?,
-        None => String::new(),
-    };
-    let new_system = match new {
-        Some(_) => Some(read_one(&new_part, line - 1, path)?),
+        Some(system) => Some(file::entry_toml("system", system).ok()?),
         None => None,
     };
-    // Comment lines just above the next system's header stay with it.
-    let new_part = in_place_of(old_part, line - 1, end < text.len(), new_part);
-    let moved = count_lines(&new_part) as isize - count_lines(old_part) as isize;
+    let new_system = match &new_part {
+        Some(part) => Some(read_one(part, line - 1, path)?),
+        None => None,
+    };
+    // The previous system's lines, for the comments just above this one.
+    let prev = (base.systems.iter())
+        .filter_map(|s| s.place.table.map(|p| p.line))
+        .filter(|l| *l < line)
+        .max()
+        .and_then(|l| Some((line_start(text, l)?, l)));
+    let (from, end, new_part) = replacement(text, (start, end), line, prev, new_part)?;
+    let moved = count_lines(&new_part) as isize - count_lines(&text[from..end]) as isize;
     let mut changed = base.clone();
     match new_system {
         Some(system) => changed.systems[index] = system,
@@ -122,13 +127,7 @@ pub fn splice_system(
     if !changed.check(ctx).is_empty() {
         return None;
     }
-    // Removing the last system also takes the blank line an add put
-    // before it: an add then a remove gives back the same bytes.
-    let start = match new_part.is_empty() && end == text.len() {
-        true => without_blank_line_before(text, start),
-        false => start,
-    };
-    let new_text = [&text[..start], &new_part, &text[end..]].concat();
+    let new_text = [&text[..from], &new_part, &text[end..]].concat();
     changed.path = path.map(Path::to_path_buf);
     changed.source = Source::of(&new_text);
     changed.source.as_ref()?;
@@ -171,36 +170,30 @@ pub fn rewrite_entries(old_text: &str, old: &Inventory, new: &Inventory) -> Opti
         .collect::<Option<Vec<_>>>()?;
     headers.extend(old.unknown.place.table.map(|p| p.line));
     headers.sort_unstable();
-    // An entry's lines: from its header to the next entry's, and the
-    // comment lines at their end (about the next entry).
-    let span = |line: usize| -> Option<(usize, usize, &str)> {
-        let start = line_start(old_text, line)?;
-        let end = match headers.iter().find(|&&l| l > line) {
-            Some(&next) => line_start(old_text, next)?,
-            None => old_text.len(),
-        };
-        old_text.get(start..end).map(|part| (start, end, part))
+    let offsets = offsets_of_lines(old_text, &headers)?;
+    // An entry's lines: from its header to the next entry's; and the
+    // previous entry's header (byte, line), when there is one.
+    let span = |line: usize| -> Option<(Range, Option<Header>)> {
+        let i = headers.binary_search(&line).ok()?;
+        let end = offsets.get(i + 1).copied().unwrap_or(old_text.len());
+        let prev = i.checked_sub(1).map(|p| (offsets[p], headers[p]));
+        Some(((offsets[i], end), prev))
     };
     // Byte ranges of the old text and what goes in their place.
     let mut edits: Vec<(usize, usize, String)> = Vec::new();
     for kind in kinds {
         for Rewrite { line, new } in kind.rewrites {
-            let (start, end, part) = span(line)?;
-            let follows = end < old_text.len();
-            let new_part = in_place_of(part, line - 1, follows, new.unwrap_or_default());
-            // The last entry removed: the blank line before it goes too.
-            let start = match new_part.is_empty() && !follows {
-                true => without_blank_line_before(old_text, start),
-                false => start,
-            };
-            edits.push((start, end, new_part));
+            let (range, prev) = span(line)?;
+            edits.push(replacement(old_text, range, line, prev, new)?);
         }
         if kind.added.is_empty() {
             continue;
         }
-        // After the last entry of the kind, which must be left as it is.
-        let (_, end, part) = span(kind.last?)?;
-        let kept = kept_comments(part, kind.last? - 1, end < old_text.len());
+        // After the last entry of the kind, which must be left as it is,
+        // before the comment lines at its end (about what follows).
+        let last = kind.last?;
+        let ((start, end), _) = span(last)?;
+        let kept = kept_comments(old_text.get(start..end)?, last - 1);
         let added = kind.added.join("\n");
         let at = end - kept.len();
         let text = if kept.is_empty() && end < old_text.len() {
@@ -208,23 +201,29 @@ pub fn rewrite_entries(old_text: &str, old: &Inventory, new: &Inventory) -> Opti
         } else {
             format!("\n{added}")
         };
-        edits.push((at, at, text));
+        edits.push((at, at, line_endings_of(old_text, text)));
     }
-    edits.sort_unstable_by_key(|&(start, end, _)| std::cmp::Reverse((start, end)));
-    let mut text = old_text.to_string();
-    // Applied from the end: what comes later is in place already. An
-    // insertion just before a rewritten entry goes in front of it.
-    let mut floor = (usize::MAX, false);
+    // Stitched in order; an insertion just before a rewritten entry goes
+    // in front of it; anything else in one place is given up.
+    edits.sort_unstable_by_key(|&(start, end, _)| (start, end));
+    let mut text = String::with_capacity(old_text.len() + 1024);
+    let mut done = 0;
     for (start, end, new_part) in edits {
-        let insertion = start == end;
-        if end > floor.0 || (insertion && floor == (start, true)) {
-            return None; // two edits in one place
+        if start < done {
+            return None;
         }
-        text.replace_range(start..end, &new_part);
-        floor = (start, insertion);
+        text.push_str(old_text.get(done..start)?);
+        text.push_str(&new_part);
+        done = end;
     }
+    text.push_str(old_text.get(done..)?);
     Some(text)
 }
+
+/// Bytes `start..end` of a text.
+type Range = (usize, usize);
+/// An entry's header: its byte and its line.
+type Header = (usize, usize);
 
 /// One entry to rewrite: its header line in the old text, and what it
 /// becomes (`None`: removed).
@@ -290,36 +289,81 @@ fn changes_of<T: PartialEq + serde::Serialize>(
     })
 }
 
-/// What takes the place of an entry's lines `part` (after `lines_before`
-/// lines; `follows`: another entry's header comes next): `new` (empty: the
-/// entry is removed), then the comment lines at the end of `part`, which
-/// are about the next entry and stay with their blank line (a removed
-/// entry's blank line goes, so no two are left).
-fn in_place_of(part: &str, lines_before: usize, follows: bool, mut new: String) -> String {
-    let kept = kept_comments(part, lines_before, follows);
-    if kept.is_empty() {
-        if !new.is_empty() && follows {
-            new.push('\n');
+/// What replaces an entry's lines `range` of `text` (its header on line
+/// `line`; `prev`: the previous entry's header, byte and line): `new` as
+/// the writer writes it, or nothing (removed). The comment lines at the
+/// end of the range are about what follows (the next entry, or nothing:
+/// a footer) and stay, with the blank line before them. A removed entry
+/// also takes the comment lines just above it (at the end of the previous
+/// entry's lines), and no second blank line is left. `new` gets the
+/// text's line endings. The range may grow back over those comments.
+fn replacement(
+    text: &str,
+    (start, end): Range,
+    line: usize,
+    prev: Option<Header>,
+    new: Option<String>,
+) -> Option<(usize, usize, String)> {
+    // A byte-order mark before the first line is the file's, not an entry's.
+    let start = match start == 0 && text.starts_with('\u{feff}') {
+        true => '\u{feff}'.len_utf8(),
+        false => start,
+    };
+    let part = text.get(start..end)?;
+    let follows = end < text.len();
+    let tail = kept_comments(part, line - 1);
+    let newline = line_endings_of(text, "\n".into());
+    match new {
+        Some(new) => {
+            let mut new = line_endings_of(text, new);
+            if !tail.is_empty() {
+                new.push_str(tail);
+            } else if follows {
+                new.push_str(&newline);
+            }
+            Some((start, end, new))
         }
-    } else if new.is_empty() {
-        new.push_str(kept.trim_start_matches(['\r', '\n']));
-    } else {
-        new.push_str(kept);
+        None => {
+            let above = match prev {
+                Some((at, line)) => kept_comments(text.get(at..start)?, line - 1),
+                None => "",
+            };
+            let from = start - above.trim_start_matches(['\r', '\n']).len();
+            let rest = tail.trim_start_matches(['\r', '\n']).to_string();
+            // The last entry removed: the blank line before it goes too.
+            let from = match rest.is_empty() && !follows {
+                true => without_blank_line_before(text, from),
+                false => from,
+            };
+            Some((from, end, rest))
+        }
     }
-    new
 }
 
-/// The comment lines at the end of `part` that stay ([`in_place_of`]):
-/// none when no entry follows, or when the rest does not read alone
-/// without them (a line of a multi-line string may start with `#`).
-fn kept_comments(part: &str, lines_before: usize, follows: bool) -> &str {
-    let kept = if follows { comments_above(part) } else { "" };
+/// The comment lines at the end of an entry's lines `part` (after
+/// `lines_before` lines), which are about what follows: none when the
+/// rest does not read alone without them (a line of a multi-line string
+/// may start with `#`).
+fn kept_comments(part: &str, lines_before: usize) -> &str {
+    let kept = comments_above(part);
     let own = &part[..part.len() - kept.len()];
     let mut report = Report::new(None);
     let reads = file::read_at(own, lines_before, None, &mut report).is_some();
     match kept.is_empty() || (reads && report.problems.is_empty()) {
         true => kept,
         false => "",
+    }
+}
+
+/// `text` (written with `\n`) with the line endings of `file` (`\r\n`
+/// when its first line ends so).
+fn line_endings_of(file: &str, text: String) -> String {
+    match file
+        .split_once('\n')
+        .is_some_and(|(first, _)| first.ends_with('\r'))
+    {
+        true => text.replace('\n', "\r\n"),
+        false => text,
     }
 }
 
@@ -731,6 +775,79 @@ mod tests {
             inv.unknown.action = crate::inventory::model::UnknownAction::Ignore;
         })
         .is_none());
+    }
+
+    #[test]
+    fn a_removed_entry_takes_its_comments_and_a_footer_stays() {
+        let text = format!(
+            "{BASE}{B}{C}\n# retired, kept for their MACs:\n# [[system]]\n# name = \"old\"\n"
+        )
+        .replace(
+            "\n[[system]]\nname = \"b\"",
+            "\n# b: broken disk\n[[system]]\nname = \"b\"",
+        )
+        .replace(
+            "\n[[system]]\nname = \"c\"",
+            "\n# c: rack 3\n[[system]]\nname = \"c\"",
+        );
+        let footer = "\n# retired, kept for their MACs:\n# [[system]]\n# name = \"old\"\n";
+        let c_note = "\n\n# c: rack 3\n[[system]]\nname = \"c\"";
+        let mut never = |mut s: System| {
+            s.netboot = Some(crate::inventory::model::Netboot::Never);
+            Ok(Some(s))
+        };
+        // Both ways: the digest's (one system) and the whole edit's.
+        let whole = |name: &'static str, remove: bool| {
+            rewritten(&text, move |inv| {
+                let i = inv.systems.iter().position(|s| s.name == name).unwrap();
+                match remove {
+                    true => drop(inv.systems.remove(i)),
+                    false => inv.systems[i].netboot = Some(crate::inventory::model::Netboot::Never),
+                }
+            })
+            .unwrap()
+        };
+        for out in [
+            spliced(&text, "b", &mut |_| Ok(None)).unwrap().unwrap(),
+            whole("b", true),
+        ] {
+            assert!(
+                !out.contains("# b: broken disk") && !out.contains("name = \"b\""),
+                "{out}"
+            );
+            assert!(out.contains(c_note) && out.ends_with(footer), "{out}");
+            assert!(!out.contains("\n\n\n"), "{out}");
+        }
+        for out in [
+            spliced(&text, "c", &mut never).unwrap().unwrap(),
+            whole("c", false),
+        ] {
+            assert!(out.contains(c_note) && out.ends_with(footer), "{out}");
+            assert!(out.contains("netboot = \"never\""), "{out}");
+        }
+        for out in [
+            spliced(&text, "c", &mut |_| Ok(None)).unwrap().unwrap(),
+            whole("c", true),
+        ] {
+            assert!(
+                !out.contains("# c: rack 3") && out.ends_with(footer),
+                "{out}"
+            );
+            assert!(!out.contains("\n\n\n"), "{out}");
+        }
+        // A byte-order mark and CRLF: kept, and no bare line feed written.
+        let crlf = format!("\u{feff}{BASE}{B}{C}").replace('\n', "\r\n");
+        for out in [
+            rewritten(&crlf, |inv| inv.distros[0].kernel_args = "quiet".into()).unwrap(),
+            spliced(&crlf, "b", &mut never).unwrap().unwrap(),
+        ] {
+            assert!(out.starts_with('\u{feff}'), "{out}");
+            assert_eq!(
+                out.matches('\n').count(),
+                out.matches("\r\n").count(),
+                "{out:?}"
+            );
+        }
     }
 
     #[test]

@@ -816,9 +816,9 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
-    #[test]
-    fn a_new_file_is_private_and_an_old_one_keeps_its_mode() {
-        let dir = temp("mode");
+    /// A store in a new folder `tag`, holding system a.
+    fn with_a(tag: &str) -> (PathBuf, FileStore) {
+        let dir = temp(tag);
         let store = FileStore::new(dir.join("inventory.toml"));
         store
             .update(&mut |inv| {
@@ -826,6 +826,36 @@ mod tests {
                 Ok(())
             })
             .unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn an_edit_that_does_not_read_back_the_same_writes_the_whole_file() {
+        let (dir, store) = with_a("whole");
+        // A comment kept by an edit of its own lines, and a NaN, which is
+        // never equal to itself: the rewrite of a's lines does not read
+        // back equal, so the edit writes the whole file (and still works).
+        let text = std::fs::read_to_string(store.path()).unwrap();
+        let hand = format!("# by hand\n{text}\n[system.vars]\nx = nan\n");
+        std::fs::write(store.path(), &hand).unwrap();
+        store
+            .update(&mut |inv| {
+                inv.systems[0].kernel_args = "quiet".into();
+                Ok(())
+            })
+            .unwrap();
+        let now = std::fs::read_to_string(store.path()).unwrap();
+        assert!(now.contains("quiet") && now.contains("nan"), "{now}");
+        assert!(
+            !now.contains("# by hand"),
+            "the whole file, as the writer writes it:\n{now}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_new_file_is_private_and_an_old_one_keeps_its_mode() {
+        let (dir, store) = with_a("mode");
         let mode = |p: &Path| std::fs::metadata(p).unwrap().mode() & 0o777;
         assert_eq!(mode(store.path()), 0o600);
         std::fs::set_permissions(store.path(), std::fs::Permissions::from_mode(0o640)).unwrap();
