@@ -356,12 +356,11 @@ fn kept_comments(part: &str, lines_before: usize) -> &str {
 }
 
 /// `text` (written with `\n`) with the line endings of `file` (`\r\n`
-/// when its first line ends so).
+/// when its first line ends so), unless it holds a multi-line string,
+/// whose line endings are part of its value.
 fn line_endings_of(file: &str, text: String) -> String {
-    match file
-        .split_once('\n')
-        .is_some_and(|(first, _)| first.ends_with('\r'))
-    {
+    let crlf = (file.split_once('\n')).is_some_and(|(first, _)| first.ends_with('\r'));
+    match crlf && !text.contains(r#"""""#) && !text.contains("'''") {
         true => text.replace('\n', "\r\n"),
         false => text,
     }
@@ -848,6 +847,14 @@ mod tests {
                 "{out:?}"
             );
         }
+        // A multi-line string keeps its own line endings (they are its
+        // value): a fuzz run found CRLF put into one.
+        let mut note = |mut s: System| {
+            let value = toml::Value::String("x\n[[system]]\nname = \"y\"\n".into());
+            s.vars.insert("note".into(), value);
+            Ok(Some(s))
+        };
+        assert!(spliced(&crlf, "b", &mut note).unwrap().is_ok());
     }
 
     #[test]
