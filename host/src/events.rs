@@ -80,6 +80,19 @@ pub enum TftpOutcome {
     },
 }
 
+/// What a DHCP offer showed of the machine it went to: who it is and
+/// what its firmware said, and whether the inventory knew it (an unknown
+/// one is discovered: `crate::discovery`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sighting {
+    /// Its SMBIOS UUID (option 97), as sent.
+    pub uuid: Option<[u8; 16]>,
+    /// What it said of its firmware (architecture, iPXE, HTTP boot).
+    pub facts: awl_core::boot::ClientFacts,
+    /// Whether the inventory knew it.
+    pub known: bool,
+}
+
 /// Something that happened, when (`at`, wall clock), and the line logged
 /// for it (`Display`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +107,8 @@ pub enum Event {
         ip: Option<Ipv4Addr>,
         /// What it was.
         kind: DhcpKind,
+        /// What an offer showed of the machine (offers only).
+        seen: Option<Sighting>,
         /// The line logged, without `dhcp: `.
         text: String,
     },
@@ -229,11 +244,22 @@ impl Event {
             E::Ignored { mac, .. } => (mac, None, DhcpKind::Ignored),
             _ => return None,
         };
+        let seen = match *event {
+            E::Offered {
+                facts, uuid, known, ..
+            } => Some(Sighting {
+                uuid: uuid.map(|g| g.0),
+                facts,
+                known,
+            }),
+            _ => None,
+        };
         Some(Self::Dhcp {
             at: SystemTime::now(),
             mac: mac.map(Mac),
             ip,
             kind,
+            seen,
             text: event.to_string(),
         })
     }
@@ -524,6 +550,8 @@ mod tests {
                 url: "tftp://10.77.71.1/boot.ipxe",
                 http_client: false,
             },
+            uuid: None,
+            known: false,
         };
         let event = Event::dhcp(&core).unwrap();
         assert_eq!(

@@ -335,6 +335,11 @@ pub enum Event<'a> {
         facts: ClientFacts,
         /// What it was told to boot.
         boot: BootDecision<'a>,
+        /// Its SMBIOS UUID (option 97), when it sent one.
+        uuid: Option<crate::wire::dhcp::pxe::Guid>,
+        /// Whether the inventory knew it ([`Machines::lookup`]): an
+        /// unknown machine is one to discover.
+        known: bool,
     },
     /// A lease was bound: write it to the journal, then call
     /// [`DhcpServer::committed`] with `seq` when `hold_acks` is set.
@@ -401,12 +406,14 @@ impl core::fmt::Display for Event<'_> {
                 ip,
                 facts,
                 boot,
+                ..
             } if ip.is_unspecified() => write!(f, "{} proxy offer ({facts}): {boot}", Mac(*mac)),
             Self::Offered {
                 mac,
                 ip,
                 facts,
                 boot,
+                ..
             } => write!(f, "{} offer {ip} ({facts}): {boot}", Mac(*mac)),
             Self::Bound { lease, boot, .. } => {
                 write!(f, "{} ack {}: {boot}", Mac(lease.mac), lease.ip)
@@ -823,6 +830,8 @@ impl<'a, const Q: usize, const E: usize> DhcpServer<'a, Q, E> {
             ip,
             facts,
             boot,
+            uuid: packet.client_guid(),
+            known: known.machine.is_some(),
         });
         let mut pending =
             Pending::reply(&self.config, packet, MessageType::Offer, ip, boot, &facts);
@@ -1018,6 +1027,8 @@ impl<'a, const Q: usize, const E: usize> DhcpServer<'a, Q, E> {
             ip: Ipv4Addr::UNSPECIFIED,
             facts,
             boot,
+            uuid: packet.client_guid(),
+            known: known.machine.is_some(),
         });
         let pending = Pending::boot_only(&self.config, packet, MessageType::Offer, boot, &facts);
         self.queue(pending);

@@ -1144,6 +1144,52 @@ fn the_inventory_is_asked_per_request_so_an_edit_reaches_the_next_answer() {
 }
 
 #[test]
+fn an_offer_says_whether_the_inventory_knew_the_machine_and_its_uuid() {
+    let uuid: [u8; 16] = core::array::from_fn(|i| i as u8 + 1);
+    let inventory = LiveInventory {
+        by_uuid: uuid,
+        ip: core::cell::Cell::new(None),
+        netboot: core::cell::Cell::new(true),
+    };
+    let from = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68);
+    for mode in [Mode::Full, Mode::Proxy] {
+        let mut s = Sim::new(
+            Config {
+                mode,
+                ..config(100, 110)
+            },
+            8,
+        );
+        // Known by its UUID (`pxe()` sends 1..=16); then a stranger with
+        // another UUID; then one that sent none.
+        let mut other = req(1, 2).pxe(7);
+        let at = other.options.len() - 16;
+        other.options[at..].copy_from_slice(&[9; 16]);
+        let mut none = req(1, 3).opt(60, b"PXEClient:Arch:00000:UNDI:002001");
+        none = none.opt(93, &[0, 0]);
+        let mut seen = Vec::new();
+        for packet in [req(1, 1).pxe(0), other, none] {
+            s.server
+                .handle_with(s.now, Ingress::Dhcp, from, &packet.bytes(), &inventory);
+            s.drain();
+            for e in s.events() {
+                if let Event::Offered {
+                    mac, uuid, known, ..
+                } = e
+                {
+                    seen.push((mac[5], uuid.map(|g| g.0[0]), known));
+                }
+            }
+        }
+        assert_eq!(
+            seen,
+            [(1, Some(1), true), (2, Some(9), false), (3, None, false)],
+            "{mode:?}"
+        );
+    }
+}
+
+#[test]
 fn a_removed_reservation_leaves_its_machine_a_pool_address() {
     let mut s = Sim::new(config(100, 110), 8);
     let uuid: [u8; 16] = core::array::from_fn(|i| i as u8 + 1);
