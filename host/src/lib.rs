@@ -18,6 +18,7 @@
 pub mod api;
 pub mod clock;
 pub mod dhcp;
+pub mod discovery;
 pub mod events;
 pub mod http;
 pub mod install;

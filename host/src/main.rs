@@ -90,6 +90,9 @@ enum Command {
     /// Install events from the state file, oldest first (`--follow`: then
     /// as they happen).
     Events(awl::lifecycle::EventsArgs),
+    /// Machines that network-booted and that the inventory does not know
+    /// (docs/discovery.md): the ones to add with `awl system add`.
+    Discovered(awl::discovery::DiscoveredArgs),
 }
 
 /// Log lines to stdout, `info` and up unless `RUST_LOG` says otherwise.
@@ -138,6 +141,7 @@ fn main() -> ExitCode {
         Command::Inventory(args) => args.run(),
         Command::Status(args) => args.run(),
         Command::Events(args) => args.run(),
+        Command::Discovered(args) => args.run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -25,7 +25,9 @@ pub fn run(settings: ServeSettings) -> Result<()> {
     let events = crate::events::Events::default();
     // The install states follow DHCP's answers (`seen`).
     if let (Some(cache), Some(states)) = (install.cache.clone(), install.states.clone()) {
-        crate::lifecycle::watch_dhcp(&events, cache, states.clone())?;
+        crate::lifecycle::watch_dhcp(&events, cache.clone(), states.clone())?;
+        // Machines the inventory does not know, listed for adoption.
+        crate::discovery::watch(&events, cache, states.dir().to_path_buf())?;
         crate::lifecycle::publish_changes(states, events.clone())?;
     }
     let lease_file = dhcp_options.as_ref().map(|d| d.lease_file.clone());

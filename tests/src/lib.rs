@@ -223,6 +223,41 @@ impl Drop for TempDir {
     }
 }
 
+/// A small tmpfs mounted on a folder (a disk that fills), unmounted when
+/// dropped.
+pub struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    /// Mounts a tmpfs of `size` (`256k`) on `dir` (needs root).
+    pub fn new(dir: &Path, size: &str) -> Self {
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .status()
+            .expect("mount (run the tests as root)");
+        assert!(status.success(), "mount -t tmpfs: run the tests as root");
+        Self(dir.to_path_buf())
+    }
+
+    /// Fills it: a file `filler` as large as the room left (`dd` stops at
+    /// ENOSPC); remove it to make room again.
+    pub fn fill(&self) -> PathBuf {
+        let filler = self.0.join("filler");
+        let _ = std::process::Command::new("dd")
+            .args(["if=/dev/zero", "bs=4k"])
+            .arg(format!("of={}", filler.display()))
+            .stderr(std::process::Stdio::null())
+            .status();
+        filler
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
 /// Deterministic file contents of `len` bytes (differs by `seed`).
 pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
@@ -387,6 +422,12 @@ impl Drop for Child {
 /// MAC `mac`. Its console goes nowhere; what it did shows in the servers'
 /// logs. Ended when dropped.
 pub fn ipxe_bios_machine(netns: &str, tap: &str, mac: &str) -> Child {
+    ipxe_bios_machine_with(netns, tap, mac, &[])
+}
+
+/// [`ipxe_bios_machine`] with more QEMU arguments (`-uuid U`: its SMBIOS
+/// UUID, which its ROM sends as DHCP option 97).
+pub fn ipxe_bios_machine_with(netns: &str, tap: &str, mac: &str, extra: &[&str]) -> Child {
     let child = std::process::Command::new("ip")
         .args(["netns", "exec", netns, "qemu-system-x86_64"])
         .args(["-m", "256", "-machine", "pc,accel=tcg", "-display", "none"])
@@ -395,6 +436,7 @@ pub fn ipxe_bios_machine(netns: &str, tap: &str, mac: &str) -> Child {
         .arg(format!("tap,id=n0,ifname={tap},script=no,downscript=no"))
         .arg("-device")
         .arg(format!("e1000,netdev=n0,mac={mac}"))
+        .args(extra)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

@@ -9,7 +9,7 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use awl_tests::{require_tool, serve_dhcp, try_wait_until, NetnsPair, TempDir};
+use awl_tests::{require_tool, serve_dhcp, try_wait_until, NetnsPair, TempDir, Tmpfs};
 
 /// One client kind: its dhclient.conf lines, and what dhclient must see.
 struct Kind {
@@ -366,4 +366,223 @@ fn inventory_systems_are_machines_of_their_own_too() {
         ]
     );
     assert_eq!(leases(&["--unknown"]), [pair("52:54:00:aa:67:03", "-")]);
+}
+
+/// Machines the inventory does not know are discovered
+/// (docs/discovery.md): dhclient plays four machines, one a system, one a
+/// configured host and two strangers (one sending its SMBIOS UUID);
+/// `awl discovered` and `GET /api/v1/discovered` list the two strangers
+/// with what their DHCP said. Once one is added to the inventory, the CLI
+/// drops it at once and the server's list at its next offer; the list
+/// outlives a `kill -9` of the server.
+#[test]
+fn machines_the_inventory_does_not_know_are_listed_for_adoption() {
+    require_tool("dhclient");
+    require_tool("curl");
+    let net = NetnsPair::new(68, 0);
+    let dir = TempDir::new("discovery");
+    let inventory = dir.0.join("inventory.toml");
+    std::fs::write(
+        &inventory,
+        "[[system]]\nname = \"known\"\n[[system.interface]]\nmac = \"52:54:00:aa:68:01\"\n",
+    )
+    .unwrap();
+    let state = dir.0.join("state");
+    let (inventory_arg, state_arg) = (inventory.to_str().unwrap(), state.to_str().unwrap());
+    let start = || {
+        serve_dhcp(
+            &net,
+            &dir,
+            &[
+                "--boot-uefi-x64",
+                "x64/ipxe.efi",
+                "--inventory",
+                inventory_arg,
+                "--state-dir",
+                state_arg,
+                "--http-listen",
+                "10.77.68.1:80",
+                "--dhcp-host",
+                "52:54:00:aa:68:03,10.77.68.23",
+            ],
+        )
+    };
+    let server = start();
+    let uefi =
+        "send pxe-arch 7;\nsend vendor-class-identifier \"PXEClient:Arch:00007:UNDI:003016\";";
+    let bios =
+        "send pxe-arch 0;\nsend vendor-class-identifier \"PXEClient:Arch:00000:UNDI:002001\";";
+    let guid: Vec<String> = (0x10..0x20).map(|b| format!("{b:02x}")).collect();
+    let with_uuid = format!(
+        "{uefi}\noption client-uuid code 97 = string;\nsend client-uuid 00:{};",
+        guid.join(":")
+    );
+    bound_as(&net, &dir, 0, "52:54:00:aa:68:01", uefi, &server);
+    let env = bound_as(&net, &dir, 1, "52:54:00:aa:68:02", &with_uuid, &server);
+    let stranger_ip = got(&env, "ip_address").unwrap();
+    bound_as(&net, &dir, 2, "52:54:00:aa:68:03", uefi, &server);
+    bound_as(&net, &dir, 3, "52:54:00:aa:68:04", bios, &server);
+
+    let discovered = || -> Vec<serde_json::Value> {
+        let out = Command::new(awl_tests::awl_binary())
+            .args(["discovered", "--json", "--inventory", inventory_arg])
+            .args(["--state-dir", state_arg])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        rows.as_array().unwrap().clone()
+    };
+    let macs = |rows: &[serde_json::Value]| -> Vec<String> {
+        let mut macs: Vec<String> = rows
+            .iter()
+            .map(|r| r["mac"].as_str().unwrap().to_string())
+            .collect();
+        macs.sort();
+        macs
+    };
+    // Until the server's list (written at most once a second) has them.
+    let wait_for = |want: &[&str], server: &awl_tests::AwlServer| {
+        assert!(
+            try_wait_until(Duration::from_secs(10), || macs(&discovered()) == want),
+            "listed: {:?}\n{}",
+            discovered(),
+            server.log()
+        );
+    };
+    let both = ["52:54:00:aa:68:02", "52:54:00:aa:68:04"];
+    wait_for(&both, &server);
+    let rows = discovered();
+    let row = |mac: &str| rows.iter().find(|r| r["mac"] == mac).unwrap().clone();
+    let stranger = row("52:54:00:aa:68:02");
+    assert_eq!(
+        stranger["uuid"], "13121110-1514-1716-1819-1a1b1c1d1e1f",
+        "{stranger}"
+    );
+    assert_eq!(stranger["arch"], "x64 UEFI", "{stranger}");
+    assert_eq!(stranger["address"], stranger_ip.as_str(), "{stranger}");
+    assert!(stranger["offers"].as_u64() >= Some(1), "{stranger}");
+    let bios_row = row("52:54:00:aa:68:04");
+    assert_eq!(bios_row["arch"], "x86 BIOS", "{bios_row}");
+    assert!(bios_row["uuid"].is_null(), "{bios_row}");
+    assert!(
+        server
+            .log()
+            .contains("discovery: 52:54:00:aa:68:02 (x64 UEFI) is not in the inventory"),
+        "{}",
+        server.log()
+    );
+    // The table, and the API, say the same.
+    let out = Command::new(awl_tests::awl_binary())
+        .args([
+            "discovered",
+            "--inventory",
+            inventory_arg,
+            "--state-dir",
+            state_arg,
+        ])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.starts_with("MAC ") && table.contains("52:54:00:aa:68:02  13121110-"),
+        "{table}"
+    );
+    let api = Command::new("ip")
+        .args(["netns", "exec", &net.server, "curl", "-sS", "--fail"])
+        .arg("http://10.77.68.1/api/v1/discovered")
+        .output()
+        .unwrap();
+    assert!(api.status.success(), "{api:?}");
+    let api: serde_json::Value = serde_json::from_slice(&api.stdout).unwrap();
+    assert_eq!(macs(api.as_array().unwrap()), both);
+
+    // Adopted: gone from the CLI's list at once...
+    let out = Command::new(awl_tests::awl_binary())
+        .args(["system", "add", "adopted", "--mac", "52:54:00:aa:68:02"])
+        .args(["--inventory", inventory_arg])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(macs(&discovered()), ["52:54:00:aa:68:04"]);
+    // ...and from the server's own list once it answers the machine again.
+    bound_as(&net, &dir, 4, "52:54:00:aa:68:02", uefi, &server);
+    let file = state.join("discovered");
+    assert!(
+        try_wait_until(Duration::from_secs(10), || {
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            text.contains("52:54:00:aa:68:04") && !text.contains("52:54:00:aa:68:02")
+        }),
+        "{}",
+        std::fs::read_to_string(&file).unwrap_or_default()
+    );
+
+    // A kill -9, and a new server: what was listed stays, the new one adds.
+    let first_seen = row("52:54:00:aa:68:04")["first_seen"].clone();
+    drop(server);
+    let server = start();
+    bound_as(&net, &dir, 5, "52:54:00:aa:68:05", bios, &server);
+    wait_for(&["52:54:00:aa:68:04", "52:54:00:aa:68:05"], &server);
+    let kept = discovered();
+    let kept = kept
+        .iter()
+        .find(|r| r["mac"] == "52:54:00:aa:68:04")
+        .unwrap();
+    assert_eq!(kept["first_seen"], first_seen, "{kept}");
+}
+
+/// A full disk under the discovered list: the write fails and says so,
+/// the file on disk stays as it was (whole, the machines it had), and the
+/// machine seen meanwhile is written once there is room again.
+#[test]
+fn a_full_disk_keeps_the_discovered_list_and_it_is_written_once_there_is_room() {
+    require_tool("dhclient");
+    let net = NetnsPair::new(69, 0);
+    let dir = TempDir::new("discovery-full");
+    let inventory = dir.0.join("inventory.toml");
+    std::fs::write(&inventory, "").unwrap();
+    let state = dir.0.join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let disk = Tmpfs::new(&state, "64k");
+    let server = serve_dhcp(
+        &net,
+        &dir,
+        &[
+            "--boot-bios",
+            "undionly.kpxe",
+            "--inventory",
+            inventory.to_str().unwrap(),
+            "--state-dir",
+            state.to_str().unwrap(),
+        ],
+    );
+    let bios =
+        "send pxe-arch 0;\nsend vendor-class-identifier \"PXEClient:Arch:00000:UNDI:002001\";";
+    let file = state.join("discovered");
+    let listed = || std::fs::read_to_string(&file).unwrap_or_default();
+    bound_as(&net, &dir, 0, "52:54:00:aa:69:01", bios, &server);
+    assert!(
+        try_wait_until(Duration::from_secs(10), || listed()
+            .contains("52:54:00:aa:69:01")),
+        "{}",
+        server.log()
+    );
+    let filler = disk.fill();
+    let before = listed();
+    bound_as(&net, &dir, 1, "52:54:00:aa:69:02", bios, &server);
+    server.wait_for_log(Duration::from_secs(10), &["No space left on device"]);
+    assert_eq!(listed(), before, "the file is as it was");
+    let rows: serde_json::Value = serde_json::from_str(&before).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 1, "{before}");
+    // Room again: the machine seen meanwhile is written.
+    std::fs::remove_file(&filler).unwrap();
+    assert!(
+        try_wait_until(Duration::from_secs(10), || {
+            let text = listed();
+            text.contains("52:54:00:aa:69:01") && text.contains("52:54:00:aa:69:02")
+        }),
+        "{}\n{}",
+        listed(),
+        server.log()
+    );
 }

@@ -17,12 +17,12 @@
 //!   again, the installer's retry succeeds.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use awl_tests::{
     awl_binary, bridge_tap, install_serve_args, require_tool, tiny, tiny_machine, wait_for,
-    wait_until, AwlServer, NetnsPair, TempDir,
+    wait_until, AwlServer, NetnsPair, TempDir, Tmpfs,
 };
 
 /// `awl ARGS --inventory INV`, which must succeed; its stdout.
@@ -565,15 +565,6 @@ fn a_netboot_once_machine_installs_once_across_a_kill() {
     );
 }
 
-/// A small tmpfs, unmounted when dropped.
-struct Tmpfs(std::path::PathBuf);
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
-}
-
 #[test]
 fn a_full_disk_refuses_the_callback_with_503() {
     require_tool("curl");
@@ -584,13 +575,7 @@ fn a_full_disk_refuses_the_callback_with_503() {
     std::fs::write(root.join("tiny/initrd.cpio"), "not really an initrd\n").unwrap();
     let state = dir.0.join("state");
     std::fs::create_dir_all(&state).unwrap();
-    let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
-        .arg(&state)
-        .status()
-        .unwrap();
-    assert!(mounted.success(), "mount a tmpfs (run as root)");
-    let _tmpfs = Tmpfs(state.clone());
+    let tmpfs = Tmpfs::new(&state, "256k");
     let inv = inventory(
         &dir.0,
         "console=ttyS0",
@@ -616,12 +601,7 @@ fn a_full_disk_refuses_the_callback_with_503() {
         .unwrap();
     std::io::Write::write_all(&mut file, &vec![b'\n'; pad as usize]).unwrap();
     drop(file);
-    let filler = state.join("filler");
-    let _ = Command::new("dd")
-        .args(["if=/dev/zero", "bs=4k"])
-        .arg(format!("of={}", filler.display()))
-        .stderr(Stdio::null())
-        .status();
+    let filler = tmpfs.fill();
     let before = status(&state);
     let callback = format!("{base}/callback/web1?token={token}");
     assert_eq!(curl("POST", &callback).0, 503);

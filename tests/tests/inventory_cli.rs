@@ -3,12 +3,12 @@
 //! in the middle of edits, a full disk, and `awl inventory check` naming
 //! file, line and field of every problem.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Instant;
 
 use awl::inventory::file;
-use awl_tests::{awl_binary, TempDir};
+use awl_tests::{awl_binary, TempDir, Tmpfs};
 use serde_json::{json, Value};
 
 /// Splits a command line at spaces outside single quotes, as a shell
@@ -541,27 +541,6 @@ fn kill_9_during_a_stream_of_edits_leaves_a_whole_file_with_every_reported_edit(
     // And edits go on after the kills (a left temporary file is no harm).
     assert!(add(100).wait().unwrap().success());
     assert!(systems_in(&inv).contains(&"k100".to_string()));
-}
-
-/// A small tmpfs mounted on a folder, unmounted when dropped.
-struct Tmpfs(PathBuf);
-
-impl Tmpfs {
-    fn new(dir: &Path, size: &str) -> Self {
-        let status = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir)
-            .status()
-            .expect("mount (run the tests as root)");
-        assert!(status.success(), "mount -t tmpfs: run the tests as root");
-        Self(dir.to_path_buf())
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
 }
 
 #[test]

@@ -111,7 +111,7 @@ impl Api {
                     let wanted: Vec<lifecycle::State> = wanted;
                     rows.retain(|r| wanted.iter().any(|s| r["state"] == s.as_str()));
                 }
-                Ok(json_reply(200, &rows))
+                Ok(json_reply(200, &json!(rows)))
             }
             (Method::Get | Method::Head, ["status", name]) => {
                 match self.status(Some(name)).as_array().and_then(|a| a.first()) {
@@ -131,6 +131,11 @@ impl Api {
                 })
             }
             (Method::Get | Method::Head, ["leases"]) => Ok(json_reply(200, &self.leases())),
+            (Method::Get | Method::Head, ["discovered"]) => {
+                let rows = crate::discovery::rows(self.states.dir(), &self.cache.get())
+                    .map_err(|e| Problem::new(500, format!("{e:#}")))?;
+                Ok(json_reply(200, &json!(rows)))
+            }
             (method, [collection, rest @ ..]) if Kind::from_segment(collection).is_some() => {
                 let kind = Kind::from_segment(collection).unwrap_or(Kind::System);
                 self.inventory(request, method, kind, rest, show_secrets)

@@ -20,12 +20,8 @@ pub struct StatusArgs {
     /// --state failed,installing).
     #[arg(long, value_delimiter = ',', value_parser = super::State::parse)]
     pub state: Vec<super::State>,
-    /// Where the state file is (as `awl serve --state-dir`) [default: the
-    /// inventory's folder].
-    #[arg(long, env = "AWL_STATE_DIR")]
-    pub state_dir: Option<PathBuf>,
     #[command(flatten)]
-    pub inventory: crate::inventory::cli::InventoryFile,
+    pub folder: StateFolder,
     /// One JSON object per system, on one array.
     #[arg(long)]
     pub json: bool,
@@ -67,7 +63,7 @@ pub fn status_rows(installs: &Installs, now: u64) -> Vec<StatusRow<'_>> {
 impl StatusArgs {
     /// Prints the table (or JSON).
     pub fn run(self) -> Result<()> {
-        let installs = StateFile::new(state_dir(self.state_dir, &self.inventory)).load()?;
+        let installs = StateFile::new(self.folder.dir()).load()?;
         let mut rows = status_rows(&installs, now());
         rows.retain(|r| {
             (self.systems.is_empty() || self.systems.iter().any(|s| s == r.system))
@@ -97,12 +93,8 @@ impl StatusArgs {
 /// `awl events [--follow]`
 #[derive(Debug, Args)]
 pub struct EventsArgs {
-    /// Where the state file is (as `awl serve --state-dir`) [default: the
-    /// inventory's folder].
-    #[arg(long, env = "AWL_STATE_DIR")]
-    pub state_dir: Option<PathBuf>,
     #[command(flatten)]
-    pub inventory: crate::inventory::cli::InventoryFile,
+    pub folder: StateFolder,
     /// Only this system's events.
     #[arg(long)]
     pub system: Option<String>,
@@ -116,7 +108,7 @@ impl EventsArgs {
     /// `--follow`) each new one as the state file changes, and each
     /// install that fails by its timeout.
     pub fn run(self) -> Result<()> {
-        let states = StateFile::new(state_dir(self.state_dir, &self.inventory));
+        let states = StateFile::new(self.folder.dir());
         let watcher = if self.follow {
             Some(super::Watcher::new(states.clone())?)
         } else {
@@ -183,18 +175,33 @@ fn new_events<'a>(before: &[super::Event], now: &'a [super::Event]) -> &'a [supe
 }
 
 /// `--state-dir`, else the inventory's folder (as `awl serve` decides).
-fn state_dir(given: Option<PathBuf>, inventory: &crate::inventory::cli::InventoryFile) -> PathBuf {
-    given.unwrap_or_else(|| {
-        inventory
-            .path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .map_or_else(|| PathBuf::from("."), PathBuf::from)
-    })
+/// Where the state folder is, for the commands that read it: `--state-dir`,
+/// else the inventory's folder (as `awl serve` has it).
+#[derive(Debug, Args)]
+pub struct StateFolder {
+    /// Where the state file is (as `awl serve --state-dir`) [default: the
+    /// inventory's folder].
+    #[arg(long, env = "AWL_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub inventory: crate::inventory::cli::InventoryFile,
+}
+
+impl StateFolder {
+    /// The folder.
+    pub fn dir(&self) -> PathBuf {
+        self.state_dir.clone().unwrap_or_else(|| {
+            self.inventory
+                .path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .map_or_else(|| PathBuf::from("."), PathBuf::from)
+        })
+    }
 }
 
 /// Unix seconds as `YYYY-MM-DD HH:MM:SS` (UTC).
-pub(super) fn utc(secs: u64) -> String {
+pub(crate) fn utc(secs: u64) -> String {
     let days = secs / 86_400;
     let rest = secs % 86_400;
     // Civil from days (Howard Hinnant's algorithm).

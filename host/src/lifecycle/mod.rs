@@ -28,7 +28,7 @@
 //! is unchanged. The files hold tokens: they are created mode 0600, and
 //! nothing prints them.
 
-mod cli;
+pub(crate) mod cli;
 mod watch;
 
 pub use cli::{status_rows, EventsArgs, StatusArgs, StatusRow};

@@ -1,0 +1,466 @@
+//! Discovery: the machines that network-booted against awl and that the
+//! inventory does not know, as Foreman lists discovered hosts and MAAS
+//! new machines. Each is a MAC, the SMBIOS UUID and firmware it sent, the
+//! address it was offered (full DHCP; none from a proxy), how often and
+//! when it was seen. `awl discovered` and `GET /api/v1/discovered` list
+//! them; `awl system add NAME --mac MAC` adopts one. See docs/discovery.md.
+//!
+//! The list follows awl's DHCP offers ([`watch`], on a thread of its own,
+//! so DHCP never waits for a disk) and is kept in `STATE_DIR/discovered`
+//! (JSON), written whole and atomically (temporary file, `fsync`, rename,
+//! folder `fsync`) at most once a second: a first sighting in a quiet
+//! moment is on disk at once, a storm of new machines costs one write a
+//! second. A write that fails (a full disk) leaves the previous file as it
+//! was, is said in the log and is tried again. The list holds at most
+//! [`MAX`] machines: past that, the one seen longest ago makes room
+//! (forged MACs cannot grow it). A machine the inventory knows is never
+//! listed: an offer to it removes it, and so does each write once it is
+//! added.
+
+mod cli;
+
+pub use cli::{rows, DiscoveredArgs};
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{ErrorKind, Write};
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::events::{Event, Events, Sighting};
+use crate::inventory::model::{Inventory, Mac, Uuid};
+use crate::inventory::store::InventoryCache;
+
+/// The file's name in the state folder.
+pub const FILE: &str = "discovered";
+
+/// The most machines listed.
+pub const MAX: usize = 4096;
+
+/// Writes are at least this far apart.
+const WRITE_EVERY: Duration = Duration::from_secs(1);
+
+/// A full list or a failing write is said at most this often.
+const WARN_EVERY: Duration = Duration::from_secs(60);
+
+/// One machine seen and not in the inventory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Machine {
+    /// Its MAC (`52:54:00:aa:91:01`).
+    pub mac: String,
+    /// The SMBIOS UUID it sent (option 97), as `dmidecode -s system-uuid`
+    /// prints it.
+    pub uuid: Option<String>,
+    /// Its architecture (option 93), as awl names it (`x64 UEFI`).
+    pub arch: Option<String>,
+    /// What its firmware said, in the log's words (`x86 BIOS, iPXE`).
+    pub firmware: String,
+    /// The address last offered to it (full DHCP; a proxy offers none).
+    pub address: Option<Ipv4Addr>,
+    /// First seen (unix seconds).
+    pub first_seen: u64,
+    /// Last seen (unix seconds).
+    pub last_seen: u64,
+    /// Offers sent to it.
+    pub offers: u64,
+}
+
+impl Machine {
+    /// Whether `inventory` knows this machine (by MAC, or by its UUID in
+    /// either byte order).
+    pub fn known_to(&self, inventory: &Inventory) -> bool {
+        let by_mac = self
+            .mac
+            .parse::<Mac>()
+            .is_ok_and(|m| inventory.system_by_mac(m.0).is_some());
+        let by_uuid = self
+            .uuid
+            .as_deref()
+            .and_then(|u| u.parse::<Uuid>().ok())
+            .is_some_and(|u| inventory.system_by_client_uuid(u.0).is_some());
+        by_mac || by_uuid
+    }
+}
+
+/// What [`List::note`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Noted {
+    /// A machine not listed before.
+    New,
+    /// A machine listed already, seen again.
+    Again,
+    /// A new machine, for which the one seen longest ago was forgotten.
+    Replaced(String),
+    /// A machine the inventory knows: not listed (and no longer, if it
+    /// was).
+    Known {
+        /// Whether it was listed until now.
+        was_listed: bool,
+    },
+}
+
+/// The list, by MAC.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct List {
+    machines: BTreeMap<[u8; 6], Machine>,
+}
+
+impl List {
+    /// The list in `STATE_DIR/discovered`; empty when there is none.
+    pub fn read(dir: &Path) -> Result<Self> {
+        let path = dir.join(FILE);
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Self::default()),
+            Err(e) => return Err(e).with_context(|| format!("{}: cannot read", path.display())),
+        };
+        let rows: Vec<Machine> = serde_json::from_slice(&bytes)
+            .with_context(|| format!("{}: not a list of discovered machines", path.display()))?;
+        let machines = rows
+            .into_iter()
+            .filter_map(|m| Some((m.mac.parse::<Mac>().ok()?.0, m)))
+            .collect();
+        Ok(Self { machines })
+    }
+
+    /// Writes the list to `STATE_DIR/discovered`, whole and atomically.
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let path = dir.join(FILE);
+        let temp = dir.join(format!(".{FILE}.tmp"));
+        let mut text = serde_json::to_vec_pretty(&self.rows())?;
+        text.push(b'\n');
+        let result = (|| -> std::io::Result<()> {
+            let mut file = OpenOptions::new()
+                .create(true)
+                .truncate(true)
+                .write(true)
+                .open(&temp)?;
+            file.write_all(&text)?;
+            file.sync_all()?;
+            std::fs::rename(&temp, &path)?;
+            File::open(dir)?.sync_all()
+        })();
+        if let Err(e) = result {
+            let _ = std::fs::remove_file(&temp);
+            return Err(e).with_context(|| format!("{}: cannot write", path.display()));
+        }
+        Ok(())
+    }
+
+    /// Every machine, by MAC.
+    pub fn rows(&self) -> Vec<&Machine> {
+        self.machines.values().collect()
+    }
+
+    /// How many are listed.
+    pub fn len(&self) -> usize {
+        self.machines.len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.machines.is_empty()
+    }
+
+    /// Notes an offer to `mac` at `now` (unix seconds), with the address
+    /// offered, keeping at most `max` machines.
+    pub fn note(
+        &mut self,
+        mac: [u8; 6],
+        seen: &Sighting,
+        address: Option<Ipv4Addr>,
+        now: u64,
+        max: usize,
+    ) -> Noted {
+        if seen.known {
+            let was_listed = self.machines.remove(&mac).is_some();
+            return Noted::Known { was_listed };
+        }
+        let arch = seen.facts.arch.map(|a| a.to_string());
+        let firmware = seen.facts.to_string();
+        // As `dmidecode -s system-uuid` prints it: firmware sends the
+        // SMBIOS bytes, whose first three fields are little-endian. All
+        // zeros (QEMU without -uuid) or all ones: none (SMBIOS).
+        let uuid = seen
+            .uuid
+            .filter(|u| *u != [0; 16] && *u != [0xff; 16])
+            .map(|u| Uuid(u).swapped().to_string());
+        if let Some(m) = self.machines.get_mut(&mac) {
+            m.last_seen = now;
+            m.offers = m.offers.saturating_add(1);
+            m.address = address.or(m.address);
+            m.uuid = uuid.or(m.uuid.take());
+            m.arch = arch.or(m.arch.take());
+            m.firmware = firmware;
+            return Noted::Again;
+        }
+        let mut noted = Noted::New;
+        if self.machines.len() >= max.max(1) {
+            let oldest = self
+                .machines
+                .iter()
+                .min_by_key(|(_, m)| m.last_seen)
+                .map(|(k, _)| *k);
+            if let Some(gone) = oldest.and_then(|k| self.machines.remove(&k)) {
+                noted = Noted::Replaced(gone.mac);
+            }
+        }
+        let machine = Machine {
+            mac: Mac(mac).to_string(),
+            uuid,
+            arch,
+            firmware,
+            address,
+            first_seen: now,
+            last_seen: now,
+            offers: 1,
+        };
+        self.machines.insert(mac, machine);
+        noted
+    }
+
+    /// Forgets every machine `inventory` knows now; how many.
+    pub fn forget_known(&mut self, inventory: &Inventory) -> usize {
+        let before = self.machines.len();
+        self.machines.retain(|_, m| !m.known_to(inventory));
+        before - self.machines.len()
+    }
+}
+
+/// Follows awl's DHCP offers on `events` on a thread of its own, and keeps
+/// the list of machines the inventory does not know in `dir`.
+pub fn watch(events: &Events, cache: Arc<InventoryCache>, dir: PathBuf) -> std::io::Result<()> {
+    let (_, mut receiver) = events.subscribe();
+    let mut list = match List::read(&dir) {
+        Ok(list) => list,
+        Err(e) => {
+            // Kept aside, not lost: the next write would replace it.
+            let aside = dir.join(format!("{FILE}.unreadable"));
+            let _ = std::fs::rename(dir.join(FILE), &aside);
+            tracing::warn!("discovery: {e:#}; set aside as {}", aside.display());
+            List::default()
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()?;
+    std::thread::Builder::new()
+        .name("awl-discovery".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                let mut writer = Writer::new(dir);
+                loop {
+                    let due = writer.due();
+                    let next = match due {
+                        Some(at) => tokio::time::timeout_at(at.into(), receiver.recv()).await,
+                        None => Ok(receiver.recv().await),
+                    };
+                    use tokio::sync::broadcast::error::RecvError;
+                    match next {
+                        Err(_elapsed) => writer.write(&mut list, &cache.get()),
+                        Ok(Err(RecvError::Lagged(_))) => {}
+                        Ok(Err(RecvError::Closed)) => {
+                            if writer.dirty {
+                                writer.write(&mut list, &cache.get());
+                            }
+                            return;
+                        }
+                        Ok(Ok(event)) => writer.take(&mut list, &event),
+                    }
+                }
+            });
+        })
+        .map(drop)
+}
+
+/// When the list is written, and what is said about it.
+struct Writer {
+    dir: PathBuf,
+    dirty: bool,
+    last_write: Option<Instant>,
+    last_warning: Option<Instant>,
+}
+
+impl Writer {
+    fn new(dir: PathBuf) -> Self {
+        Self {
+            dir,
+            dirty: false,
+            last_write: None,
+            last_warning: None,
+        }
+    }
+
+    /// When the next write is due (`None`: nothing to write).
+    fn due(&self) -> Option<Instant> {
+        self.dirty.then(|| {
+            let now = Instant::now();
+            self.last_write
+                .map_or(now, |at| (at + WRITE_EVERY).max(now))
+        })
+    }
+
+    fn take(&mut self, list: &mut List, event: &Event) {
+        let Event::Dhcp {
+            mac: Some(mac),
+            ip,
+            seen: Some(seen),
+            ..
+        } = event
+        else {
+            return;
+        };
+        let now = crate::lifecycle::now();
+        match list.note(mac.0, seen, *ip, now, MAX) {
+            Noted::New => tracing::info!(
+                "discovery: {mac} ({}) is not in the inventory: listed (awl discovered)",
+                seen.facts
+            ),
+            Noted::Replaced(gone) => {
+                self.warn(format_args!(
+                    "discovery: {} machines listed already: {gone}, seen longest ago, makes room for {mac}",
+                    MAX
+                ));
+            }
+            Noted::Known { was_listed: false } => return,
+            Noted::Again | Noted::Known { was_listed: true } => {}
+        }
+        self.dirty = true;
+    }
+
+    fn write(&mut self, list: &mut List, inventory: &Inventory) {
+        list.forget_known(inventory);
+        self.last_write = Some(Instant::now());
+        match list.write(&self.dir) {
+            Ok(()) => self.dirty = false,
+            // Tried again a second later; the file on disk stays whole.
+            Err(e) => self.warn(format_args!(
+                "discovery: {e:#} (kept in memory, tried again)"
+            )),
+        }
+    }
+
+    fn warn(&mut self, what: std::fmt::Arguments<'_>) {
+        if self
+            .last_warning
+            .is_some_and(|at| at.elapsed() < WARN_EVERY)
+        {
+            return;
+        }
+        self.last_warning = Some(Instant::now());
+        tracing::warn!("{what}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use awl_core::boot::{ClientFacts, Firmware};
+    use awl_core::wire::dhcp::pxe::ClientArch;
+
+    fn seen(known: bool) -> Sighting {
+        Sighting {
+            uuid: Some([7; 16]),
+            facts: ClientFacts {
+                firmware: Firmware::UefiX64,
+                arch: Some(ClientArch::X64Uefi),
+                netboot: true,
+                ipxe: false,
+                http: false,
+            },
+            known,
+        }
+    }
+
+    #[test]
+    fn a_machine_is_listed_once_and_seen_again_and_known_ones_never() {
+        let mut list = List::default();
+        let mac = [0x52, 0x54, 0, 0xaa, 0, 1];
+        assert_eq!(list.note(mac, &seen(false), None, 100, 8), Noted::New);
+        let ip = Some(Ipv4Addr::new(10, 0, 0, 9));
+        assert_eq!(list.note(mac, &seen(false), ip, 160, 8), Noted::Again);
+        let m = list.rows()[0].clone();
+        assert_eq!(
+            (m.first_seen, m.last_seen, m.offers, m.address),
+            (100, 160, 2, ip)
+        );
+        assert_eq!(
+            m.uuid.as_deref(),
+            Some("07070707-0707-0707-0707-070707070707")
+        );
+        assert_eq!(m.arch.as_deref(), Some("x64 UEFI"));
+        assert_eq!(m.firmware, "x64 UEFI");
+        // A UUID of zeros (QEMU's without -uuid) or ones is none.
+        let mut zeros = seen(false);
+        zeros.uuid = Some([0; 16]);
+        list.note([2, 0, 0, 0, 0, 7], &zeros, None, 100, 8);
+        let mut ones = seen(false);
+        ones.uuid = Some([0xff; 16]);
+        list.note([2, 0, 0, 0, 0, 8], &ones, None, 100, 8);
+        let uuids: Vec<_> = list.rows().iter().map(|m| m.uuid.clone()).collect();
+        assert_eq!(uuids, [None, None, m.uuid.clone()]);
+        list.machines.retain(|k, _| *k == mac);
+        // Known now (added to the inventory, or a configured host): gone.
+        let known = list.note(mac, &seen(true), None, 170, 8);
+        assert_eq!(known, Noted::Known { was_listed: true });
+        assert!(list.is_empty());
+        let again = list.note(mac, &seen(true), None, 180, 8);
+        assert_eq!(again, Noted::Known { was_listed: false });
+        assert!(list.is_empty());
+    }
+
+    #[test]
+    fn a_full_list_forgets_the_machine_seen_longest_ago() {
+        let mut list = List::default();
+        for i in 0..3u8 {
+            list.note(
+                [2, 0, 0, 0, 0, i],
+                &seen(false),
+                None,
+                100 + u64::from(i),
+                3,
+            );
+        }
+        list.note([2, 0, 0, 0, 0, 0], &seen(false), None, 200, 3);
+        let noted = list.note([2, 0, 0, 0, 0, 9], &seen(false), None, 201, 3);
+        assert_eq!(noted, Noted::Replaced("02:00:00:00:00:01".into()));
+        let macs: Vec<&str> = list.rows().iter().map(|m| m.mac.as_str()).collect();
+        assert_eq!(
+            macs,
+            [
+                "02:00:00:00:00:00",
+                "02:00:00:00:00:02",
+                "02:00:00:00:00:09"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_list_reads_back_what_was_written_and_leaves_no_temporary_file() {
+        let dir = std::env::temp_dir().join(format!("awl-discovery-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        assert!(List::read(&dir).unwrap().is_empty());
+        let mut list = List::default();
+        list.note([2, 0, 0, 0, 0, 1], &seen(false), None, 100, 8);
+        list.write(&dir).unwrap();
+        assert_eq!(List::read(&dir).unwrap(), list);
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, [FILE]);
+        std::fs::write(dir.join(FILE), "{ torn").unwrap();
+        let e = List::read(&dir).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("not a list of discovered machines"),
+            "{e:#}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
