@@ -192,6 +192,20 @@ fn add_list_show_edit_remove_from_the_command_line() {
         e.contains("system[web2].interface[0].mac: 52:54:00:12:34:56 is also system web1's"),
         "{e}"
     );
+    // A UUID that says "none" (SMBIOS: all zeros or all ones) would be
+    // every machine that has none.
+    for none in [
+        "00000000-0000-0000-0000-000000000000",
+        "ffffffff-ffff-ffff-ffff-ffffffffffff",
+    ] {
+        let e = fails(&inv, &format!("system add web4 --uuid {none}"));
+        assert!(
+            e.contains(&format!(
+                "system[web4].uuid: {none} is the UUID of a machine that has none"
+            )),
+            "{e}"
+        );
+    }
     let e = fails(
         &inv,
         "system add web3 --mac 52:54:00:12:34:57 --profile nosuch",

@@ -468,7 +468,14 @@ impl Inventory {
             if let Err(e) = kernel_args::parse(&s.kernel_args) {
                 at("kernel_args", e);
             }
-            if let Some(uuid) = s.uuid {
+            if let Some(uuid) = s.uuid.filter(|u| u.0 == [0; 16] || u.0 == [0xff; 16]) {
+                // SMBIOS: not set. Every machine without a UUID of its own
+                // sends it, and would be this system.
+                at(
+                    "uuid",
+                    format!("{uuid} is the UUID of a machine that has none (SMBIOS): name it by its MAC"),
+                );
+            } else if let Some(uuid) = s.uuid {
                 if let Some(also) = uuids.claim(uuid, s) {
                     at("uuid", format!("{uuid} {also}"));
                 }
