@@ -224,6 +224,22 @@ impl List {
         noted
     }
 
+    /// Keeps the `max` machines seen last (a file written with a larger
+    /// bound).
+    pub fn trim(&mut self, max: usize) {
+        while self.machines.len() > max {
+            let oldest = self
+                .machines
+                .iter()
+                .min_by_key(|(_, m)| m.last_seen)
+                .map(|(k, _)| *k);
+            match oldest {
+                Some(k) => self.machines.remove(&k),
+                None => break,
+            };
+        }
+    }
+
     /// Forgets every machine `inventory` knows now; how many.
     pub fn forget_known(&mut self, inventory: &Inventory) -> usize {
         let before = self.machines.len();
@@ -246,6 +262,7 @@ pub fn watch(events: &Events, cache: Arc<InventoryCache>, dir: PathBuf) -> std::
             List::default()
         }
     };
+    list.trim(MAX);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()?;
@@ -263,7 +280,7 @@ pub fn watch(events: &Events, cache: Arc<InventoryCache>, dir: PathBuf) -> std::
                     use tokio::sync::broadcast::error::RecvError;
                     match next {
                         Err(_elapsed) => writer.write(&mut list, &cache.get()),
-                        Ok(Err(RecvError::Lagged(_))) => {}
+                        Ok(Err(RecvError::Lagged(missed))) => writer.missed(missed),
                         Ok(Err(RecvError::Closed)) => {
                             if writer.dirty {
                                 writer.write(&mut list, &cache.get());
@@ -283,7 +300,25 @@ struct Writer {
     dir: PathBuf,
     dirty: bool,
     last_write: Option<Instant>,
-    last_warning: Option<Instant>,
+    /// Each warning is said at most once a [`WARN_EVERY`], on a clock of
+    /// its own (a flood of new MACs must not hide a full disk).
+    full: Warning,
+    failed: Warning,
+    lagged: Warning,
+}
+
+/// When a warning was last said.
+#[derive(Default)]
+struct Warning(Option<Instant>);
+
+impl Warning {
+    fn say(&mut self, what: std::fmt::Arguments<'_>) {
+        if self.0.is_some_and(|at| at.elapsed() < WARN_EVERY) {
+            return;
+        }
+        self.0 = Some(Instant::now());
+        tracing::warn!("{what}");
+    }
 }
 
 impl Writer {
@@ -292,8 +327,19 @@ impl Writer {
             dir,
             dirty: false,
             last_write: None,
-            last_warning: None,
+            full: Warning::default(),
+            failed: Warning::default(),
+            lagged: Warning::default(),
         }
+    }
+
+    /// Events went by unread (the event bus holds the last
+    /// [`Events::KEEP`]): the sightings among them come back at those
+    /// machines' next offers.
+    fn missed(&mut self, events: u64) {
+        self.lagged.say(format_args!(
+            "discovery: {events} events went by unread; their machines are listed at their next offer"
+        ));
     }
 
     /// When the next write is due (`None`: nothing to write).
@@ -315,6 +361,11 @@ impl Writer {
         else {
             return;
         };
+        // Only network-booting machines are ones to add (a phone that got
+        // an address is not), and one without an Ethernet MAC cannot be.
+        if (!seen.known && !seen.facts.netboot) || mac.0 == [0; 6] {
+            return;
+        }
         let now = crate::lifecycle::now();
         match list.note(mac.0, seen, *ip, now, MAX) {
             Noted::New => tracing::info!(
@@ -322,7 +373,7 @@ impl Writer {
                 seen.facts
             ),
             Noted::Replaced(gone) => {
-                self.warn(format_args!(
+                self.full.say(format_args!(
                     "discovery: {} machines listed already: {gone}, seen longest ago, makes room for {mac}",
                     MAX
                 ));
@@ -339,21 +390,10 @@ impl Writer {
         match list.write(&self.dir) {
             Ok(()) => self.dirty = false,
             // Tried again a second later; the file on disk stays whole.
-            Err(e) => self.warn(format_args!(
+            Err(e) => self.failed.say(format_args!(
                 "discovery: {e:#} (kept in memory, tried again)"
             )),
         }
-    }
-
-    fn warn(&mut self, what: std::fmt::Arguments<'_>) {
-        if self
-            .last_warning
-            .is_some_and(|at| at.elapsed() < WARN_EVERY)
-        {
-            return;
-        }
-        self.last_warning = Some(Instant::now());
-        tracing::warn!("{what}");
     }
 }
 
@@ -414,6 +454,44 @@ mod tests {
         assert!(list.is_empty());
     }
 
+    fn offer(mac: [u8; 6], seen: Sighting) -> Event {
+        Event::Dhcp {
+            at: std::time::SystemTime::now(),
+            mac: Some(awl_core::wire::Mac(mac)),
+            ip: None,
+            kind: crate::events::DhcpKind::ProxyOffer,
+            seen: Some(seen),
+            text: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_watcher_lists_network_booting_strangers_and_drops_known_ones() {
+        let mut writer = Writer::new(PathBuf::from("/nonexistent"));
+        let mut list = List::default();
+        let stranger = [0x52, 0x54, 0, 0xaa, 0, 1];
+        writer.take(&mut list, &offer(stranger, seen(false)));
+        assert_eq!(list.len(), 1);
+        assert!(writer.dirty && writer.due().is_some());
+        // Not network-booting (a phone's DHCP), or no Ethernet MAC: not
+        // machines to add.
+        let mut phone = seen(false);
+        phone.facts.netboot = false;
+        writer.take(&mut list, &offer([0x52, 0x54, 0, 0xaa, 0, 2], phone));
+        writer.take(&mut list, &offer([0; 6], seen(false)));
+        assert_eq!(list.len(), 1);
+        // The same machine, known now (an offer that found it): gone, and
+        // the list is written again.
+        writer.dirty = false;
+        writer.take(&mut list, &offer(stranger, seen(true)));
+        assert!(list.is_empty() && writer.dirty);
+        // A failed write keeps it to write, a second later.
+        writer.write(&mut list, &Inventory::default());
+        assert!(writer.dirty);
+        let due = writer.due().unwrap();
+        assert!(due > Instant::now() + Duration::from_millis(500), "{due:?}");
+    }
+
     #[test]
     fn a_full_list_forgets_the_machine_seen_longest_ago() {
         let mut list = List::default();
@@ -438,6 +516,11 @@ mod tests {
                 "02:00:00:00:00:09"
             ]
         );
+        // A file written with a larger bound is cut to the machines seen
+        // last.
+        list.trim(2);
+        let macs: Vec<&str> = list.rows().iter().map(|m| m.mac.as_str()).collect();
+        assert_eq!(macs, ["02:00:00:00:00:00", "02:00:00:00:00:09"]);
     }
 
     #[test]
