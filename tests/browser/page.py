@@ -12,6 +12,8 @@ commands read one per line on stdin:
                               -> OK <json of everything seen> | TIMEOUT <json> <table text>
   forget                      start recording afresh -> FORGOT
   row SYSTEM                  -> ROW <json: state, class, cells' text, bars>
+  discovered MAC SECONDS      wait until the Discovered table has a row for MAC
+                              -> OK <json: its cells' text> | TIMEOUT <json of the page's text>
   shot PATH                   a PNG of the page -> SHOT
   quit
 """
@@ -78,6 +80,17 @@ def main():
             elif words[0] == "forget":
                 driver.execute_script("window.__seen.length = 0")
                 print("FORGOT", flush=True)
+            elif words[0] == "discovered":
+                mac, seconds = words[1], float(words[2])
+                cells = ("const tr = document.querySelector('#discovered tr[data-mac=\"' + arguments[0] + '\"]');"
+                         "return tr && [...tr.children].map((td) => td.innerText);")
+                try:
+                    WebDriverWait(driver, seconds, poll_frequency=0.2).until(
+                        lambda d: d.execute_script(cells, mac))
+                    print("OK", json.dumps(driver.execute_script(cells, mac)), flush=True)
+                except Exception:
+                    table = driver.execute_script("return document.body.innerText")
+                    print("TIMEOUT", json.dumps(table), flush=True)
             elif words[0] == "row":
                 print("ROW", json.dumps(driver.execute_script(ROW, words[1])), flush=True)
             elif words[0] == "shot":

@@ -8,6 +8,7 @@
 //!   marked, without a reload (the page's event stream);
 //! * a machine that installs is shown `booting` or `installing` with a
 //!   transfer bar while its kernel comes over HTTP, then `installed`;
+//! * a machine the inventory does not know is listed under Discovered;
 //! * a screenshot goes to `target/status-page.png` (docs/status-page.png
 //!   is one of these);
 //! * `awl events` prints both machines' histories, the failure included;
@@ -193,6 +194,19 @@ fn the_page_shows_a_machine_install_and_another_fail_live() {
     let mut page = Browser::open(&net.server, &format!("http://{ip}/"));
     let row = page.row("web1");
     assert_eq!(row["state"], "none", "{row}");
+
+    // A machine the inventory does not know shows under Discovered, from
+    // its firmware's DHCP, without a reload.
+    let stranger = "52:54:00:aa:97:03";
+    let unknown = tiny_machine(&net, &tap, &dir.0, "stranger", stranger);
+    let answer = page.ask(&format!("discovered {stranger} 120"));
+    let Some(cells) = answer.strip_prefix("OK ") else {
+        panic!("the page never listed {stranger}: {answer}\n{}", log());
+    };
+    drop(unknown);
+    let cells: Vec<String> = serde_json::from_str(cells).unwrap();
+    assert_eq!(cells[0], stranger, "{cells:?}");
+    assert!(cells[2].starts_with("x86 BIOS"), "{cells:?}");
 
     // web2 stalls: it fetches its answer file, then its VM is gone.
     let console = |name: &str| {
