@@ -83,6 +83,8 @@ fn lease_for(net: &NetnsPair, dir: &TempDir, mac: &str) -> String {
         .args([
             "timeout", "20", "busybox", "udhcpc", "-f", "-q", "-n", "-t", "5", "-T", "1",
         ])
+        // A PXE client's vendor class: a network-booting machine.
+        .args(["-V", "PXEClient:Arch:00000:UNDI:002001"])
         .args(["-i", &net.client_if, "-s"])
         .arg(&script)
         .output()
@@ -415,6 +417,20 @@ fn writes_need_the_token_and_a_system_added_changes_the_next_dhcp_answer() {
     assert_eq!(status, 404);
     let after = lease_for(&net, &dir, mac);
     assert_ne!(after, "10.77.95.57");
+    // ...and, network-booting, one to add again (docs/discovery.md).
+    let listed = || {
+        let (_, _, rows) = call(ns, "GET", &api("/discovered"), None, None);
+        serde_json::from_str::<Value>(&rows).unwrap()
+    };
+    assert!(
+        awl_tests::try_wait_until(std::time::Duration::from_secs(10), || listed()
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["mac"] == mac && r["address"] == after.as_str())),
+        "{}",
+        listed()
+    );
 
     // The metrics counted it all.
     let (status, head, metrics) = call(ns, "GET", "http://10.77.95.1:8080/metrics", None, None);
@@ -438,6 +454,7 @@ fn writes_need_the_token_and_a_system_added_changes_the_next_dhcp_answer() {
         "{metrics}"
     );
     assert_eq!(value("awl_inventory_systems"), 0.0);
+    assert_eq!(value("awl_discovered_machines"), 1.0);
     assert!(value("awl_dhcp_leases_in_use") >= 1.0);
     // Every sample line is NAME{LABELS} VALUE, under its TYPE line.
     for line in metrics.lines().filter(|l| !l.starts_with('#')) {

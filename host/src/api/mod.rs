@@ -389,6 +389,15 @@ impl Api {
         }
         crate::metrics::family(
             &mut out,
+            "awl_discovered_machines",
+            "gauge",
+            "Machines that network-booted and that the inventory does not know (awl discovered).",
+        );
+        let discovered = crate::discovery::rows(self.states.dir(), &self.cache.get())
+            .map_or(0, |rows| rows.len());
+        let _ = writeln!(out, "awl_discovered_machines {discovered}");
+        crate::metrics::family(
+            &mut out,
             "awl_inventory_systems",
             "gauge",
             "Systems in the inventory.",
