@@ -188,8 +188,10 @@ pub enum Event {
         at: SystemTime,
         /// The system.
         system: String,
-        /// Its state now (`failed` included).
-        state: crate::lifecycle::State,
+        /// Its state now (`failed` included), by name (`installed`).
+        state: &'static str,
+        /// An install reported done: seconds from arming to the callback.
+        took: Option<u64>,
         /// When it entered that state (unix seconds).
         since: u64,
         /// Its last event's words.
@@ -372,7 +374,7 @@ impl fmt::Display for Event {
                 state,
                 what,
                 ..
-            } => write!(f, "install: {system} {}: {what}", state.as_str()),
+            } => write!(f, "install: {system} {state}: {what}"),
             Self::Syslog {
                 peer, system, text, ..
             } => match system {
@@ -394,7 +396,15 @@ struct Shared {
     /// The last `keep` events, oldest first.
     recent: Mutex<VecDeque<Event>>,
     keep: usize,
-    counters: crate::metrics::Counters,
+    tally: Option<Arc<dyn Tally>>,
+}
+
+/// What counts each event as it is published, before any listener sees
+/// it (`/metrics`: `crate::metrics::Counters`): nothing is lost to a slow
+/// listener.
+pub trait Tally: Send + Sync {
+    /// Counts `event`.
+    fn count(&self, event: &Event);
 }
 
 impl Events {
@@ -411,6 +421,16 @@ impl Events {
 
     /// A bus that keeps the last `keep` events (at least one).
     pub fn new(keep: usize) -> Self {
+        Self::with(keep, None)
+    }
+
+    /// A bus that keeps the last [`Events::KEEP`] events and has `tally`
+    /// count each one.
+    pub fn counted(tally: Arc<dyn Tally>) -> Self {
+        Self::with(Self::KEEP, Some(tally))
+    }
+
+    fn with(keep: usize, tally: Option<Arc<dyn Tally>>) -> Self {
         let keep = keep.max(1);
         let (sender, _) = broadcast::channel(keep);
         Self {
@@ -418,7 +438,7 @@ impl Events {
                 sender,
                 recent: Mutex::new(VecDeque::with_capacity(keep)),
                 keep,
-                counters: crate::metrics::Counters::default(),
+                tally,
             }),
         }
     }
@@ -427,7 +447,9 @@ impl Events {
     /// listener: the lock it takes is held only to push one event (or,
     /// by [`Events::subscribe`], to copy the kept ones).
     pub fn publish(&self, event: Event) {
-        self.shared.counters.count(&event);
+        if let Some(tally) = &self.shared.tally {
+            tally.count(&event);
+        }
         if matches!(event, Event::HttpProgress { .. }) {
             // Only for who watches now: kept, it would crowd out the rest.
             let _ = self.shared.sender.send(event);
@@ -451,11 +473,6 @@ impl Events {
             recent.iter().cloned().collect(),
             self.shared.sender.subscribe(),
         )
-    }
-
-    /// What the bus has counted (for `/metrics`).
-    pub fn counters(&self) -> &crate::metrics::Counters {
-        &self.shared.counters
     }
 
     /// The events kept, oldest first.

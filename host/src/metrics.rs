@@ -8,7 +8,7 @@
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use crate::events::{DhcpKind, Event, TftpOutcome};
+use crate::events::{DhcpKind, Event, Tally, TftpOutcome};
 
 /// Upper bounds of the install-duration histogram, seconds.
 pub const INSTALL_BUCKETS: [u64; 10] = [60, 120, 300, 600, 900, 1200, 1800, 2700, 3600, 7200];
@@ -44,9 +44,8 @@ pub struct Counters {
     syslog: [AtomicU64; 2],
 }
 
-impl Counters {
-    /// Counts `event`.
-    pub fn count(&self, event: &Event) {
+impl Tally for Counters {
+    fn count(&self, event: &Event) {
         match event {
             Event::Dhcp { kind, .. } => {
                 if let Some(i) = DHCP_KINDS.iter().position(|(k, _)| k == kind) {
@@ -74,10 +73,16 @@ impl Counters {
             Event::Syslog { system, .. } => {
                 self.syslog[usize::from(system.is_none())].fetch_add(1, Relaxed);
             }
+            Event::Install {
+                took: Some(seconds),
+                ..
+            } => self.observe_install(*seconds),
             Event::HttpStart { .. } | Event::HttpProgress { .. } | Event::Install { .. } => {}
         }
     }
+}
 
+impl Counters {
     /// Records one install that took `seconds` from arming to its
     /// callback.
     pub fn observe_install(&self, seconds: u64) {
@@ -217,8 +222,19 @@ mod tests {
     #[test]
     fn histogram_buckets_are_cumulative() {
         let c = Counters::default();
-        c.observe_install(90);
-        c.observe_install(4000);
+        let install = |state: &'static str, took: Option<u64>| Event::Install {
+            at: std::time::SystemTime::now(),
+            system: "web1".into(),
+            state,
+            took,
+            since: 0,
+            what: String::new(),
+        };
+        // Installs reported done, as the bus hands them over; other state
+        // changes are not durations.
+        c.count(&install("installed", Some(90)));
+        c.count(&install("booting", None));
+        c.count(&install("installed", Some(4000)));
         let mut out = String::new();
         c.render(&mut out);
         assert!(out.contains("awl_install_duration_seconds_bucket{le=\"60\"} 0\n"));
@@ -226,5 +242,9 @@ mod tests {
         assert!(out.contains("awl_install_duration_seconds_bucket{le=\"7200\"} 2\n"));
         assert!(out.contains("awl_install_duration_seconds_bucket{le=\"+Inf\"} 2\n"));
         assert!(out.contains("awl_install_duration_seconds_sum 4090\n"));
+        assert!(
+            out.contains("awl_install_duration_seconds_count 2\n"),
+            "{out}"
+        );
     }
 }

@@ -22,7 +22,9 @@ pub fn run(settings: ServeSettings) -> Result<()> {
     // Every service on a thread of its own (so file serving never delays
     // DHCP), all under one shutdown: the first to fail stops awl.
     let mut services = Services::default();
-    let events = crate::events::Events::default();
+    // Every event is counted for /metrics as it is published.
+    let counters = Arc::new(crate::metrics::Counters::default());
+    let events = crate::events::Events::counted(counters.clone());
     // The install states follow DHCP's answers (`seen`).
     if let (Some(cache), Some(states)) = (install.cache.clone(), install.states.clone()) {
         crate::lifecycle::watch_dhcp(&events, cache.clone(), states.clone())?;
@@ -71,6 +73,7 @@ pub fn run(settings: ServeSettings) -> Result<()> {
                         cache,
                         states,
                         events.clone(),
+                        counters.clone(),
                         lease_file.clone(),
                         boot,
                     )?),

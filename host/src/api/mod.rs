@@ -44,6 +44,8 @@ pub struct Api {
     cache: Arc<InventoryCache>,
     states: StateFile,
     events: Events,
+    /// What the event bus counted, for `/metrics`.
+    counters: Arc<crate::metrics::Counters>,
     token: String,
     lease_file: Option<PathBuf>,
     started: Instant,
@@ -55,11 +57,13 @@ pub struct Api {
 
 impl Api {
     /// The API over `cache` and `states`, with the token in `states`' folder
-    /// (made when missing); `next` answers every other path.
+    /// (made when missing); `next` answers every other path. `counters`
+    /// are what counts `events` ([`Events::counted`]).
     pub fn new(
         cache: Arc<InventoryCache>,
         states: StateFile,
         events: Events,
+        counters: Arc<crate::metrics::Counters>,
         lease_file: Option<PathBuf>,
         next: Arc<dyn Dynamic>,
     ) -> anyhow::Result<Self> {
@@ -68,6 +72,7 @@ impl Api {
             cache,
             states,
             events,
+            counters,
             token,
             lease_file,
             started: Instant::now(),
@@ -358,7 +363,7 @@ impl Api {
     fn metrics(&self) -> Reply {
         use std::fmt::Write;
         let mut out = String::new();
-        self.events.counters().render(&mut out);
+        self.counters.render(&mut out);
         let now = lifecycle::now();
         if let Some(file) = &self.lease_file {
             let in_use = crate::dhcp::leases::load(file)

@@ -153,7 +153,7 @@ pub(super) fn describe(event: &Event) -> (&'static str, Value) {
             ..
         } => (
             "install",
-            json!({ "system": system, "state": state.as_str(), "since": since, "what": what }),
+            json!({ "system": system, "state": state, "since": since, "what": what }),
         ),
     };
     data["at"] = json!(at);

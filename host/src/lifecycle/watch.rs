@@ -92,8 +92,8 @@ pub(super) fn seen(installs: &Installs, now: u64) -> Seen {
 }
 
 /// Follows the state file on a thread of its own and publishes each
-/// system's change of state on `events` (an [`Event::Install`]), and each
-/// install's duration to the metrics.
+/// system's change of state on `events` (an [`Event::Install`]; one that
+/// reports an install done carries how long it took, for the metrics).
 pub fn publish_changes(states: StateFile, events: Events) -> Result<()> {
     let watcher = Watcher::new(states)?;
     let first = watcher.load().unwrap_or_default();
@@ -115,18 +115,16 @@ pub fn publish_changes(states: StateFile, events: Events) -> Result<()> {
                 if last.get(name).map(|(s, t, _)| (s, t)) == Some((state, since)) {
                     continue;
                 }
-                if *state == State::Installed {
-                    let record = &installs[name];
-                    if let (Some(armed), Some(done)) = (record.armed_at, record.installed_at) {
-                        events
-                            .counters()
-                            .observe_install(done.saturating_sub(armed));
-                    }
-                }
+                let record = &installs[name];
+                let took = match (state, record.armed_at, record.installed_at) {
+                    (State::Installed, Some(armed), Some(done)) => Some(done.saturating_sub(armed)),
+                    _ => None,
+                };
                 events.publish(Event::Install {
                     at: std::time::SystemTime::now(),
                     system: name.clone(),
-                    state: *state,
+                    state: state.as_str(),
+                    took,
                     since: *since,
                     what: what.clone(),
                 });
