@@ -25,11 +25,16 @@ pub fn run(settings: ServeSettings) -> Result<()> {
     // Every event is counted for /metrics as it is published.
     let counters = Arc::new(crate::metrics::Counters::default());
     let events = crate::events::Events::counted(counters.clone());
+    let mut discovered = None;
     // The install states follow DHCP's answers (`seen`).
     if let (Some(cache), Some(states)) = (install.cache.clone(), install.states.clone()) {
         crate::lifecycle::watch_dhcp(&events, cache.clone(), states.clone())?;
         // Machines the inventory does not know, listed for adoption.
-        crate::discovery::watch(&events, cache, states.dir().to_path_buf())?;
+        discovered = Some(crate::discovery::watch(
+            &events,
+            cache,
+            states.dir().to_path_buf(),
+        )?);
         crate::lifecycle::publish_changes(states, events.clone())?;
     }
     let lease_file = dhcp_options.as_ref().map(|d| d.lease_file.clone());
@@ -74,6 +79,7 @@ pub fn run(settings: ServeSettings) -> Result<()> {
                         states,
                         events.clone(),
                         counters.clone(),
+                        discovered.clone(),
                         lease_file.clone(),
                         boot,
                     )?),

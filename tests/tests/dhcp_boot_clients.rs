@@ -374,7 +374,7 @@ fn inventory_systems_are_machines_of_their_own_too() {
 /// `awl discovered` and `GET /api/v1/discovered` list the two strangers
 /// with what their DHCP said. Once one is added to the inventory, the CLI
 /// drops it at once and the server's list at its next offer; the list
-/// outlives a `kill -9` of the server.
+/// outlives a `kill -9` of the server; the API forgets one.
 #[test]
 fn machines_the_inventory_does_not_know_are_listed_for_adoption() {
     require_tool("dhclient");
@@ -529,6 +529,29 @@ fn machines_the_inventory_does_not_know_are_listed_for_adoption() {
         .find(|r| r["mac"] == "52:54:00:aa:68:04")
         .unwrap();
     assert_eq!(kept["first_seen"], first_seen, "{kept}");
+
+    // Forgotten through the API (with its token): gone from the list and
+    // the file at once; a wrong MAC, no token, or one not listed are
+    // refused.
+    let token = std::fs::read_to_string(state.join("api-token")).unwrap();
+    let delete = |mac: &str, token: Option<&str>| -> String {
+        let mut curl = Command::new("ip");
+        curl.args(["netns", "exec", &net.server, "curl", "-sS", "-X", "DELETE"])
+            .args(["-o", "/dev/null", "-w", "%{http_code}"]);
+        if let Some(token) = token {
+            curl.args(["-H", &format!("Authorization: Bearer {}", token.trim())]);
+        }
+        let out = curl
+            .arg(format!("http://10.77.68.1/api/v1/discovered/{mac}"))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert_eq!(delete("52:54:00:aa:68:05", None), "401");
+    assert_eq!(delete("52:54:00:aa:68:05", Some(&token)), "204");
+    assert_eq!(macs(&discovered()), ["52:54:00:aa:68:04"]);
+    assert_eq!(delete("52:54:00:aa:68:05", Some(&token)), "404");
+    assert_eq!(delete("not-a-mac", Some(&token)), "400");
 }
 
 /// A full disk under the discovered list: the write fails and says so,

@@ -46,6 +46,8 @@ pub struct Api {
     events: Events,
     /// What the event bus counted, for `/metrics`.
     counters: Arc<crate::metrics::Counters>,
+    /// The machines `awl serve` discovered (`None`: read from the file).
+    discovered: Option<crate::discovery::Discovered>,
     token: String,
     lease_file: Option<PathBuf>,
     started: Instant,
@@ -64,6 +66,7 @@ impl Api {
         states: StateFile,
         events: Events,
         counters: Arc<crate::metrics::Counters>,
+        discovered: Option<crate::discovery::Discovered>,
         lease_file: Option<PathBuf>,
         next: Arc<dyn Dynamic>,
     ) -> anyhow::Result<Self> {
@@ -73,6 +76,7 @@ impl Api {
             states,
             events,
             counters,
+            discovered,
             token,
             lease_file,
             started: Instant::now(),
@@ -137,10 +141,9 @@ impl Api {
             }
             (Method::Get | Method::Head, ["leases"]) => Ok(json_reply(200, &self.leases())),
             (Method::Get | Method::Head, ["discovered"]) => {
-                let rows = crate::discovery::rows(self.states.dir(), &self.cache.get())
-                    .map_err(|e| Problem::new(500, format!("{e:#}")))?;
-                Ok(json_reply(200, &json!(rows)))
+                Ok(json_reply(200, &json!(self.discovered_rows()?)))
             }
+            (Method::Delete, ["discovered", mac]) => self.forget(mac),
             (method, [collection, rest @ ..]) if Kind::from_segment(collection).is_some() => {
                 let kind = Kind::from_segment(collection).unwrap_or(Kind::System);
                 self.inventory(request, method, kind, rest, show_secrets)
@@ -337,6 +340,35 @@ impl Api {
         Value::Array(out)
     }
 
+    /// The machines discovered and not in the inventory, seen last first.
+    fn discovered_rows(&self) -> Result<Vec<crate::discovery::Machine>, Problem> {
+        let inventory = self.cache.get();
+        match &self.discovered {
+            Some(d) => Ok(d.rows(&inventory)),
+            None => crate::discovery::rows(self.states.dir(), &inventory)
+                .map_err(|e| Problem::new(500, format!("{e:#}"))),
+        }
+    }
+
+    /// `DELETE /api/v1/discovered/MAC`: forgets a discovered machine (it
+    /// is listed again if it boots again).
+    fn forget(&self, mac: &str) -> Result<Reply, Problem> {
+        let Ok(parsed) = mac.parse::<crate::inventory::model::Mac>() else {
+            return Err(Problem::new(400, format!("{mac}: not a MAC address")));
+        };
+        let Some(discovered) = &self.discovered else {
+            return Err(Problem::new(503, "awl serve keeps no discovered list here"));
+        };
+        match discovered.forget(parsed.0) {
+            Ok(true) => {
+                tracing::info!("api: discovered {parsed}: forgotten");
+                Ok(Reply::new(204, JSON, ""))
+            }
+            Ok(false) => Err(Problem::new(404, format!("{parsed} is not listed"))),
+            Err(e) => Err(Problem::new(503, format!("{e:#}; still listed"))),
+        }
+    }
+
     fn leases(&self) -> Value {
         let now = lifecycle::now();
         let leases = self
@@ -398,8 +430,7 @@ impl Api {
             "gauge",
             "Machines that network-booted and that the inventory does not know (awl discovered).",
         );
-        let discovered = crate::discovery::rows(self.states.dir(), &self.cache.get())
-            .map_or(0, |rows| rows.len());
+        let discovered = self.discovered_rows().map_or(0, |rows| rows.len());
         let _ = writeln!(out, "awl_discovered_machines {discovered}");
         crate::metrics::family(
             &mut out,

@@ -23,15 +23,7 @@ pub struct DiscoveredArgs {
 /// The machines listed in `dir` that `inventory` does not know, seen last
 /// first.
 pub fn rows(dir: &std::path::Path, inventory: &Inventory) -> Result<Vec<Machine>> {
-    let list = List::read(dir)?;
-    let mut rows: Vec<Machine> = list
-        .rows()
-        .into_iter()
-        .filter(|m| !m.known_to(inventory))
-        .cloned()
-        .collect();
-    rows.sort_by(|a, b| b.last_seen.cmp(&a.last_seen).then(a.mac.cmp(&b.mac)));
-    Ok(rows)
+    Ok(super::unknown_rows(&List::read(dir)?, inventory))
 }
 
 impl DiscoveredArgs {

@@ -26,7 +26,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Write};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -248,9 +248,59 @@ impl List {
     }
 }
 
+/// The machines of `list` that `inventory` does not know, seen last first.
+pub fn unknown_rows(list: &List, inventory: &Inventory) -> Vec<Machine> {
+    let mut rows: Vec<Machine> = list
+        .rows()
+        .into_iter()
+        .filter(|m| !m.known_to(inventory))
+        .cloned()
+        .collect();
+    rows.sort_by(|a, b| b.last_seen.cmp(&a.last_seen).then(a.mac.cmp(&b.mac)));
+    rows
+}
+
+/// The list `awl serve` keeps, shared by its watcher and the API.
+#[derive(Clone)]
+pub struct Discovered {
+    dir: PathBuf,
+    list: Arc<Mutex<List>>,
+}
+
+impl Discovered {
+    fn lock(&self) -> MutexGuard<'_, List> {
+        // A thread that panicked while holding it left a whole list.
+        self.list.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The machines `inventory` does not know, seen last first (what is
+    /// in memory: a sighting of the last second too).
+    pub fn rows(&self, inventory: &Inventory) -> Vec<Machine> {
+        unknown_rows(&self.lock(), inventory)
+    }
+
+    /// Forgets `mac` and writes the list at once; `false` when it was not
+    /// listed. A write that fails keeps the machine listed.
+    pub fn forget(&self, mac: [u8; 6]) -> Result<bool> {
+        let mut list = self.lock();
+        let Some(machine) = list.machines.remove(&mac) else {
+            return Ok(false);
+        };
+        if let Err(e) = list.write(&self.dir) {
+            list.machines.insert(mac, machine);
+            return Err(e);
+        }
+        Ok(true)
+    }
+}
+
 /// Follows awl's DHCP offers on `events` on a thread of its own, and keeps
 /// the list of machines the inventory does not know in `dir`.
-pub fn watch(events: &Events, cache: Arc<InventoryCache>, dir: PathBuf) -> std::io::Result<()> {
+pub fn watch(
+    events: &Events,
+    cache: Arc<InventoryCache>,
+    dir: PathBuf,
+) -> std::io::Result<Discovered> {
     let (_, mut receiver) = events.subscribe();
     let mut list = match List::read(&dir) {
         Ok(list) => list,
@@ -263,6 +313,11 @@ pub fn watch(events: &Events, cache: Arc<InventoryCache>, dir: PathBuf) -> std::
         }
     };
     list.trim(MAX);
+    let shared = Discovered {
+        dir: dir.clone(),
+        list: Arc::new(Mutex::new(list)),
+    };
+    let handle = shared.clone();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()?;
@@ -279,20 +334,20 @@ pub fn watch(events: &Events, cache: Arc<InventoryCache>, dir: PathBuf) -> std::
                     };
                     use tokio::sync::broadcast::error::RecvError;
                     match next {
-                        Err(_elapsed) => writer.write(&mut list, &cache.get()),
+                        Err(_elapsed) => writer.write(&mut shared.lock(), &cache.get()),
                         Ok(Err(RecvError::Lagged(missed))) => writer.missed(missed),
                         Ok(Err(RecvError::Closed)) => {
                             if writer.dirty {
-                                writer.write(&mut list, &cache.get());
+                                writer.write(&mut shared.lock(), &cache.get());
                             }
                             return;
                         }
-                        Ok(Ok(event)) => writer.take(&mut list, &event),
+                        Ok(Ok(event)) => writer.take(&mut shared.lock(), &event),
                     }
                 }
             });
         })
-        .map(drop)
+        .map(|_| handle)
 }
 
 /// When the list is written, and what is said about it.
