@@ -550,8 +550,18 @@ fn machines_the_inventory_does_not_know_are_listed_for_adoption() {
     assert_eq!(delete("52:54:00:aa:68:05", None), "401");
     assert_eq!(delete("52:54:00:aa:68:05", Some(&token)), "204");
     assert_eq!(macs(&discovered()), ["52:54:00:aa:68:04"]);
+    let from_api = Command::new("ip")
+        .args(["netns", "exec", &net.server, "curl", "-sS", "--fail"])
+        .arg("http://10.77.68.1/api/v1/discovered")
+        .output()
+        .unwrap();
+    let from_api: serde_json::Value = serde_json::from_slice(&from_api.stdout).unwrap();
+    assert_eq!(macs(from_api.as_array().unwrap()), ["52:54:00:aa:68:04"]);
     assert_eq!(delete("52:54:00:aa:68:05", Some(&token)), "404");
     assert_eq!(delete("not-a-mac", Some(&token)), "400");
+    // It boots again: listed again.
+    bound_as(&net, &dir, 6, "52:54:00:aa:68:05", bios, &server);
+    wait_for(&["52:54:00:aa:68:04", "52:54:00:aa:68:05"], &server);
 }
 
 /// A full disk under the discovered list: the write fails and says so,

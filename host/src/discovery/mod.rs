@@ -260,17 +260,44 @@ pub fn unknown_rows(list: &List, inventory: &Inventory) -> Vec<Machine> {
     rows
 }
 
-/// The list `awl serve` keeps, shared by its watcher and the API.
+/// The list `awl serve` keeps, shared by its watcher and the API. The
+/// list's lock is held only to change or copy it; a write to disk holds
+/// a lock of its own (writes one at a time, each of a copy taken after the
+/// one before was written), so a reader never waits for a `fsync`.
 #[derive(Clone)]
 pub struct Discovered {
     dir: PathBuf,
     list: Arc<Mutex<List>>,
+    writing: Arc<Mutex<()>>,
 }
 
 impl Discovered {
+    fn new(dir: PathBuf, list: List) -> Self {
+        Self {
+            dir,
+            list: Arc::new(Mutex::new(list)),
+            writing: Arc::default(),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, List> {
         // A thread that panicked while holding it left a whole list.
         self.list.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn writing(&self) -> MutexGuard<'_, ()> {
+        self.writing.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Forgets the machines `inventory` knows and writes the list.
+    fn save(&self, inventory: &Inventory) -> Result<()> {
+        let _writing = self.writing();
+        let copy = {
+            let mut list = self.lock();
+            list.forget_known(inventory);
+            list.clone()
+        };
+        copy.write(&self.dir)
     }
 
     /// The machines `inventory` does not know, seen last first (what is
@@ -282,12 +309,17 @@ impl Discovered {
     /// Forgets `mac` and writes the list at once; `false` when it was not
     /// listed. A write that fails keeps the machine listed.
     pub fn forget(&self, mac: [u8; 6]) -> Result<bool> {
-        let mut list = self.lock();
-        let Some(machine) = list.machines.remove(&mac) else {
-            return Ok(false);
+        let _writing = self.writing();
+        let (machine, copy) = {
+            let mut list = self.lock();
+            let Some(machine) = list.machines.remove(&mac) else {
+                return Ok(false);
+            };
+            (machine, list.clone())
         };
-        if let Err(e) = list.write(&self.dir) {
-            list.machines.insert(mac, machine);
+        if let Err(e) = copy.write(&self.dir) {
+            // Unless it was seen again meanwhile, as it was.
+            self.lock().machines.entry(mac).or_insert(machine);
             return Err(e);
         }
         Ok(true)
@@ -313,10 +345,7 @@ pub fn watch(
         }
     };
     list.trim(MAX);
-    let shared = Discovered {
-        dir: dir.clone(),
-        list: Arc::new(Mutex::new(list)),
-    };
+    let shared = Discovered::new(dir, list);
     let handle = shared.clone();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -325,7 +354,7 @@ pub fn watch(
         .name("awl-discovery".into())
         .spawn(move || {
             runtime.block_on(async move {
-                let mut writer = Writer::new(dir);
+                let mut writer = Writer::new();
                 loop {
                     let due = writer.due();
                     let next = match due {
@@ -334,11 +363,11 @@ pub fn watch(
                     };
                     use tokio::sync::broadcast::error::RecvError;
                     match next {
-                        Err(_elapsed) => writer.write(&mut shared.lock(), &cache.get()),
+                        Err(_elapsed) => writer.write(&shared, &cache.get()),
                         Ok(Err(RecvError::Lagged(missed))) => writer.missed(missed),
                         Ok(Err(RecvError::Closed)) => {
                             if writer.dirty {
-                                writer.write(&mut shared.lock(), &cache.get());
+                                writer.write(&shared, &cache.get());
                             }
                             return;
                         }
@@ -352,7 +381,6 @@ pub fn watch(
 
 /// When the list is written, and what is said about it.
 struct Writer {
-    dir: PathBuf,
     dirty: bool,
     last_write: Option<Instant>,
     /// Each warning is said at most once a [`WARN_EVERY`], on a clock of
@@ -377,9 +405,8 @@ impl Warning {
 }
 
 impl Writer {
-    fn new(dir: PathBuf) -> Self {
+    fn new() -> Self {
         Self {
-            dir,
             dirty: false,
             last_write: None,
             full: Warning::default(),
@@ -439,10 +466,9 @@ impl Writer {
         self.dirty = true;
     }
 
-    fn write(&mut self, list: &mut List, inventory: &Inventory) {
-        list.forget_known(inventory);
+    fn write(&mut self, shared: &Discovered, inventory: &Inventory) {
         self.last_write = Some(Instant::now());
-        match list.write(&self.dir) {
+        match shared.save(inventory) {
             Ok(()) => self.dirty = false,
             // Tried again a second later; the file on disk stays whole.
             Err(e) => self.failed.say(format_args!(
@@ -522,29 +548,34 @@ mod tests {
 
     #[test]
     fn the_watcher_lists_network_booting_strangers_and_drops_known_ones() {
-        let mut writer = Writer::new(PathBuf::from("/nonexistent"));
-        let mut list = List::default();
+        let mut writer = Writer::new();
+        let shared = Discovered::new(PathBuf::from("/nonexistent"), List::default());
         let stranger = [0x52, 0x54, 0, 0xaa, 0, 1];
-        writer.take(&mut list, &offer(stranger, seen(false)));
-        assert_eq!(list.len(), 1);
-        assert!(writer.dirty && writer.due().is_some());
+        let mut take = |event: Event| writer.take(&mut shared.lock(), &event);
+        take(offer(stranger, seen(false)));
         // Not network-booting (a phone's DHCP), or no Ethernet MAC: not
         // machines to add.
         let mut phone = seen(false);
         phone.facts.netboot = false;
-        writer.take(&mut list, &offer([0x52, 0x54, 0, 0xaa, 0, 2], phone));
-        writer.take(&mut list, &offer([0; 6], seen(false)));
-        assert_eq!(list.len(), 1);
+        take(offer([0x52, 0x54, 0, 0xaa, 0, 2], phone));
+        take(offer([0; 6], seen(false)));
+        assert_eq!(shared.lock().len(), 1);
+        assert!(writer.dirty && writer.due().is_some());
         // The same machine, known now (an offer that found it): gone, and
         // the list is written again.
         writer.dirty = false;
-        writer.take(&mut list, &offer(stranger, seen(true)));
-        assert!(list.is_empty() && writer.dirty);
-        // A failed write keeps it to write, a second later.
-        writer.write(&mut list, &Inventory::default());
+        writer.take(&mut shared.lock(), &offer(stranger, seen(true)));
+        assert!(shared.lock().is_empty() && writer.dirty);
+        // A failed write keeps it to write, a second later; forgetting
+        // fails the same way and keeps the machine listed.
+        writer.take(&mut shared.lock(), &offer(stranger, seen(false)));
+        writer.write(&shared, &Inventory::default());
         assert!(writer.dirty);
         let due = writer.due().unwrap();
         assert!(due > Instant::now() + Duration::from_millis(500), "{due:?}");
+        assert!(shared.forget(stranger).is_err());
+        assert_eq!(shared.rows(&Inventory::default()).len(), 1);
+        assert!(!shared.forget([2, 0, 0, 0, 0, 1]).unwrap());
     }
 
     #[test]
