@@ -21,7 +21,7 @@ mod cli;
 
 pub use cli::{rows, DiscoveredArgs};
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Write};
 use std::net::Ipv4Addr;
@@ -70,19 +70,40 @@ pub struct Machine {
     pub offers: u64,
 }
 
-impl Machine {
-    /// Whether `inventory` knows this machine (by MAC, or by its UUID in
-    /// either byte order).
-    pub fn known_to(&self, inventory: &Inventory) -> bool {
-        let by_mac = self
+/// The MACs and UUIDs (in both byte orders) the inventory names its
+/// systems by, gathered once for a pass over the list: asking the
+/// inventory per machine would scan every system for each.
+struct Names {
+    macs: HashSet<[u8; 6]>,
+    uuids: HashSet<[u8; 16]>,
+}
+
+impl Names {
+    fn of(inventory: &Inventory) -> Self {
+        let systems = inventory.systems.iter();
+        Self {
+            macs: systems
+                .clone()
+                .flat_map(|s| s.interfaces.iter().map(|i| i.mac.0))
+                .collect(),
+            uuids: systems
+                .filter_map(|s| s.uuid)
+                .flat_map(|u| [u.0, u.swapped().0])
+                .collect(),
+        }
+    }
+
+    /// Whether the inventory knows `machine` (by MAC, or by its UUID).
+    fn know(&self, machine: &Machine) -> bool {
+        let by_mac = machine
             .mac
             .parse::<Mac>()
-            .is_ok_and(|m| inventory.system_by_mac(m.0).is_some());
-        let by_uuid = self
+            .is_ok_and(|m| self.macs.contains(&m.0));
+        let by_uuid = machine
             .uuid
             .as_deref()
             .and_then(|u| u.parse::<Uuid>().ok())
-            .is_some_and(|u| inventory.system_by_client_uuid(u.0).is_some());
+            .is_some_and(|u| self.uuids.contains(&u.0));
         by_mac || by_uuid
     }
 }
@@ -243,17 +264,19 @@ impl List {
     /// Forgets every machine `inventory` knows now; how many.
     pub fn forget_known(&mut self, inventory: &Inventory) -> usize {
         let before = self.machines.len();
-        self.machines.retain(|_, m| !m.known_to(inventory));
+        let names = Names::of(inventory);
+        self.machines.retain(|_, m| !names.know(m));
         before - self.machines.len()
     }
 }
 
 /// The machines of `list` that `inventory` does not know, seen last first.
 pub fn unknown_rows(list: &List, inventory: &Inventory) -> Vec<Machine> {
+    let names = Names::of(inventory);
     let mut rows: Vec<Machine> = list
         .rows()
         .into_iter()
-        .filter(|m| !m.known_to(inventory))
+        .filter(|m| !names.know(m))
         .cloned()
         .collect();
     rows.sort_by(|a, b| b.last_seen.cmp(&a.last_seen).then(a.mac.cmp(&b.mac)));
@@ -576,6 +599,27 @@ mod tests {
         assert!(shared.forget(stranger).is_err());
         assert_eq!(shared.rows(&Inventory::default()).len(), 1);
         assert!(!shared.forget([2, 0, 0, 0, 0, 1]).unwrap());
+    }
+
+    #[test]
+    fn machines_the_inventory_names_by_mac_or_uuid_are_forgotten() {
+        let mut list = List::default();
+        let mut by_uuid = seen(false);
+        by_uuid.uuid = Some(core::array::from_fn(|i| i as u8 + 1));
+        list.note([2, 0, 0, 0, 0, 1], &seen(false), None, 100, 8);
+        list.note([2, 0, 0, 0, 0, 2], &by_uuid, None, 100, 8);
+        list.note([2, 0, 0, 0, 0, 3], &seen(false), None, 100, 8);
+        // The UUID as listed (dmidecode's order), and a MAC.
+        let uuid = list.rows()[1].uuid.clone().unwrap();
+        let text = format!(
+            "[[system]]\nname = \"a\"\nuuid = \"{uuid}\"\n\n\
+             [[system]]\nname = \"b\"\n[[system.interface]]\nmac = \"02:00:00:00:00:03\"\n"
+        );
+        let inventory = crate::inventory::file::parse(&text, None).unwrap();
+        assert_eq!(unknown_rows(&list, &inventory).len(), 1);
+        assert_eq!(list.forget_known(&inventory), 2);
+        let macs: Vec<&str> = list.rows().iter().map(|m| m.mac.as_str()).collect();
+        assert_eq!(macs, ["02:00:00:00:00:01"]);
     }
 
     #[test]
